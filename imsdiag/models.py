@@ -1,0 +1,227 @@
+"""Typed, frozen records that flow through the pipeline: Location, Hop, Event, ParseIssue, Loop, Finding."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Direction(str, enum.Enum):
+    """Which way a message moved, seen from the server whose log recorded it."""
+
+    IN = "in"
+    OUT = "out"
+    GENERATED = "generated"
+    LOCAL = "local"
+    UNKNOWN = "unknown"
+
+
+class ReportKind(str, enum.Enum):
+    """What kind of automatic message an event carries, if any."""
+
+    NONE = "none"
+    DELIVERY_RECEIPT = "delivery-receipt"
+    NDR = "ndr"
+    DELAY = "delay"
+    READ_RECEIPT = "read-receipt"
+    AUTO_REPLY = "auto-reply"
+
+    @property
+    def is_report(self) -> bool:
+        return self is not ReportKind.NONE
+
+
+class TimeQuality(str, enum.Enum):
+    """How sure an event's UTC time is."""
+
+    EXACT = "exact"  # the source carried a zone (or is documented as GMT)
+    ZONE_ASSUMED = "zone-assumed"  # local time, converted with an assumed zone
+    NONE = "none"  # the source gave no time at all
+
+
+class Severity(str, enum.Enum):
+    """Finding severity, ordered info < warning < error."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 1, "warning": 2, "error": 3}[self.value]
+
+
+class LoopSignal(str, enum.Enum):
+    """Explicit loop evidence written by an MTA (an NDR text, a status line, an event number)."""
+
+    HOP_LIMIT = "hop-limit"  # too many hops / Received headers, 5.4.6 hop count, (00120270) Too Many Hops
+    LOOPS_BACK = "loops-back-to-myself"  # MX points at this host, routing loop back to self
+    FORWARDING_LOOP = "forwarding-loop"  # Delivered-To repeat, alias/forwarding loop
+    ROUTING_LOOP = "routing-loop"  # generic "routing loop" / "loop detected" / IMS 4115
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a record came from: a display path and a 1-based line (0 when a whole file)."""
+
+    path: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One parsed `Received:` header."""
+
+    raw: str
+    """The header value exactly as read (unfolded), kept even when parsing fails."""
+    from_host: str | None = None
+    """Host name the sender claimed or that was looked up (`from X`)."""
+    from_helo: str | None = None
+    """HELO/EHLO name when shown separately (`helo=X`, the name in the comment)."""
+    from_ip: str | None = None
+    by_host: str | None = None
+    with_proto: str | None = None
+    id: str | None = None
+    for_addr: str | None = None
+    via: str | None = None
+    date: datetime | None = None
+    """UTC time of the hop, when the date parsed and carried a zone."""
+    date_text: str | None = None
+    software: str | None = None
+    """Software named in the header, e.g. `Postfix`, `Microsoft Exchange Internet Mail Service 5.5.1960.3`."""
+    defects: tuple[str, ...] = ()
+    """Stable codes for what could not be parsed: `no-date`, `bad-date`, `unclosed-comment`, ..."""
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One observation: an SMTP transaction, a tracking entry, an archived message, an MTA log line."""
+
+    location: Location
+    source: str
+    """Name of the parser that produced it, e.g. `ims-protocol`, `postfix`."""
+    text: str = ""
+    """The evidence line (or a one-line summary for a multi-line record), as read."""
+    time: datetime | None = None
+    """UTC, timezone-aware; None when the source gave no time."""
+    time_quality: TimeQuality = TimeQuality.NONE
+    server: str | None = None
+    """Whose log this is (normalised host name), when known."""
+    server_source: str | None = None
+    """How the server name was found: `banner`, `content`, `path`, `option`."""
+    direction: Direction = Direction.UNKNOWN
+    peer_host: str | None = None
+    peer_ip: str | None = None
+    helo: str | None = None
+    sender: str | None = None
+    """Envelope sender. `""` is the null sender `<>` (a fact); None means the log did not say."""
+    recipients: tuple[str, ...] = ()
+    message_id: str | None = None
+    """RFC 5322 Message-ID without the angle brackets."""
+    queue_id: str | None = None
+    """This server's own id for the message: IMS spool id, Postfix/Exim/Sendmail queue id, internal id."""
+    mts_id: str | None = None
+    """Exchange MTS-ID (tracking logs, X.400)."""
+    about_id: str | None = None
+    """For a report or bounce: the id (queue id, Message-ID or MTS-ID) of the message it is about."""
+    next_id: str | None = None
+    """The id the message carries on its next leg (`queued as`, `forwarded as`)."""
+    subject: str | None = None
+    size: int | None = None
+    report_kind: ReportKind = ReportKind.NONE
+    status: str | None = None
+    """Delivery status as the MTA wrote it (`sent`, `bounced`, a reply code, a tracking event name)."""
+    dsn: str | None = None
+    """Enhanced status code when known, e.g. `5.4.6`."""
+    loop_signal: LoopSignal | None = None
+    received: tuple[Hop, ...] = ()
+    """The top-level `Received:` chain, newest first as it stands in the message."""
+    embedded_received: tuple[tuple[Hop, ...], ...] = ()
+    """Received chains of messages embedded in this one (a bounce's returned original), each on its own."""
+    software: str | None = None
+    build: str | None = None
+    """Server build when seen, e.g. `5.5.1960.3`."""
+    event_code: str | None = None
+    """Source-specific event code: tracking event number, Postfix daemon, Exim flag."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Selected headers worth keeping for explain (Auto-Submitted, Delivered-To, X-Mailer, ...)."""
+
+
+@dataclass(frozen=True)
+class ParseIssue:
+    """Input that could not be read or understood: counted and reported, never a traceback."""
+
+    location: Location
+    code: str
+    """Stable code: `unreadable-file`, `decompress-error`, `binary-content`, `unknown-format`, ..."""
+    message: str
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A line of evidence shown with a finding."""
+
+    location: Location
+    text: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Loop:
+    """What the detector saw, before any rule names a cause."""
+
+    kind: str
+    """`null-sender-repeat`, `received-cycle`, `explicit`, `auto-reply-volley`."""
+    hosts: tuple[str, ...]
+    """The host ring in traversal order (first host repeated implicitly at the end)."""
+    addresses: tuple[str, ...]
+    events: tuple[Event, ...]
+    passes: int
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    period_seconds: float | None = None
+    subject_stem: str | None = None
+    report_kind: ReportKind = ReportKind.NONE
+    growth_bytes_per_pass: float | None = None
+    growth_received_per_pass: float | None = None
+    signal: LoopSignal | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A diagnosed loop with its evidence, cause and fix, stamped by a rule."""
+
+    rule_id: str
+    slug: str
+    severity: Severity
+    confidence: str
+    """`high`, `medium` or `low`."""
+    title: str
+    summary: str
+    hosts: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    passes: int = 0
+    rate_per_hour: float | None = None
+    period_seconds: float | None = None
+    evidence: tuple[Evidence, ...] = ()
+    confidence_reasons: tuple[str, ...] = ()
+    cause: str = ""
+    fix: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    message_ids: tuple[str, ...] = ()
+    """Ids (Message-ID, spool id, queue id, MTS-ID) of the messages involved, for `explain`."""
+    builds: tuple[tuple[str, str], ...] = ()
+    """(server, build) pairs seen on the hosts involved."""
+    fingerprint: str = ""
+    """Stable across log rotation and re-ordering: rule id + hosts + addresses + subject stem."""
+    details: tuple[tuple[str, str], ...] = field(default=())
+    """Extra labelled facts for reports (growth per pass, headroom, subject stem)."""

@@ -1,0 +1,80 @@
+"""Normalisation of host names, addresses, Message-IDs and report subjects, so that joins match."""
+
+from __future__ import annotations
+
+import re
+
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:"
+    r"re|fw|fwd|aw|wg|sv|vs|tr|"  # replies and forwards, several languages
+    r"delivered|read|not read|undeliverable|undelivered|delivery status notification(?: \([a-z ]+\))?|"
+    r"returned mail|mail delivery failed|delivery failure|failure notice|non[- ]?delivery|"
+    r"auto(?:matic)? ?reply|autoreply|out of office|abwesenheitsnotiz|"
+    r"warning|delayed mail|delivery delayed"
+    r")\s*(?:\[\d+\])?\s*:\s*",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_host(host: str | None) -> str | None:
+    """Lower-case a host name, drop a trailing dot and address-literal brackets; None stays None."""
+    if host is None:
+        return None
+    h = host.strip().strip("[]").rstrip(".").lower()
+    if h.startswith("ipv6:"):
+        h = h[5:]
+    return h or None
+
+
+def normalize_address(addr: str | None) -> str | None:
+    """Strip angle brackets, quotes and spaces from an envelope address; `<>` becomes `""`.
+
+    Local parts are case-sensitive by RFC 5321, but every MTA this tool reads treats them
+    case-insensitively in practice, and joins across logs need one spelling.
+    """
+    if addr is None:
+        return None
+    a = addr.strip()
+    if a.startswith("<") and ">" in a:
+        a = a[1 : a.index(">")]
+    a = a.strip().strip('"').strip("'").strip()
+    return a.lower()
+
+
+def normalize_message_id(mid: str | None) -> str | None:
+    """Message-ID without angle brackets or surrounding space; None for an empty one."""
+    if mid is None:
+        return None
+    m = mid.strip()
+    if m.startswith("<"):
+        m = m[1:]
+    if m.endswith(">"):
+        m = m[:-1]
+    m = m.strip()
+    return m or None
+
+
+def subject_stem(subject: str | None) -> str | None:
+    """The subject with report and reply prefixes removed, spaces folded, lower-cased.
+
+    `Delivered: RE: Budget` and `Delivered: Budget` share the stem `budget`, so every pass
+    of a looping receipt lands in the same group whatever prefixes were stacked on it.
+    """
+    if subject is None:
+        return None
+    s = subject.strip().strip('"').strip()
+    while True:
+        new = _SUBJECT_PREFIX.sub("", s, count=1)
+        if new == s:
+            break
+        s = new
+    s = _SPACES.sub(" ", s).strip().lower()
+    return s
+
+
+def domain_of(addr: str | None) -> str | None:
+    """The domain part of an address, lower-cased."""
+    if not addr or "@" not in addr:
+        return None
+    return addr.rsplit("@", 1)[1].strip(">").lower() or None

@@ -1,0 +1,136 @@
+"""The parser contract (sniff + parse), the per-file ParseContext, and shared line/time helpers."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from typing import BinaryIO, ClassVar
+
+from ..models import Event, Location, ParseIssue, TimeQuality
+
+MAX_LINE = 1 << 20
+"""Lines longer than this (1 MiB) are cut and reported; the rest of the line is skipped."""
+
+Record = Event | ParseIssue
+
+
+@dataclass
+class ParseContext:
+    """What a parser knows about the file it reads, and where it reports trouble."""
+
+    path: str
+    """Display path used in every Location."""
+    server_hint: str | None = None
+    """Server name guessed from the folder layout (`LOGDIR/<server>/...`) or given by option."""
+    server_hint_source: str | None = None
+    """`path` or `option`."""
+    default_tz: tzinfo = timezone.utc
+    """Zone for local time stamps when no per-server zone is set."""
+    tz_assumed: bool = True
+    """True when `default_tz` is a guess (no `--tz` given), so times are ZONE_ASSUMED."""
+    server_tz: dict[str, tzinfo] = field(default_factory=dict)
+    """Per-server zones from options (`--server-tz imc1=America/New_York`)."""
+    year_hint: int = 2000
+    """Year for stamps without one (syslog): the file's modification year."""
+    file_mtime: datetime | None = None
+    issues: list[ParseIssue] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+    """Per-file counters a parser may bump: `lines`, `ignored`, `messages`, ..."""
+
+    def loc(self, line: int = 0) -> Location:
+        return Location(self.path, line)
+
+    def issue(self, line: int, code: str, message: str, excerpt: str = "") -> None:
+        """Record a parse issue; excerpts are cut to 200 characters."""
+        self.issues.append(ParseIssue(self.loc(line), code, message, excerpt[:200]))
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def localize(self, naive: datetime, server: str | None = None) -> tuple[datetime, TimeQuality]:
+        """Convert a local, zone-less time of `server` to UTC, saying whether the zone was assumed."""
+        tz = self.server_tz.get(server or "") or self.server_tz.get(self.server_hint or "")
+        if tz is not None:
+            return naive.replace(tzinfo=tz).astimezone(timezone.utc), TimeQuality.EXACT
+        quality = TimeQuality.ZONE_ASSUMED if self.tz_assumed else TimeQuality.EXACT
+        return naive.replace(tzinfo=self.default_tz).astimezone(timezone.utc), quality
+
+
+class Parser(abc.ABC):
+    """One input format. Subclasses are stateless; all per-file state lives in `parse`."""
+
+    name: ClassVar[str]
+    """Stable format name shown in reports and accepted by `--log-format`."""
+    description: ClassVar[str]
+
+    @abc.abstractmethod
+    def sniff(self, head: bytes, filename: str) -> int:
+        """Confidence 0-100 that `head` (the first bytes, decompressed) is this format.
+
+        Content decides; the file name may only break ties (add at most 10).
+        """
+
+    @abc.abstractmethod
+    def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
+        """Yield Events and ParseIssues; never raise on bad data."""
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 when valid, else Windows-1252 (what Exchange 5.x wrote), never failing."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def iter_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[tuple[int, str]]:
+    """Yield (1-based line number, text without line ending) for every line of `stream`.
+
+    Handles LF, CRLF and bare CR endings, decodes each line on its own (a log may mix
+    encodings), and cuts lines over MAX_LINE with a `line-too-long` issue. A NUL byte is
+    replaced by U+FFFD so that later stages never see it.
+    """
+    lineno = 0
+    while True:
+        raw = stream.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            lineno += 1
+            skipped = 0
+            while True:  # drain the rest of the overlong line without keeping it
+                more = stream.readline(MAX_LINE)
+                if not more:
+                    break
+                skipped += len(more)
+                if more.endswith(b"\n"):
+                    break
+            ctx.issue(lineno, "line-too-long", f"line longer than {MAX_LINE} bytes cut ({len(raw) + skipped} bytes)")
+            yield lineno, decode(raw[:4096]).replace("\x00", "\ufffd")
+            continue
+        raw = raw.rstrip(b"\n")
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        if b"\r" in raw:  # bare-CR (old Mac) endings: one readline holds many lines
+            for part in raw.split(b"\r"):
+                lineno += 1
+                yield lineno, decode(part).replace("\x00", "\ufffd")
+            continue
+        lineno += 1
+        text = decode(raw)
+        if "\x00" in text:
+            text = text.replace("\x00", "\ufffd")
+        yield lineno, text
+
+
+def looks_binary(head: bytes) -> bool:
+    """True when the head has many control bytes: not a text log (archive envelopes excepted)."""
+    if not head:
+        return False
+    sample = head[:4096]
+    if sample.count(b"\x00") > len(sample) // 10:
+        return True
+    ctrl = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return ctrl > len(sample) // 5

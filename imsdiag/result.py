@@ -1,0 +1,92 @@
+"""The finished result of a scan, handed to reporters: findings, parse issues, per-file and per-server facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .models import Finding, ParseIssue, Severity
+
+SCHEMA_VERSION = 1
+"""Version of the JSON document; bumped on any incompatible change."""
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What one input file gave."""
+
+    path: str
+    format: str | None
+    """Parser name, or None when the file was skipped."""
+    server: str | None = None
+    compression: str | None = None
+    bytes: int = 0
+    lines: int = 0
+    events: int = 0
+    issues: int = 0
+    skipped_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A server whose logs were read, how its name was found, and the builds it showed."""
+
+    name: str
+    name_source: str
+    """`banner`, `content`, `path` or `option`."""
+    builds: tuple[str, ...] = ()
+    software: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormatStat:
+    """Totals per input format."""
+
+    format: str
+    files: int
+    lines: int
+    events: int
+    issues: int
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Everything a reporter needs; reporters only render it."""
+
+    findings: tuple[Finding, ...]
+    issues: tuple[ParseIssue, ...]
+    """Examples of parse issues: up to ISSUE_EXAMPLES per code, in input order."""
+    issue_counts: tuple[tuple[str, int], ...]
+    """(code, count) for every parse-issue code seen, most frequent first."""
+    files: tuple[FileStat, ...]
+    servers: tuple[ServerInfo, ...]
+    formats: tuple[FormatStat, ...]
+    bytes_read: int = 0
+    lines_read: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    suppressed: int = 0
+    """Findings hidden by a baseline."""
+    filtered: int = 0
+    """Findings hidden by --select/--ignore/--since/--until."""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def issue_total(self) -> int:
+        return sum(n for _, n in self.issue_counts)
+
+    @property
+    def files_read(self) -> int:
+        return sum(1 for f in self.files if f.format is not None)
+
+    @property
+    def files_skipped(self) -> int:
+        return sum(1 for f in self.files if f.format is None)
+
+    def max_severity(self) -> Severity | None:
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=lambda s: s.rank)
+
+
+ISSUE_EXAMPLES = 20

@@ -1,0 +1,35 @@
+"""Frozen settings for a scan or an explain, built by the CLI or a library caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from .models import Severity
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """Everything that changes what a scan reads, detects and reports."""
+
+    paths: tuple[str, ...]
+    tz: tzinfo | None = None
+    """Zone of zone-less local stamps (IMS protocol logs, syslog); None assumes UTC and says so."""
+    server_tz: tuple[tuple[str, tzinfo], ...] = ()
+    log_format: str | None = None
+    """Force one parser for every file instead of detecting by content."""
+    min_passes: int = 3
+    """Passes a repetition needs before it is called a loop."""
+    window_seconds: float = 6 * 3600.0
+    """Longest gap between two passes of the same loop; a longer pause starts a new loop."""
+    since: datetime | None = None
+    until: datetime | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity_overrides: tuple[tuple[str, Severity], ...] = ()
+    jobs: int = 1
+    index_path: str | None = None
+    use_index: bool = False
+    progress: bool = False
+    baseline: frozenset[str] = field(default=frozenset())
+    """Fingerprints of findings to suppress."""

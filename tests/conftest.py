@@ -1,0 +1,26 @@
+"""Shared test fixtures: paths to the shipped samples and to the third-party corpus beside the checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_logs"
+CORPUS = Path(os.environ.get("IMSDIAG_CORPUS", ROOT.parent / "shared" / "corpus"))
+SCHEMAS = CORPUS.parent / "schemas"
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The real third-party corpus in ../shared/corpus; the test is skipped when it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus not found at {CORPUS} (set IMSDIAG_CORPUS)")
+    return CORPUS
+
+
+@pytest.fixture
+def samples() -> Path:
+    return SAMPLES
