@@ -1,0 +1,235 @@
+"""Correlation: keep only the events loop detection needs, learn host aliases, builds and address proxies."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .models import Event, Hop
+from .names import normalize_host
+
+MAX_ADDRESSES = 200_000
+"""Cap on distinct addresses remembered for proxy lookups, so memory stays bounded on huge logs."""
+
+IMS_SOURCES = frozenset({"ims-protocol", "ims-tracking", "ims-archive"})
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+class HostAliases:
+    """Union-find over host names and IP addresses that name the same machine.
+
+    A relay log says `imc1.company.com [120.120.120.120]`, an IMS log says `A connection to
+    120.120.120.120`, a folder says `imc1`: all three must become one node of the loop ring.
+    """
+
+    def __init__(self) -> None:
+        self._parent: dict[str, str] = {}
+        self._canon: dict[str, str] = {}
+
+    def _find(self, x: str) -> str:
+        parent = self._parent
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:  # path compression keeps later lookups flat
+            parent[x], x = root, parent[x]
+        return root
+
+    def add(self, name: str | None) -> None:
+        n = normalize_host(name)
+        if n and n not in self._parent:
+            self._parent[n] = n
+
+    def union(self, a: str | None, b: str | None) -> None:
+        na, nb = normalize_host(a), normalize_host(b)
+        if not na or not nb or na == nb:
+            return
+        self.add(na)
+        self.add(nb)
+        ra, rb = self._find(na), self._find(nb)
+        if ra != rb:
+            self._parent[ra] = rb
+
+    def merge(self, other: HostAliases) -> None:
+        for name in other._parent:
+            self.union(name, other._find(name))
+
+    def finish(self) -> None:
+        """Join short names (`imc1`) to the one known FQDN whose first label they are."""
+        by_label: dict[str, set[str]] = defaultdict(set)
+        for name in list(self._parent):
+            if "." in name and not is_ip(name):
+                by_label[name.split(".", 1)[0]].add(self._find(name))
+        for name in list(self._parent):
+            if "." not in name and not is_ip(name):
+                roots = by_label.get(name, set())
+                if len(roots) == 1:
+                    self.union(name, next(iter(roots)))
+        best: dict[str, str] = {}
+        for name in self._parent:
+            root = self._find(name)
+            if root not in best or _name_rank(name) < _name_rank(best[root]):
+                best[root] = name
+        self._canon = {name: best[self._find(name)] for name in self._parent}
+
+    def canonical(self, name: str | None) -> str | None:
+        """The best display name of `name`'s group (after `finish`): an FQDN, a short name, then an IP."""
+        n = normalize_host(name)
+        if not n:
+            return None
+        return self._canon.get(n, n)
+
+    def groups(self) -> list[tuple[str, ...]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for m in self._parent:
+            out[self._find(m)].append(m)
+        return [tuple(sorted(v, key=_name_rank)) for v in out.values() if len(v) > 1]
+
+
+def _name_rank(name: str) -> tuple[int, int, str]:
+    if is_ip(name):
+        return (2, 0, name)
+    if "." in name:
+        return (0, -name.count("."), name)
+    return (1, 0, name)
+
+
+def hop_edge(hop: Hop) -> tuple[str | None, str | None]:
+    """(from, by) of a Received hop, from-side preferring the looked-up name, then HELO, then IP."""
+    src = hop.from_host or hop.from_helo or hop.from_ip
+    return normalize_host(src), normalize_host(hop.by_host)
+
+
+def chain_edge_counts(chain: Iterable[Hop]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for hop in chain:
+        a, b = hop_edge(hop)
+        if a and b:
+            counts[(a, b)] += 1
+    return counts
+
+
+@dataclass
+class Correlator:
+    """What survives a file: candidate events for the detectors and facts for the rules.
+
+    Ordinary traffic is counted and dropped here, so memory grows with the number of reports,
+    loop signals and looping chains, not with the size of the logs.
+    """
+
+    min_repeat: int = 3
+    since: datetime | None = None
+    until: datetime | None = None
+    candidates: list[Event] = field(default_factory=list)
+    """Null-sender and report events that name a recipient: the cross-message detector's input."""
+    signals: list[Event] = field(default_factory=list)
+    """Events carrying explicit loop evidence (hop limit, loops back to myself, ...)."""
+    cyclic: list[Event] = field(default_factory=list)
+    """Messages whose own (or embedded) Received chain repeats an edge at least `min_repeat` times."""
+    auto_replies: list[Event] = field(default_factory=list)
+    aliases: HostAliases = field(default_factory=HostAliases)
+    builds: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    software: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    ims_servers: set[str] = field(default_factory=set)
+    addresses: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    """Local part -> addresses seen with it: finds a user's other SMTP proxies."""
+    _address_count: int = 0
+    events_seen: int = 0
+    events_outside_window: int = 0
+    first_time: datetime | None = None
+    last_time: datetime | None = None
+
+    def add(self, ev: Event) -> None:
+        self.events_seen += 1
+        if ev.time is not None:
+            if (self.since and ev.time < self.since) or (self.until and ev.time > self.until):
+                self.events_outside_window += 1
+                return
+            if self.first_time is None or ev.time < self.first_time:
+                self.first_time = ev.time
+            if self.last_time is None or ev.time > self.last_time:
+                self.last_time = ev.time
+        self._learn(ev)
+        if ev.loop_signal is not None:
+            self.signals.append(ev)
+        if ev.recipients and (ev.sender == "" or ev.report_kind.is_report):
+            self.candidates.append(ev)
+        if ev.report_kind.value == "auto-reply":
+            self.auto_replies.append(ev)
+        if self._has_cycle(ev):
+            self.cyclic.append(ev)
+
+    def _has_cycle(self, ev: Event) -> bool:
+        chains = [ev.received, *ev.embedded_received]
+        for chain in chains:
+            if len(chain) >= self.min_repeat:
+                counts = chain_edge_counts(chain)
+                if counts and max(counts.values()) >= self.min_repeat:
+                    return True
+        return False
+
+    def _learn(self, ev: Event) -> None:
+        al = self.aliases
+        if ev.server:
+            al.add(ev.server)
+        if ev.peer_host and ev.peer_ip:
+            al.union(ev.peer_host, ev.peer_ip)
+        elif ev.peer_host:
+            al.add(ev.peer_host)
+        for hop in ev.received:
+            if hop.from_host and hop.from_ip:
+                al.union(hop.from_host, hop.from_ip)
+        if ev.server and ev.build:
+            self.builds[ev.server].add(ev.build)
+        if ev.server and ev.software:
+            self.software[ev.server].add(ev.software)
+        if ev.server and (ev.source in IMS_SOURCES or (ev.software and "mail service" in ev.software.lower())):
+            self.ims_servers.add(normalize_host(ev.server) or ev.server)
+        for hop in ev.received:
+            sw = (hop.software or "") + " " + (hop.with_proto or "")
+            if hop.by_host and "internet mail service" in sw.lower():
+                self.ims_servers.add(normalize_host(hop.by_host) or hop.by_host)
+        if self._address_count < MAX_ADDRESSES:
+            for addr in (ev.sender, *ev.recipients):
+                if addr and "@" in addr:
+                    local = addr.split("@", 1)[0]
+                    bucket = self.addresses[local]
+                    if addr not in bucket:
+                        bucket.add(addr)
+                        self._address_count += 1
+
+    def merge(self, other: Correlator) -> None:
+        """Fold a correlator built in another process (one per file with `--jobs`) into this one."""
+        self.candidates.extend(other.candidates)
+        self.signals.extend(other.signals)
+        self.cyclic.extend(other.cyclic)
+        self.auto_replies.extend(other.auto_replies)
+        self.aliases.merge(other.aliases)
+        for k, v in other.builds.items():
+            self.builds[k] |= v
+        for k, v in other.software.items():
+            self.software[k] |= v
+        self.ims_servers |= other.ims_servers
+        for k, v in other.addresses.items():
+            self.addresses[k] |= v
+        self.events_seen += other.events_seen
+        self.events_outside_window += other.events_outside_window
+        for t in (other.first_time, other.last_time):
+            if t is not None:
+                if self.first_time is None or t < self.first_time:
+                    self.first_time = t
+                if self.last_time is None or t > self.last_time:
+                    self.last_time = t
+
+    def canonical(self, host: str | None) -> str | None:
+        return self.aliases.canonical(host)

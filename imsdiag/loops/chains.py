@@ -1,0 +1,78 @@
+"""Received-chain detector: messages whose own `Received:` chain repeats the same hop (A -> B -> A -> B ...).
+
+Each MIME part is judged on its own: a bounce that embeds the original's headers carries a second
+chain, and two chains side by side are not a loop.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from ..correlate import Correlator, hop_edge
+from ..models import Event, Hop, Loop
+from .crossmessage import Edge, ring_order, strongly_connected
+
+
+def chain_cycle(chain: Sequence[Hop], corr: Correlator, min_repeat: int) -> tuple[tuple[str, ...], int, bool] | None:
+    """(ring, repetitions, closed) for a chain whose busiest edge repeats >= min_repeat times.
+
+    `closed` is False when only one direction of the ring is recorded: the Q178436 shape, where
+    the relay adds a Received line on every pass and the IMS, re-creating the receipt, adds none.
+    """
+    counts: Counter[Edge] = Counter()
+    for hop in reversed(chain):  # oldest first, as the message travelled
+        a, b = hop_edge(hop)
+        a, b = corr.canonical(a), corr.canonical(b)
+        if a and b and a != b:
+            counts[(a, b)] += 1
+    if not counts:
+        return None
+    top_edge, top = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    if top < min_repeat:
+        return None
+    repeated = {e: n for e, n in counts.items() if n >= 2}
+    for comp in strongly_connected(repeated):
+        if top_edge[0] in comp and top_edge[1] in comp:
+            return ring_order(comp, Counter(repeated), top_edge[0]), top, True
+    return (top_edge[0], top_edge[1]), top, False
+
+
+def detect_chain_loops(corr: Correlator, min_repeat: int) -> list[Loop]:
+    """One Loop per (ring, recipient), gathering every message whose chain shows that ring."""
+    groups: dict[tuple[tuple[str, ...], str, bool], list[tuple[Event, int, bool]]] = defaultdict(list)
+    for ev in corr.cyclic:
+        chains = [(ev.received, False)] + [(c, True) for c in ev.embedded_received]
+        for chain, embedded in chains:
+            found = chain_cycle(chain, corr, min_repeat)
+            if found is None:
+                continue
+            ring, reps, closed = found
+            rcpt = ev.recipients[0] if ev.recipients else next((h.for_addr for h in chain if h.for_addr), "") or ""
+            groups[(ring, rcpt, embedded)].append((ev, reps, closed))
+    loops: list[Loop] = []
+    for (ring, rcpt, embedded), items in sorted(groups.items()):
+        events = sorted((e for e, _, _ in items), key=lambda e: (e.time is None, e.time, e.location))
+        times = [e.time for e in events if e.time is not None]
+        closed = any(c for _, _, c in items)
+        notes = []
+        if not closed:
+            notes.append(
+                f"only {ring[0]} -> {ring[1]} is recorded, repeated with no hop back between: "
+                "the host that sends it back adds no Received line"
+            )
+        if embedded:
+            notes.append("the repeating chain is in a returned original inside a bounce")
+        loops.append(
+            Loop(
+                kind="received-cycle",
+                hosts=ring,
+                addresses=(rcpt,) if rcpt else (),
+                events=tuple(events),
+                passes=max(r for _, r, _ in items),
+                first_seen=min(times) if times else None,
+                last_seen=max(times) if times else None,
+                notes=tuple(notes),
+            )
+        )
+    return loops

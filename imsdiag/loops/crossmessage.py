@@ -1,0 +1,230 @@
+"""Cross-message detector: the same null-sender report re-sent between the same hosts (the Q178436 kind).
+
+Every pass of such a loop is a new message, so no hop counter sees it. What repeats is the
+envelope: null sender, the same recipient, the same report subject, travelling A -> B and B -> A.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from ..correlate import Correlator
+from ..models import Direction, Event, Loop, ReportKind
+from ..names import subject_stem
+
+Edge = tuple[str, str]
+
+
+def event_edge(ev: Event, corr: Correlator) -> Edge | None:
+    """The hop an event shows, as (from host, to host) in canonical names; None when it shows none."""
+    server = corr.canonical(ev.server)
+    peer = corr.canonical(ev.peer_host) or corr.canonical(ev.peer_ip)
+    if not server or not peer or server == peer:
+        return None
+    if ev.direction is Direction.OUT:
+        return (server, peer)
+    if ev.direction is Direction.IN:
+        return (peer, server)
+    return None
+
+
+def split_by_gap(events: Sequence[Event], gap_seconds: float) -> list[list[Event]]:
+    """Split time-ordered events where the gap between two exceeds `gap_seconds`; untimed ones join the first."""
+    timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
+    untimed = [e for e in events if e.time is None]
+    clusters: list[list[Event]] = []
+    last: datetime | None = None
+    for e in timed:
+        assert e.time is not None
+        if last is None or (e.time - last).total_seconds() > gap_seconds:
+            clusters.append([])
+        clusters[-1].append(e)
+        last = e.time
+    if not clusters:
+        return [untimed] if untimed else []
+    clusters[0][:0] = untimed
+    return clusters
+
+
+def strongly_connected(edges: Iterable[Edge]) -> list[list[str]]:
+    """Tarjan's algorithm over a small edge set: components of two or more hosts."""
+    graph: dict[str, list[str]] = defaultdict(list)
+    for a, b in edges:
+        graph[a].append(b)
+        graph.setdefault(b, [])
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    counter = 0
+
+    def visit(v: str) -> None:
+        nonlocal counter
+        # Iterative DFS: a ring of many relays must not hit Python's recursion limit.
+        work = [(v, iter(sorted(graph[v])))]
+        index[v] = low[v] = counter
+        counter += 1
+        stack.append(v)
+        on_stack.add(v)
+        while work:
+            node, it = work[-1]
+            advanced = False
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(sorted(graph[w]))))
+                    advanced = True
+                    break
+                if w in on_stack:
+                    low[node] = min(low[node], index[w])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                comp: list[str] = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == node:
+                        break
+                if len(comp) > 1:
+                    out.append(comp)
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def ring_order(component: Sequence[str], edge_count: Counter[Edge], start: str | None) -> tuple[str, ...]:
+    """Walk the component along its busiest edges from `start`, giving the ring in traversal order."""
+    members = set(component)
+    node = start if start in members else min(component)
+    ring = [node]
+    while True:
+        nxt = [(n, b) for (a, b), n in edge_count.items() if a == node and b in members and b not in ring]
+        if not nxt:
+            break
+        node = max(nxt)[1]
+        ring.append(node)
+    for m in sorted(members - set(ring)):
+        ring.append(m)
+    return tuple(ring)
+
+
+def _transit_counts(events: Sequence[Event], corr: Correlator) -> tuple[Counter[Edge], dict[Edge, list[Event]]]:
+    """Passes per edge, counted per observer (server + source) and maximised over observers.
+
+    The same transit is usually logged at both ends and by several sources on one server
+    (protocol log, tracking log, archive); summing them would count one pass three to six times.
+    """
+    per_observer: dict[tuple[Edge, str, str], list[Event]] = defaultdict(list)
+    for ev in events:
+        edge = event_edge(ev, corr)
+        if edge is not None:
+            per_observer[(edge, corr.canonical(ev.server) or "", ev.source)].append(ev)
+    best: dict[Edge, list[Event]] = {}
+    for (edge, _srv, _src), evs in per_observer.items():
+        if len(evs) > len(best.get(edge, [])):
+            best[edge] = evs
+    return Counter({e: len(v) for e, v in best.items()}), best
+
+
+def _period(events: Sequence[Event]) -> float | None:
+    times = sorted(e.time for e in events if e.time is not None)
+    if len(times) < 2:
+        return None
+    return float(statistics.median((b - a).total_seconds() for a, b in itertools.pairwise(times)))
+
+
+def _growth(values: Sequence[tuple[datetime, float]]) -> float | None:
+    if len(values) < 2:
+        return None
+    values = sorted(values)
+    return (values[-1][1] - values[0][1]) / (len(values) - 1)
+
+
+def detect_null_sender_loops(corr: Correlator, min_passes: int, window_seconds: float) -> list[Loop]:
+    """Group null-sender/report events per recipient, split on long gaps, and find host rings."""
+    by_rcpt: dict[str, list[Event]] = defaultdict(list)
+    for ev in corr.candidates:
+        for rcpt in ev.recipients:
+            by_rcpt[rcpt].append(ev)
+    loops: list[Loop] = []
+    for rcpt in sorted(by_rcpt):
+        for cluster in split_by_gap(by_rcpt[rcpt], window_seconds):
+            loop = _ring_loop(rcpt, cluster, corr, min_passes)
+            if loop is not None:
+                loops.append(loop)
+    return loops
+
+
+def _ring_loop(rcpt: str, events: list[Event], corr: Correlator, min_passes: int) -> Loop | None:
+    counts, edge_events = _transit_counts(events, corr)
+    if not counts:
+        return None
+    best: Loop | None = None
+    for comp in strongly_connected(counts):
+        members = set(comp)
+        ring_edges = {e: n for e, n in counts.items() if e[0] in members and e[1] in members}
+        passes = max(ring_edges.values())
+        # Every edge of the ring must have been travelled at least twice: one receipt going out and
+        # coming back once is a misroute, not yet a loop.
+        if passes < min_passes or min(ring_edges.values()) < 2:
+            continue
+        timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
+        origin = _origin(timed, corr)
+        ring = ring_order(comp, Counter(ring_edges), origin)
+        main_edge = max(ring_edges, key=lambda e: (ring_edges[e], e))
+        main = edge_events[main_edge]
+        stems = Counter(s for s in (subject_stem(e.subject) for e in events) if s)
+        kinds = Counter(e.report_kind for e in events if e.report_kind is not ReportKind.NONE)
+        sizes = [(e.time, float(e.size)) for e in main if e.time is not None and e.size]
+        ring_events = [e for e in events if (edge := event_edge(e, corr)) is None or edge in ring_edges]
+        rec_growth = [(e.time, float(len(e.received))) for e in ring_events if e.time is not None and e.received]
+        loop = Loop(
+            kind="null-sender-repeat",
+            hosts=ring,
+            addresses=(rcpt,),
+            events=tuple(sorted(ring_events, key=_time_key)),
+            passes=passes,
+            first_seen=timed[0].time if timed else None,
+            last_seen=timed[-1].time if timed else None,
+            period_seconds=_period(main),
+            subject_stem=stems.most_common(1)[0][0] if stems else None,
+            report_kind=kinds.most_common(1)[0][0] if kinds else ReportKind.NONE,
+            growth_bytes_per_pass=_growth(sizes),
+            growth_received_per_pass=_growth(rec_growth),
+            notes=(f"busiest edge {main_edge[0]} -> {main_edge[1]}: {passes} passes",),
+        )
+        if best is None or loop.passes > best.passes:
+            best = loop
+    return best
+
+
+def _origin(timed: Sequence[Event], corr: Correlator) -> str | None:
+    """Where the loop started: the server of the first generated report, else the first sender host."""
+    for e in timed:
+        if e.direction is Direction.GENERATED and e.server:
+            return corr.canonical(e.server)
+    for e in timed:
+        edge = event_edge(e, corr)
+        if edge:
+            return edge[0]
+    return None
+
+
+def _time_key(e: Event) -> tuple[int, datetime | None, str, int]:
+    return (0 if e.time else 1, e.time, e.location.path, e.location.line)

@@ -1,0 +1,75 @@
+"""Explicit evidence: loop texts an MTA wrote (hop limit, loops back to myself, ...) and auto-reply volleys."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from ..correlate import Correlator
+from ..models import Event, Loop, LoopSignal
+from ..names import subject_stem
+from .crossmessage import split_by_gap
+
+
+def detect_explicit(corr: Correlator, window_seconds: float) -> list[Loop]:
+    """Group loop-signal events by signal and the address (or domain) they are about."""
+    groups: dict[tuple[LoopSignal, str], list[Event]] = defaultdict(list)
+    for ev in corr.signals:
+        assert ev.loop_signal is not None
+        key = ev.recipients[0] if ev.recipients else (corr.canonical(ev.peer_host) or corr.canonical(ev.server) or "")
+        groups[(ev.loop_signal, key)].append(ev)
+    loops: list[Loop] = []
+    for (signal, key), events in sorted(groups.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
+        for cluster in split_by_gap(events, window_seconds):
+            hosts: list[str] = []
+            for e in cluster:
+                for h in (corr.canonical(e.server), corr.canonical(e.peer_host) or corr.canonical(e.peer_ip)):
+                    if h and h not in hosts:
+                        hosts.append(h)
+            times = [e.time for e in cluster if e.time is not None]
+            loops.append(
+                Loop(
+                    kind="explicit",
+                    hosts=tuple(hosts),
+                    addresses=(key,) if "@" in key else (),
+                    events=tuple(cluster),
+                    passes=len(cluster),
+                    first_seen=min(times) if times else None,
+                    last_seen=max(times) if times else None,
+                    signal=signal,
+                )
+            )
+    return loops
+
+
+def detect_auto_reply_volleys(corr: Correlator, min_passes: int, window_seconds: float) -> list[Loop]:
+    """Auto-replies answering each other: both addresses of a pair keep sending auto-replies to the other."""
+    pairs: dict[frozenset[str], list[Event]] = defaultdict(list)
+    for ev in corr.auto_replies:
+        if not ev.sender or not ev.recipients:
+            continue
+        pairs[frozenset((ev.sender, ev.recipients[0]))].append(ev)
+    loops: list[Loop] = []
+    for pair, events in sorted(pairs.items(), key=lambda kv: sorted(kv[0])):
+        if len(pair) != 2:
+            continue
+        for cluster in split_by_gap(events, window_seconds):
+            directions = Counter(e.sender for e in cluster)
+            # A volley needs replies in both directions, each side at least twice.
+            if len(directions) < 2 or min(directions.values()) < 2 or len(cluster) < min_passes:
+                continue
+            times = [e.time for e in cluster if e.time is not None]
+            stems = Counter(s for s in (subject_stem(e.subject) for e in cluster) if s)
+            hosts = sorted({h for e in cluster if (h := corr.canonical(e.server))})
+            loops.append(
+                Loop(
+                    kind="auto-reply-volley",
+                    hosts=tuple(hosts),
+                    addresses=tuple(sorted(pair)),
+                    events=tuple(cluster),
+                    passes=len(cluster),
+                    first_seen=min(times) if times else None,
+                    last_seen=max(times) if times else None,
+                    subject_stem=stems.most_common(1)[0][0] if stems else None,
+                )
+            )
+    return loops
