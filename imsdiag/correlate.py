@@ -14,6 +14,8 @@ from .names import normalize_host
 MAX_ADDRESSES = 200_000
 """Cap on distinct addresses remembered for proxy lookups, so memory stays bounded on huge logs."""
 
+_SOURCE_RANK = {"banner": 0, "content": 1, "option": 2, "path": 3}
+
 IMS_SOURCES = frozenset({"ims-protocol", "ims-tracking", "ims-archive"})
 
 
@@ -144,6 +146,8 @@ class Correlator:
     addresses: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """Local part -> addresses seen with it: finds a user's other SMTP proxies."""
     _address_count: int = 0
+    servers: dict[str, str] = field(default_factory=dict)
+    """Server name -> how the name was found (`banner`, `content`, `path`, `option`)."""
     events_seen: int = 0
     events_outside_window: int = 0
     first_time: datetime | None = None
@@ -182,6 +186,10 @@ class Correlator:
         al = self.aliases
         if ev.server:
             al.add(ev.server)
+            src = ev.server_source or "content"
+            old = self.servers.get(ev.server)
+            if old is None or _SOURCE_RANK.get(src, 9) < _SOURCE_RANK.get(old, 9):
+                self.servers[ev.server] = src
         if ev.peer_host and ev.peer_ip:
             al.union(ev.peer_host, ev.peer_ip)
         elif ev.peer_host:
@@ -220,6 +228,10 @@ class Correlator:
         for k, v in other.software.items():
             self.software[k] |= v
         self.ims_servers |= other.ims_servers
+        for name, src in other.servers.items():
+            old = self.servers.get(name)
+            if old is None or _SOURCE_RANK.get(src, 9) < _SOURCE_RANK.get(old, 9):
+                self.servers[name] = src
         for k, v in other.addresses.items():
             self.addresses[k] |= v
         self.events_seen += other.events_seen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .models import Finding, ParseIssue, Severity
 
@@ -70,6 +71,9 @@ class ScanResult:
     filtered: int = 0
     """Findings hidden by --select/--ignore/--since/--until."""
     notes: tuple[str, ...] = field(default=())
+    first_time: datetime | None = None
+    """Earliest event time in the input (after --since/--until)."""
+    last_time: datetime | None = None
 
     @property
     def issue_total(self) -> int:

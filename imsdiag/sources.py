@@ -22,10 +22,36 @@ SNIFF_BYTES = 16384
 # name is taken from the path (`LOGDIR/<server>/Imcdata/Log/L0000001.LOG` -> `<server>`).
 LAYOUT_DIRS = frozenset(
     {
-        "exchsrvr", "imcdata", "log", "logs", "in", "out", "archive", "pickup", "bad",
-        "tracking.log", "tracking", "var", "mail", "maillog", "mta", "messagetracking",
-        "transportroles", "exchange server", "exim", "exim4", "postfix", "sendmail",
-        "mailbox", "maildir", "cur", "new", "tmp", "headers", "messages", "archives",
+        "exchsrvr",
+        "imcdata",
+        "log",
+        "logs",
+        "in",
+        "out",
+        "archive",
+        "pickup",
+        "bad",
+        "tracking.log",
+        "tracking",
+        "var",
+        "mail",
+        "maillog",
+        "mta",
+        "messagetracking",
+        "transportroles",
+        "exchange server",
+        "exim",
+        "exim4",
+        "postfix",
+        "sendmail",
+        "mailbox",
+        "maildir",
+        "cur",
+        "new",
+        "tmp",
+        "headers",
+        "messages",
+        "archives",
     }
 )
 
@@ -211,4 +237,4 @@ def read_head(stream: BinaryIO, n: int = SNIFF_BYTES) -> tuple[bytes, BinaryIO]:
         chunks.append(data)
         got += len(data)
     head = b"".join(chunks)
-    return head, io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 16)  # type: ignore[return-value]
+    return head, io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 16)

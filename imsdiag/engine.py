@@ -1,0 +1,387 @@
+"""The scan pipeline, end to end: sources -> parsers -> correlate -> loops -> rules -> ScanResult."""
+
+from __future__ import annotations
+
+import lzma
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from . import loops as loop_detector
+from .correlate import Correlator
+from .errors import ConfigError, InputError
+from .models import Event, Finding, Location, ParseIssue, Severity
+from .parsers import ParseContext, Parser, Record, by_name, detect
+from .parsers.base import looks_binary
+from .result import ISSUE_EXAMPLES, FileStat, FormatStat, ScanResult, ServerInfo
+from .rules import Rule, RuleContext, all_rules, apply_rules, get_rule
+from .settings import ScanSettings
+from .sources import InputFile, discover, open_binary, read_head
+
+_READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
+
+
+class ProgressSink(Protocol):
+    """What the engine tells a progress display (see `imsdiag.progress`)."""
+
+    def start(self, total_files: int, total_bytes: int) -> None: ...
+    def file_started(self, display: str) -> None: ...
+    def advance(self, nbytes: int) -> None: ...
+    def file_done(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class ParsedFile:
+    """A file opened and recognised; `records` streams its Events and ParseIssues."""
+
+    file: InputFile
+    format: str | None = None
+    compression: str | None = None
+    skipped_reason: str | None = None
+    records: Iterator[Record] = field(default_factory=lambda: iter(()))
+    counters: dict[str, int] = field(default_factory=dict)
+    """Filled while `records` is consumed (`lines`, `ignored`, ...)."""
+
+
+def make_context(f: InputFile, settings: ScanSettings) -> ParseContext:
+    """The ParseContext for one file: display path, server hint, zones, year for year-less stamps."""
+    year = datetime.fromtimestamp(f.mtime, timezone.utc).year if f.mtime else datetime.now(timezone.utc).year
+    return ParseContext(
+        path=f.display,
+        server_hint=f.server_hint,
+        server_hint_source="path" if f.server_hint else None,
+        default_tz=settings.tz or timezone.utc,
+        tz_assumed=settings.tz is None,
+        server_tz=dict(settings.server_tz),
+        year_hint=year,
+        file_mtime=datetime.fromtimestamp(f.mtime, timezone.utc) if f.mtime else None,
+    )
+
+
+def parse_input(f: InputFile, settings: ScanSettings) -> ParsedFile:
+    """Open, decompress and sniff one input; never raises for bad input (issues come out of `records`)."""
+    pf = ParsedFile(file=f)
+    loc = Location(f.display)
+    try:
+        raw, pf.compression = open_binary(f)
+    except OSError as exc:
+        pf.skipped_reason = f"cannot open: {exc.strerror or exc}"
+        pf.records = iter([ParseIssue(loc, "unreadable-file", pf.skipped_reason)])
+        return pf
+    try:
+        head, stream = read_head(raw)
+    except _READ_ERRORS as exc:
+        raw.close()
+        code = "decompress-error" if pf.compression else "read-error"
+        pf.skipped_reason = f"{code}: {exc}"
+        pf.records = iter([ParseIssue(loc, code, f"cannot read the start of the file: {exc}")])
+        return pf
+    if not head:
+        stream.close()
+        pf.skipped_reason = "empty file"
+        return pf
+    parser: Parser | None
+    if settings.log_format:
+        parser = by_name(settings.log_format)
+    else:
+        parser, _score = detect(head, f.display)
+    if parser is None:
+        stream.close()
+        pf.skipped_reason = "binary content, not a mail log" if looks_binary(head) else "not a recognised mail log"
+        return pf
+    pf.format = parser.name
+    ctx = make_context(f, settings)
+    pf.counters = ctx.counters
+    pf.records = _guarded(parser, stream, ctx, pf.compression)
+    return pf
+
+
+def _guarded(parser: Parser, stream: BinaryIO, ctx: ParseContext, compression: str | None) -> Iterator[Record]:
+    """Run a parser, passing its issues through, turning read errors and parser bugs into ParseIssues."""
+    try:
+        for rec in parser.parse(stream, ctx):
+            if ctx.issues:
+                yield from ctx.issues
+                ctx.issues.clear()
+            yield rec
+        yield from ctx.issues
+        ctx.issues.clear()
+    except _READ_ERRORS as exc:
+        yield from ctx.issues
+        ctx.issues.clear()
+        code = "decompress-error" if compression else "read-error"
+        line = ctx.counters.get("lines", 0)
+        yield ParseIssue(ctx.loc(line), code, f"reading stopped after line {line}: {exc}")
+    except RecursionError as exc:  # pathological nesting in a message: report, keep scanning
+        yield ParseIssue(ctx.loc(ctx.counters.get("lines", 0)), "too-deep", f"input nested too deeply: {exc}")
+    except Exception as exc:  # a parser bug must cost one file, not the whole scan
+        yield ParseIssue(
+            ctx.loc(ctx.counters.get("lines", 0)),
+            "internal-error",
+            f"{parser.name} parser failed: {type(exc).__name__}: {exc} (please report this with the file)",
+        )
+    finally:
+        stream.close()
+
+
+@dataclass
+class FileOutcome:
+    """Everything one file contributed (picklable, so `--jobs` workers can return it)."""
+
+    stat: FileStat
+    correlator: Correlator
+    issue_counts: Counter[str]
+    issue_examples: list[ParseIssue]
+    events: list[Event] | None = None
+
+
+def _new_correlator(settings: ScanSettings) -> Correlator:
+    return Correlator(min_repeat=settings.min_passes, since=settings.since, until=settings.until)
+
+
+def _consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: Any = None) -> FileOutcome:
+    corr = _new_correlator(settings)
+    counts: Counter[str] = Counter()
+    examples: list[ParseIssue] = []
+    kept: list[Event] | None = [] if keep_events else None
+    servers: Counter[str] = Counter()
+    n_events = 0
+    for rec in pf.records:
+        if sink is not None:
+            sink.add(rec)
+        if isinstance(rec, Event):
+            n_events += 1
+            corr.add(rec)
+            if rec.server:
+                servers[rec.server] += 1
+            if kept is not None:
+                kept.append(rec)
+        else:
+            counts[rec.code] += 1
+            if counts[rec.code] <= ISSUE_EXAMPLES:
+                examples.append(rec)
+    f = pf.file
+    stat = FileStat(
+        path=f.display,
+        format=pf.format,
+        server=servers.most_common(1)[0][0] if servers else f.server_hint,
+        compression=pf.compression,
+        bytes=f.size,
+        lines=pf.counters.get("lines", 0),
+        events=n_events,
+        issues=sum(counts.values()),
+        skipped_reason=pf.skipped_reason if pf.format is None else None,
+    )
+    return FileOutcome(stat, corr, counts, examples, kept)
+
+
+def process_file(f: InputFile, settings: ScanSettings, keep_events: bool = False) -> FileOutcome:
+    """Parse one file completely and keep what correlation needs (the unit of work for `--jobs`)."""
+    return _consume(parse_input(f, settings), settings, keep_events)
+
+
+def _indexed(f: InputFile, settings: ScanSettings, index: Any) -> FileOutcome:
+    """Process a file through the index: replay cached records, or parse and store them."""
+    cached = index.cached_file(f) if f.path is not None else None
+    if cached is not None:
+        pf = ParsedFile(file=f, format=cached.format, compression=cached.compression, records=cached.records())
+        pf.counters = dict(cached.counters)
+        return _consume(pf, settings, keep_events=False)
+    pf = parse_input(f, settings)
+    if f.path is None:
+        return _consume(pf, settings, keep_events=False)
+    writer = index.begin_file(f, pf.format, pf.compression)
+    try:
+        out = _consume(pf, settings, keep_events=False, sink=writer)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit(pf.counters)
+    return out
+
+
+def enabled_rules(settings: ScanSettings) -> list[type[Rule]]:
+    """Rules after `--select` and `--ignore` (ids or slugs); unknown names are a ConfigError."""
+    try:
+        chosen = [get_rule(k) for k in settings.select] if settings.select else all_rules()
+        ignored = {get_rule(k) for k in settings.ignore}
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from None
+    return [r for r in chosen if r not in ignored]
+
+
+def collect_inputs(settings: ScanSettings) -> tuple[list[InputFile], list[ParseIssue]]:
+    """Every file to read, and issues for paths that could not be walked; a missing path is an InputError."""
+    files: list[InputFile] = []
+    issues: list[ParseIssue] = []
+    for item in discover(settings.paths):
+        if isinstance(item, InputFile):
+            files.append(item)
+        elif item.code == "missing-path":
+            raise InputError(item.message)
+        else:
+            issues.append(item)
+    return files, issues
+
+
+def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanResult:
+    """Run a whole scan and return the finished result (reporters only render it)."""
+    started = time.monotonic()
+    rules = enabled_rules(settings)
+    files, walk_issues = collect_inputs(settings)
+    corr = _new_correlator(settings)
+    counts: Counter[str] = Counter(i.code for i in walk_issues)
+    examples: list[ParseIssue] = list(walk_issues[:ISSUE_EXAMPLES])
+    stats: list[FileStat] = []
+    index = None
+    if settings.use_index:
+        from .index import open_index  # sqlite stays out of plain scans
+
+        index = open_index(Path(settings.index_path) if settings.index_path else None)
+    if progress:
+        progress.start(len(files), sum(f.size for f in files))
+    try:
+        for outcome in _outcomes(files, settings, index, progress):
+            stats.append(outcome.stat)
+            corr.merge(outcome.correlator)
+            for code, n in outcome.issue_counts.items():
+                counts[code] += n
+            for ex in outcome.issue_examples:
+                if sum(1 for e in examples if e.code == ex.code) < ISSUE_EXAMPLES:
+                    examples.append(ex)
+    finally:
+        if progress:
+            progress.stop()
+    if not any(s.format for s in stats) and not any(s.issues for s in stats):
+        what = ", ".join(settings.paths)
+        if not files:
+            raise InputError(f"no files found in {what}")
+        raise InputError(f"no mail evidence found in {what}: {len(files)} file(s) read, none in a known format")
+    findings, suppressed, filtered = _diagnose(corr, settings, rules)
+    if index is not None:
+        index.store_findings(findings, [s.path for s in stats])
+        index.close()
+    return ScanResult(
+        findings=tuple(findings),
+        issues=tuple(examples),
+        issue_counts=tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+        files=tuple(stats),
+        servers=_servers(corr, stats),
+        formats=_formats(stats),
+        bytes_read=sum(s.bytes for s in stats if s.format),
+        lines_read=sum(s.lines for s in stats),
+        events=corr.events_seen,
+        seconds=time.monotonic() - started,
+        suppressed=suppressed,
+        filtered=filtered,
+        notes=_notes(corr, stats, settings),
+        first_time=corr.first_time,
+        last_time=corr.last_time,
+    )
+
+
+def _outcomes(
+    files: list[InputFile], settings: ScanSettings, index: Any, progress: ProgressSink | None
+) -> Iterator[FileOutcome]:
+    """Per-file outcomes in input order: in this process, or in `settings.jobs` worker processes."""
+    parallel = settings.jobs > 1 and index is None and sum(1 for f in files if f.path is not None) > 1
+    if not parallel:
+        for f in files:
+            if progress:
+                progress.file_started(f.display)
+            yield _indexed(f, settings, index) if index is not None else process_file(f, settings)
+            if progress:
+                progress.advance(f.size)
+                progress.file_done()
+        return
+    # Largest files first keeps both workers busy to the end; results are merged in input order
+    # afterwards, so the report does not depend on which worker finished first.
+    order = sorted(range(len(files)), key=lambda i: -files[i].size)
+    with ProcessPoolExecutor(max_workers=settings.jobs) as pool:
+        futures = {i: pool.submit(process_file, files[i], settings) for i in order}
+        for i, f in enumerate(files):
+            if progress:
+                progress.file_started(f.display)
+            yield futures[i].result()
+            if progress:
+                progress.advance(f.size)
+                progress.file_done()
+
+
+def _diagnose(corr: Correlator, settings: ScanSettings, rules: list[type[Rule]]) -> tuple[list[Finding], int, int]:
+    loops = loop_detector.detect(corr, settings.min_passes, settings.window_seconds)
+    ctx = RuleContext(
+        builds=tuple(sorted({(corr.canonical(s) or s, b) for s, bs in corr.builds.items() for b in bs})),
+        ims_servers=frozenset(corr.canonical(s) or s for s in corr.ims_servers),
+        aliases=tuple(sorted((a, g[0]) for g in corr.aliases.groups() for a in g[1:])),
+        addresses={k: frozenset(v) for k, v in corr.addresses.items()},
+    )
+    overrides: dict[str, Severity] = {}
+    for key, sev in settings.severity_overrides:
+        try:
+            overrides[get_rule(key).id] = sev
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0])) from None
+    findings, filtered = apply_rules(loops, ctx, rules, overrides)
+    kept = [f for f in findings if f.fingerprint not in settings.baseline]
+    return kept, len(findings) - len(kept), filtered
+
+
+def _servers(corr: Correlator, stats: list[FileStat]) -> tuple[ServerInfo, ...]:
+    formats: dict[str, set[str]] = {}
+    for s in stats:
+        if s.server and s.format:
+            formats.setdefault(s.server, set()).add(s.format)
+    out = []
+    for name, source in sorted(corr.servers.items()):
+        out.append(
+            ServerInfo(
+                name=name,
+                name_source=source,
+                builds=tuple(sorted(corr.builds.get(name, ()))),
+                software=tuple(sorted(corr.software.get(name, ()))),
+                formats=tuple(sorted(formats.get(name, ()))),
+            )
+        )
+    return tuple(out)
+
+
+def _formats(stats: list[FileStat]) -> tuple[FormatStat, ...]:
+    agg: dict[str, list[int]] = {}
+    for s in stats:
+        if s.format:
+            a = agg.setdefault(s.format, [0, 0, 0, 0])
+            a[0] += 1
+            a[1] += s.lines
+            a[2] += s.events
+            a[3] += s.issues
+    return tuple(FormatStat(k, *v) for k, v in sorted(agg.items()))
+
+
+def _notes(corr: Correlator, stats: list[FileStat], settings: ScanSettings) -> tuple[str, ...]:
+    notes = []
+    skipped = [s for s in stats if s.format is None]
+    if skipped:
+        reasons = Counter(s.skipped_reason or "skipped" for s in skipped)
+        notes.append(f"{len(skipped)} file(s) skipped: " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())))
+    if settings.tz is None and any(s.format in ("ims-protocol", "postfix", "sendmail") for s in stats):
+        notes.append("local time stamps were read as UTC (no --tz given); cross-server times may be shifted")
+    if corr.events_outside_window:
+        notes.append(f"{corr.events_outside_window} event(s) outside --since/--until were ignored")
+    groups = corr.aliases.groups()
+    if groups:
+        shown = "; ".join(" = ".join(g) for g in groups[:5])
+        notes.append(f"host names joined as one host: {shown}" + (" ..." if len(groups) > 5 else ""))
+    return tuple(notes)
+
+
+def with_paths(settings: ScanSettings, paths: tuple[str, ...]) -> ScanSettings:
+    """A copy of `settings` reading other paths (explain's `--logs`)."""
+    return replace(settings, paths=paths)

@@ -1,0 +1,481 @@
+"""Rich terminal report for a scan: headline, one panel per finding, parse issues, servers and files."""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TextIO, cast
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..console import make_console
+from ..models import Evidence, Finding, ParseIssue, Severity
+from ..result import ScanResult
+from ..textsafe import safe_text
+from .base import Reporter, ReportOptions
+
+# Rule-authored paragraphs (summary, cause, fix) interpolate log values such as hosts and subjects,
+# so they are escaped too; the limits only stop a hostile 1 MB subject from flooding the screen.
+_PARAGRAPH_LIMIT = 4000
+_LINE_LIMIT = 2000
+_FIELD_LIMIT = 300
+_MAX_MESSAGE_IDS = 3
+_MIN_EVIDENCE_TEXT = 32
+
+_SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+
+
+@dataclass(frozen=True)
+class _Glyphs:
+    """Symbols that need Unicode, with ASCII stand-ins for consoles that cannot encode them."""
+
+    arrow: str
+    bullet: str
+    hook: str
+
+
+_UNICODE = _Glyphs(arrow="→", bullet="•", hook="↳")
+_ASCII = _Glyphs(arrow="->", bullet="-", hook="->")
+
+
+def _is_utf(encoding: str | None) -> bool:
+    # A stream without an encoding (StringIO) takes any str.
+    return encoding is None or encoding.lower().replace("_", "-").startswith("utf")
+
+
+def _glyphs(console: Console) -> _Glyphs:
+    return _UNICODE if _is_utf(console.encoding) else _ASCII
+
+
+class _Reencoding:
+    """A text stream that shows what its encoding cannot carry as `\\uXXXX` instead of raising.
+
+    `imsdiag scan > report.txt` on Windows writes cp1252, and a log subject in another script (or
+    rich's own ellipsis) would end the report in a UnicodeEncodeError.
+    """
+
+    def __init__(self, out: TextIO, encoding: str) -> None:
+        self._out = out
+        self.encoding = encoding
+
+    def write(self, text: str) -> int:
+        self._out.write(text.encode(self.encoding, "backslashreplace").decode(self.encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def isatty(self) -> bool:
+        try:
+            return self._out.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+
+def _encoding_safe(out: TextIO) -> TextIO:
+    encoding = getattr(out, "encoding", None)
+    if _is_utf(encoding):
+        return out
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError:  # a codec Python does not know: nothing better to do than write as is
+        return out
+    return cast(TextIO, _Reencoding(out, str(encoding)))
+
+
+class TerminalReporter(Reporter):
+    """Human report: summary, one panel per finding, parse-issue summary."""
+
+    name = "terminal"
+    description = "rich report for people (plain text when piped)"
+
+    def report(self, result: ScanResult, out: TextIO) -> None:
+        """Write the whole report for `result` to `out`, coloured only when the console allows it."""
+        console = make_console(_encoding_safe(out), self.options.color, self.options.width)
+        g = _glyphs(console)
+        console.print(_headline(result))
+        for line in _context_lines(result, g):
+            console.print(line)
+        for finding in _sorted_findings(result.findings):
+            console.print()
+            console.print(_finding_panel(finding, g, console.width))
+        if result.issue_counts:
+            console.print()
+            console.print(_issues_section(result))
+        if self.options.verbose >= 1:
+            console.print()
+            console.print(_servers_table(result))
+            console.print()
+            console.print(_files_table(result))
+        console.print()
+        console.print(_skipped_line(result))
+
+
+def render_plain(result: ScanResult, width: int = 100, verbose: int = 0) -> str:
+    """The terminal report as plain text (no colour, fixed width): the form golden files pin."""
+    buf = io.StringIO()
+    TerminalReporter(ReportOptions(color="never", width=width, verbose=verbose)).report(result, buf)
+    # rich pads table rows to the width; golden files are easier to diff and edit without that.
+    return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
+
+
+# --- small formatters ---------------------------------------------------------------------------
+
+
+def _safe(text: str | None, limit: int | None = _FIELD_LIMIT) -> Text:
+    """Log-derived text as a rich Text: escaped and never parsed as markup."""
+    return Text(safe_text(text, limit))
+
+
+def _safe_paragraph(text: str | None, limit: int = _PARAGRAPH_LIMIT) -> Text:
+    """Multi-line rule text: each line escaped on its own so intended line breaks survive."""
+    lines = (text or "").split("\n")
+    return Text("\n".join(safe_text(line, limit) for line in lines))
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+def _utc(dt: datetime) -> datetime:
+    # Records promise aware UTC; a naive time slipping through is taken as UTC rather than local.
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def format_time(dt: datetime | None) -> str:
+    """UTC time to the minute, e.g. `2001-02-07 17:01 UTC`; `unknown` when None."""
+    if dt is None:
+        return "unknown"
+    return _utc(dt).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_span(first: datetime | None, last: datetime | None) -> str:
+    """`first → last` in UTC minutes, dropping the repeated date when both fall on one day."""
+    if first is None or last is None:
+        return format_time(first or last)
+    a, b = _utc(first), _utc(last)
+    if a.date() == b.date():
+        return f"{a:%Y-%m-%d %H:%M} → {b:%H:%M} UTC"
+    return f"{a:%Y-%m-%d %H:%M} → {b:%Y-%m-%d %H:%M} UTC"
+
+
+def format_period(seconds: float | None) -> str:
+    """A loop period for people: `every 45s`, `every 2m 05s`, `every 1h 02m`, `every 2d 03h`."""
+    if seconds is None or seconds < 0:
+        return "unknown"
+    s = round(seconds)
+    if s < 60:
+        return f"every {s}s"
+    if s < 3600:
+        return f"every {s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"every {s // 3600}h {(s % 3600) // 60:02d}m"
+    return f"every {s // 86400}d {(s % 86400) // 3600:02d}h"
+
+
+def format_rate(per_hour: float | None) -> str:
+    """Passes per hour: whole numbers from 10 up, one decimal below (`0.5 passes/h`)."""
+    if per_hour is None or per_hour < 0:
+        return "unknown"
+    if per_hour >= 10:
+        return f"{round(per_hour):,} passes/h"
+    return f"{per_hour:.1f} passes/h"
+
+
+def _severity_style(severity: Severity) -> str:
+    return severity.value  # the console theme defines `error`, `warning` and `info`
+
+
+def _sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
+    # Worst first, then the busiest loop: the one filling the disk is the one to read first.
+    return sorted(findings, key=lambda f: (-f.severity.rank, -f.passes, f.rule_id))
+
+
+# --- headline -----------------------------------------------------------------------------------
+
+
+def _severity_counts(findings: Sequence[Finding]) -> str:
+    counts = Counter(f.severity for f in findings)
+    return ", ".join(_plural(counts[s], s.value) for s in _SEVERITY_ORDER if counts[s])
+
+
+def _input_scope(result: ScanResult) -> str:
+    return (
+        f"{_plural(result.files_read, 'file')}, {_plural(len(result.servers), 'server')}, "
+        f"{_plural(result.lines_read, 'line')}"
+    )
+
+
+def _headline(result: ScanResult) -> Text:
+    """`LOOP FOUND: 1 loop (1 error) in 14 files, ...` or the green all-clear."""
+    if not result.findings:
+        return Text(f"No mail loops found in {_input_scope(result)}", style="bold good")
+    n = len(result.findings)
+    label = "LOOP FOUND" if n == 1 else "LOOPS FOUND"
+    text = Text(f"{label}: ", style=_severity_style(result.max_severity() or Severity.ERROR))
+    text.append(f"{_plural(n, 'loop')} ({_severity_counts(result.findings)}) in {_input_scope(result)}")
+    return text
+
+
+def _input_span(result: ScanResult) -> tuple[str, datetime | None, datetime | None]:
+    """The time span to show: the input's own when the result carries one, else the loops' activity."""
+    # ScanResult has no input-span field yet; read it when the engine adds one under these names.
+    first = getattr(result, "first_time", None)
+    last = getattr(result, "last_time", None)
+    if isinstance(first, datetime) or isinstance(last, datetime):
+        return "Input covers", first, last
+    firsts = [f.first_seen for f in result.findings if f.first_seen is not None]
+    lasts = [f.last_seen for f in result.findings if f.last_seen is not None]
+    if not firsts and not lasts:
+        return "", None, None
+    return "Loop activity", min(firsts, key=_utc, default=None), max(lasts, key=_utc, default=None)
+
+
+def _context_lines(result: ScanResult, g: _Glyphs) -> list[Text]:
+    """The lines under the headline: time span, hidden findings, engine notes."""
+    lines: list[Text] = []
+    label, first, last = _input_span(result)
+    if label:
+        lines.append(Text(f"{label}: {format_span(first, last).replace('→', g.arrow)}", style="muted"))
+    hidden = []
+    if result.suppressed:
+        hidden.append(f"{_plural(result.suppressed, 'finding')} hidden by the baseline")
+    if result.filtered:
+        hidden.append(f"{_plural(result.filtered, 'finding')} hidden by --select/--ignore/--since/--until")
+    if hidden:
+        lines.append(Text("; ".join(hidden), style="muted"))
+    lines.extend(Text(safe_text(note, _LINE_LIMIT), style="muted") for note in result.notes)
+    return lines
+
+
+# --- one finding --------------------------------------------------------------------------------
+
+
+def _ring(hosts: Sequence[str], g: _Glyphs) -> Text:
+    """The host ring drawn closed: `a → b → a` (a self-loop reads `a → a`)."""
+    text = Text()
+    for i, host in enumerate((*hosts, hosts[0])):
+        if i:
+            text.append(f" {g.arrow} ")
+        text.append(safe_text(host, _FIELD_LIMIT), style="host")
+    return text
+
+
+def _bulleted(head: str, items: Sequence[str], g: _Glyphs) -> Text:
+    """`head` then one bullet line per item; with no head the first bullet opens the text."""
+    lines = [head] if head else []
+    lines += [f"{g.bullet} {safe_text(item, _LINE_LIMIT)}" for item in items]
+    return Text("\n".join(lines))
+
+
+def _builds(finding: Finding) -> Text:
+    return Text("\n").join(_safe(f"{server} {build}") for server, build in finding.builds)
+
+
+def _addresses(finding: Finding) -> Text:
+    return Text(", ").join(Text(safe_text(a, _FIELD_LIMIT), style="addr") for a in finding.addresses)
+
+
+def _explain_hint(finding: Finding) -> Text:
+    ids = finding.message_ids[:_MAX_MESSAGE_IDS]
+    text = Text("imsdiag explain ")
+    text.append(safe_text(ids[0], _FIELD_LIMIT), style="bold")
+    if len(finding.message_ids) > 1:
+        text.append(f"  ({_plural(len(finding.message_ids), 'message')} involved)", style="muted")
+    return text
+
+
+def _facts_grid(finding: Finding, g: _Glyphs) -> Table:
+    """The key/value grid: ring, addresses, passes, times, period, rate, confidence, builds, details."""
+    grid = Table.grid(padding=(0, 2))
+    # A fixed minimum keeps the values of every panel in one column, whatever labels it has.
+    grid.add_column(style="bold", no_wrap=True, min_width=len("Builds seen"))
+    grid.add_column()
+    grid.add_row("Severity", Text(finding.severity.value, style=_severity_style(finding.severity)))
+    if finding.hosts:
+        grid.add_row("Ring", _ring(finding.hosts, g))
+    if finding.addresses:
+        grid.add_row("Address" if len(finding.addresses) == 1 else "Addresses", _addresses(finding))
+    grid.add_row("Passes", f"{finding.passes:,}")
+    grid.add_row("First seen", format_time(finding.first_seen))
+    grid.add_row("Last seen", format_time(finding.last_seen))
+    if finding.period_seconds is not None:
+        grid.add_row("Period", format_period(finding.period_seconds))
+    if finding.rate_per_hour is not None:
+        grid.add_row("Rate", format_rate(finding.rate_per_hour))
+    grid.add_row("Confidence", _bulleted(safe_text(finding.confidence, 40), finding.confidence_reasons, g))
+    if finding.builds:
+        grid.add_row("Builds seen", _builds(finding))
+    for label, value in finding.details:
+        grid.add_row(_safe(label, 40), _safe_paragraph(value, _LINE_LIMIT))
+    if finding.message_ids:
+        grid.add_row("Explain", _explain_hint(finding))
+    return grid
+
+
+def _evidence_table(evidence: Sequence[Evidence], g: _Glyphs, width: int) -> RenderableType:
+    """`file:line` kept whole on one line (greppable), the escaped line text cut to the width."""
+    locations = [_location_text(ev.location.path, ev.location.line) for ev in evidence]
+    # Side by side only while the line text keeps a readable share of the width.
+    if max(len(loc) for loc in locations) > width - _MIN_EVIDENCE_TEXT:
+        return _evidence_stacked(evidence, locations, g)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True)
+    table.add_column("Where", style="loc", no_wrap=True)
+    # Wrappable for the width calculation, so this column (not the location) gives way; the Text
+    # itself refuses to wrap, so each evidence line stays one line cut with an ellipsis.
+    table.add_column("Line", ratio=1)
+    for ev, loc in zip(evidence, locations, strict=True):
+        table.add_row(loc, _evidence_cell(ev, g))
+    return table
+
+
+def _evidence_cell(ev: Evidence, g: _Glyphs) -> Text:
+    cell = Text(safe_text(ev.text, _LINE_LIMIT), style="evidence", no_wrap=True, overflow="ellipsis")
+    if ev.note:
+        cell.append(f"\n{g.hook} ")
+        cell.append(safe_text(ev.note, _LINE_LIMIT), style="muted")
+    return cell
+
+
+def _evidence_stacked(evidence: Sequence[Evidence], locations: Sequence[Text], g: _Glyphs) -> Group:
+    """Deep paths leave no room for a second column: each location on its own (folded) line instead."""
+    parts: list[RenderableType] = []
+    for ev, loc in zip(evidence, locations, strict=True):
+        loc.stylize("loc")
+        loc.overflow = "fold"
+        parts += [loc, Padding(_evidence_cell(ev, g), (0, 0, 0, 2))]
+    return Group(*parts)
+
+
+def _location_text(path: str, line: int) -> Text:
+    return Text(safe_text(path, _LINE_LIMIT) + (f":{line}" if line else ""))
+
+
+def _fix_steps(steps: Sequence[str]) -> Table:
+    """Numbered steps with a hanging indent, so a multi-line step stays under its number."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    for i, step in enumerate(steps, 1):
+        grid.add_row(f"{i}.", _safe_paragraph(step))
+    return grid
+
+
+def _heading(title: str) -> Text:
+    return Text(title, style="bold")
+
+
+def _finding_panel(finding: Finding, g: _Glyphs, width: int) -> Panel:
+    """One finding as a panel titled `[RULEID slug] title`, its border coloured by severity."""
+    parts: list[RenderableType] = [_safe_paragraph(finding.summary), Text(), _facts_grid(finding, g)]
+    if finding.evidence:
+        parts += [Text(), _heading("Evidence"), _evidence_table(finding.evidence, g, width - 4)]
+    if finding.cause:
+        parts += [Text(), _heading("Cause"), _safe_paragraph(finding.cause)]
+    if finding.fix:
+        parts += [Text(), _heading("Fix"), _fix_steps(finding.fix)]
+    if finding.references:
+        parts += [Text(), _heading("References"), _bulleted("", finding.references, g)]
+    style = _severity_style(finding.severity)
+    # Theme names cannot be combined in one style string (`error bold`), so the bold is a span.
+    title = Text(f"[{safe_text(finding.rule_id, 40)} {safe_text(finding.slug, 80)}] ", style=style)
+    title.stylize("bold")
+    title.append(safe_text(finding.title, _FIELD_LIMIT))
+    return Panel(Group(*parts), title=title, title_align="left", border_style=style, padding=(0, 1))
+
+
+# --- parse issues, servers, files ---------------------------------------------------------------
+
+
+def _first_examples(issues: Iterable[ParseIssue]) -> dict[str, ParseIssue]:
+    examples: dict[str, ParseIssue] = {}
+    for issue in issues:
+        examples.setdefault(issue.code, issue)
+    return examples
+
+
+def _issues_section(result: ScanResult) -> Group:
+    """Counts per parse-issue code with one example each, and where the other examples are."""
+    examples = _first_examples(result.issues)
+    table = _plain_table()
+    table.add_column("Code", no_wrap=True)
+    table.add_column("Count", justify="right", no_wrap=True)
+    table.add_column("Example", overflow="fold")
+    for code, count in result.issue_counts:
+        example = examples.get(code)
+        cell = Text()
+        if example is not None:
+            cell.append(_location_text(example.location.path, example.location.line))
+            cell.append("\n")
+            cell.append(safe_text(example.message, _LINE_LIMIT), style="muted")
+        table.add_row(_safe(code, 60), f"{count:,}", cell)
+    head = Text(f"Parse issues: {result.issue_total:,} ({_plural(len(result.issue_counts), 'kind')})")
+    head.stylize("bold")
+    more = Text("More examples per code: imsdiag scan --format json (parse_issues.examples)", style="muted")
+    return Group(head, table, more)
+
+
+def _plain_table() -> Table:
+    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+
+
+def _servers_table(result: ScanResult) -> Group:
+    """Every server, how its name was found (banner beats path), the builds and formats it showed."""
+    table = _plain_table()
+    table.add_column("Server", style="host", no_wrap=True, overflow="fold")
+    table.add_column("Name from", no_wrap=True)
+    table.add_column("Builds")
+    table.add_column("Formats")
+    for s in result.servers:
+        table.add_row(
+            _safe(s.name),
+            _safe(s.name_source, 40),
+            _safe(", ".join(s.builds) or "-"),
+            _safe(", ".join(s.formats) or "-"),
+        )
+    return Group(_heading(f"Servers ({len(result.servers):,})"), table)
+
+
+def _files_table(result: ScanResult) -> Group:
+    """Every input file; the path never wraps (unless it alone is wider than the screen)."""
+    table = _plain_table()
+    table.add_column("Path", no_wrap=True, overflow="fold")
+    table.add_column("Server", no_wrap=True, overflow="fold")
+    for name in ("Lines", "Events", "Issues"):
+        table.add_column(name, justify="right", no_wrap=True)
+    # The skipped reason shares the format column: a file has one or the other, and a separate
+    # column would squeeze the path and server off a 100-column screen.
+    table.add_column("Format")
+    for f in result.files:
+        table.add_row(
+            _safe(f.path, _LINE_LIMIT),
+            _safe(f.server or "-"),
+            f"{f.lines:,}",
+            f"{f.events:,}",
+            f"{f.issues:,}",
+            _safe(f.format) if f.format else _safe(f"skipped: {f.skipped_reason or 'no reason given'}"),
+        )
+    return Group(_heading(f"Files ({len(result.files):,})"), table)
+
+
+def _skipped_line(result: ScanResult) -> Text:
+    """Always one line on skipped files, with the commonest reasons, so nothing is silently ignored."""
+    skipped = [f for f in result.files if f.format is None]
+    if not skipped:
+        return Text(f"Skipped files: none ({_plural(result.files_read, 'file')} read)", style="muted")
+    reasons = Counter(safe_text(f.skipped_reason or "no reason given", 80) for f in skipped)
+    shown = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(3))
+    extra = "" if len(reasons) <= 3 else f", {len(reasons) - 3} other reasons"
+    return Text(
+        f"Skipped files: {len(skipped):,} of {len(result.files):,} ({shown}{extra}); -v lists them",
+        style="warning",
+    )

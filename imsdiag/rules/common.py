@@ -1,0 +1,166 @@
+"""Helpers every rule shares: evidence selection, rates, fingerprints, build comparisons, wording."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from ..models import Event, Evidence, Finding, Loop, Severity
+from .base import Rule
+
+MAX_EVIDENCE = 10
+
+
+def fingerprint(rule_id: str, hosts: Iterable[str], addresses: Iterable[str], extra: str = "") -> str:
+    """A stable id for a finding: independent of line numbers, file names and ring start, so rotation keeps it."""
+    key = "|".join([rule_id, ",".join(sorted(set(hosts))), ",".join(sorted(set(addresses))), extra])
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def rate_per_hour(passes: int, first: datetime | None, last: datetime | None) -> float | None:
+    if first is None or last is None or passes < 2:
+        return None
+    hours = (last - first).total_seconds() / 3600
+    return round((passes - 1) / hours, 1) if hours > 0 else None
+
+
+def pick_evidence(events: Sequence[Event], notes: dict[int, str] | None = None) -> tuple[Evidence, ...]:
+    """The lines a reader needs: the first sighting in each source and server, then the latest one.
+
+    One line per source shows the loop is seen everywhere (protocol log, tracking log, archive,
+    relay log) without printing every pass.
+    """
+    chosen: list[Event] = []
+    seen: set[tuple[str, str | None]] = set()
+    for ev in events:
+        key = (ev.source, ev.server)
+        if key not in seen:
+            seen.add(key)
+            chosen.append(ev)
+        if len(chosen) >= MAX_EVIDENCE - 1:
+            break
+    if events and events[-1] not in chosen:
+        chosen.append(events[-1])
+    out = []
+    for ev in chosen:
+        note = (notes or {}).get(id(ev), "") or describe(ev)
+        out.append(Evidence(ev.location, ev.text or ev.subject or "", note))
+    return tuple(out)
+
+
+def describe(ev: Event) -> str:
+    """A short label for an evidence line: source, direction, envelope."""
+    parts = [ev.source]
+    if ev.direction.value not in ("unknown",):
+        parts.append(ev.direction.value)
+    if ev.server:
+        parts.append(f"at {ev.server}")
+    if ev.peer_host or ev.peer_ip:
+        parts.append(f"peer {ev.peer_host or ev.peer_ip}")
+    if ev.sender == "":
+        parts.append("MAIL FROM:<>")
+    if ev.report_kind.is_report:
+        parts.append(ev.report_kind.value)
+    if ev.loop_signal:
+        parts.append(ev.loop_signal.value)
+    return ", ".join(parts)
+
+
+def message_ids(events: Iterable[Event], limit: int = 200) -> tuple[str, ...]:
+    """Every id of the involved messages (Message-ID, spool/queue id, MTS-ID), for `explain`."""
+    ids: list[str] = []
+    seen: set[str] = set()
+    for ev in events:
+        for i in (ev.message_id, ev.queue_id, ev.mts_id):
+            if i and i not in seen:
+                seen.add(i)
+                ids.append(i)
+                if len(ids) >= limit:
+                    return tuple(ids)
+    return tuple(ids)
+
+
+def ring_text(hosts: Sequence[str]) -> str:
+    """`a → b → a` for a ring, `a` for one host."""
+    if len(hosts) < 2:
+        return hosts[0] if hosts else "(unknown hosts)"
+    return " → ".join([*hosts, hosts[0]])
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    return f"{s // 3600}h {(s % 3600) // 60:02d}m"
+
+
+def when(t: datetime | None) -> str:
+    return t.strftime("%Y-%m-%d %H:%M UTC") if t else "an unknown time"
+
+
+def base_finding(
+    rule: type[Rule],
+    loops: Sequence[Loop],
+    *,
+    title: str,
+    summary: str,
+    confidence: str,
+    reasons: Sequence[str] = (),
+    cause: str = "",
+    fix: Sequence[str] = (),
+    severity: Severity | None = None,
+    details: Sequence[tuple[str, str]] = (),
+    builds: Sequence[tuple[str, str]] = (),
+    fingerprint_extra: str = "",
+) -> Finding:
+    """A Finding covering `loops` (the first is the main one), with the shared fields filled."""
+    main = loops[0]
+    events = sorted({id(e): e for lp in loops for e in lp.events}.values(), key=_event_order)
+    hosts = tuple(dict.fromkeys(h for lp in loops for h in lp.hosts))
+    addresses = tuple(dict.fromkeys(a for lp in loops for a in lp.addresses if a))
+    firsts = [lp.first_seen for lp in loops if lp.first_seen]
+    lasts = [lp.last_seen for lp in loops if lp.last_seen]
+    first, last = (min(firsts) if firsts else None), (max(lasts) if lasts else None)
+    passes = max(lp.passes for lp in loops)
+    return Finding(
+        rule_id=rule.id,
+        slug=rule.slug,
+        severity=severity or rule.default_severity,
+        confidence=confidence,
+        title=title,
+        summary=summary,
+        hosts=main.hosts or hosts,
+        addresses=addresses,
+        first_seen=first,
+        last_seen=last,
+        passes=passes,
+        rate_per_hour=rate_per_hour(passes, first, last),
+        period_seconds=main.period_seconds,
+        evidence=pick_evidence(events),
+        confidence_reasons=tuple(reasons),
+        cause=cause,
+        fix=tuple(fix),
+        references=rule.references,
+        message_ids=message_ids(events),
+        builds=tuple(builds),
+        fingerprint=fingerprint(rule.id, main.hosts or hosts, addresses, fingerprint_extra),
+        details=tuple(details),
+    )
+
+
+def _event_order(e: Event) -> tuple[bool, datetime | None, str, int]:
+    return (e.time is None, e.time, e.location.path, e.location.line)
+
+
+def parse_build(build: str) -> tuple[int, ...] | None:
+    """`5.5.1960.3` -> (5, 5, 1960, 3); None when it is not a dotted build."""
+    try:
+        parts = tuple(int(p) for p in build.strip().split("."))
+    except ValueError:
+        return None
+    return parts if len(parts) >= 3 else None

@@ -1,0 +1,222 @@
+"""Rule Q178436: a null-sender delivery receipt looping through an Exchange 5.0/5.5 Internet Mail Service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..models import Direction, Finding, Loop, ReportKind, Severity
+from .base import Rule, RuleContext
+from .common import base_finding, duration_text, parse_build, ring_text, when
+
+FIXED_BUILDS: dict[tuple[int, ...], tuple[int, int]] = {(5, 0): (1461, 6), (5, 5): (2186, 0)}
+"""First IMS builds that encapsulate the RFC 821 recipient in delivery receipts (Q189270)."""
+
+RELEASES: dict[tuple[int, ...], str] = {
+    (5, 0, 1457): "Exchange 5.0 (no service pack)",
+    (5, 0, 1458): "Exchange 5.0 SP1",
+    (5, 0, 1460): "Exchange 5.0 SP2",
+    (5, 5, 1960): "Exchange 5.5 (no service pack)",
+    (5, 5, 2232): "Exchange 5.5 SP1",
+    (5, 5, 2448): "Exchange 5.5 SP2",
+    (5, 5, 2650): "Exchange 5.5 SP3",
+    (5, 5, 2653): "Exchange 5.5 SP4",
+}
+"""IMS builds by release (Q257618, Q158530)."""
+
+
+def build_status(build: str) -> tuple[str, bool | None]:
+    """Words for a build (`5.5.1960.3 = Exchange 5.5 (no service pack), below the fixed 5.5.2186.0`) and
+    whether it still has the bug (None when the build is not a 5.0/5.5 IMS build)."""
+    parts = parse_build(build)
+    if parts is None:
+        return build, None
+    release = RELEASES.get(parts[:3], "")
+    fixed = FIXED_BUILDS.get(parts[:2])
+    label = f"{build} = {release}" if release else build
+    if fixed is None:
+        if parts[:2] == (4, 0):
+            return f"{label} (Exchange 4.0 IMC: see the Q189270 caveat)", None
+        return label, None
+    has_bug = (parts[2], parts[3] if len(parts) > 3 else 0) < fixed
+    fixed_text = f"{parts[0]}.{parts[1]}.{fixed[0]}.{fixed[1]}"
+    return (f"{label}, below the fixed {fixed_text}" if has_bug else f"{label}, has the fix"), has_bug
+
+
+class Q178436(Rule):
+    """Delivery receipt loops between an Exchange 5.x IMS and a relay or another IMS (KB Q178436).
+
+    **What it means.** Exchange 5.0/5.5 IMS used as a site connector (or beside a forwarding SMTP
+    relay) builds the delivery receipt for a user who has two SMTP proxies with the wrong P1
+    recipient: the user's *primary* proxy (`user2@company.com`) instead of the site-specific one
+    (`user2@imc2.company.com`). The receipt goes out with `MAIL FROM:<>`, the MX for the primary
+    domain sends it straight back to the same IMS, and the IMS sends it out again as a *new* message.
+    Because every pass is a new message and the IMS adds no `Received:` line, no hop counter stops
+    it: the IMS slows down, protocol logs and `Imcdata\\In\\Archive`/`Out\\Archive` fill the disk, and
+    the sender never gets the receipt.
+
+    **Evidence.** The cross-message detector sees null-sender messages to one address travelling
+    around a ring that includes an IMS (protocol-log sessions, tracking events 1012/1016/1017/1010,
+    archive copies, the relay's log). Confidence rises with: the receipt recognised (`Delivered:`
+    subject, tracking report events with status 0); an IMS build below 5.5.2186.0 or 5.0.1461.6;
+    the relay's `Received:` hops repeating in the archived copy with no IMS hop between them; the
+    recipient's domain routing back to the same IMS (the IMS accepts the address inbound); the
+    user's other SMTP proxy seen in the logs.
+
+    **Fix.** Exchange 5.5 SP1 or later (IMS 5.5.2232.9 and up; fixed from build 5.5.2186.0), or for
+    5.0 the Post-SP2 IMS hotfix (IMC 5.0 build 1461.6 or later). Fixed builds encapsulate the RFC
+    821 recipient in the receipt; an Exchange 4.0 IMC in another site then cannot decode those
+    receipts (event 4082, Q189270) until it runs Msexcimc.exe 4.0.997.1 or later. Until then, break
+    the ring (hold null-sender mail to the address on the relay, or stop the IMS), then clean the
+    queues and the archive folders.
+
+    **References.** KB Q178436, Q189270, Q242221 (5.5 SP1 fix list), Q257618 (builds), Q300931
+    (archive folders safe to delete with the IMS stopped), Q170809 (archival fills the disk).
+
+    **Example.**
+
+        [Q178436 ims-receipt-loop] Delivery receipt loop for user2@company.com via the IMS
+        Ring: imc1.company.com → relay.company.com → imc1.company.com, 42 passes, every 2m 00s
+    """
+
+    id = "Q178436"
+    slug = "ims-receipt-loop"
+    title = "Delivery receipt loops through an Exchange 5.x IMS (KB Q178436)"
+    default_severity = Severity.ERROR
+    references = ("KB Q178436", "KB Q189270", "KB Q242221", "KB Q257618", "KB Q300931", "RFC 5321 §4.5.5")
+
+    def check(self, loops: list[Loop], ctx: RuleContext) -> Iterator[tuple[Finding, set[int]]]:
+        for i, loop in enumerate(loops):
+            if loop.kind != "null-sender-repeat":
+                continue
+            ims_hosts = [h for h in loop.hosts if h in ctx.ims_servers]
+            if not ims_hosts:
+                continue
+            # An NDR or auto-reply loop through an IMS is another cause (Q238498, Q216161): leave it
+            # to the generic rule, which names those candidates.
+            if loop.report_kind not in (ReportKind.DELIVERY_RECEIPT, ReportKind.NONE):
+                continue
+            claimed = {i}
+            related = [loop]
+            for j, other in enumerate(loops):
+                if (
+                    j != i
+                    and other.kind == "received-cycle"
+                    and set(other.addresses) & set(loop.addresses)
+                    and set(other.hosts) <= set(loop.hosts) | set(ctx.ims_servers)
+                ):
+                    claimed.add(j)
+                    related.append(other)
+            yield self._finding(loop, related, ims_hosts, ctx), claimed
+
+    def _finding(self, loop: Loop, related: list[Loop], ims_hosts: list[str], ctx: RuleContext) -> Finding:
+        address = loop.addresses[0] if loop.addresses else "(unknown address)"
+        reasons: list[str] = []
+        receipt = loop.report_kind is ReportKind.DELIVERY_RECEIPT
+        if receipt:
+            reasons.append("the looping message is a delivery receipt (subject or tracking report status)")
+        builds = [(s, b) for s, b in ctx.builds if s in loop.hosts or s in ims_hosts]
+        build_lines: list[tuple[str, str]] = []
+        below = []
+        for server, build in sorted(set(builds)):
+            text, has_bug = build_status(build)
+            build_lines.append((server, text))
+            if has_bug:
+                below.append(server)
+        if below:
+            reasons.append(f"IMS build below the fixed build on {', '.join(below)}")
+        chain_loops = [lp for lp in related if lp.kind == "received-cycle"]
+        if any(lp.notes and "no hop back" in lp.notes[0] for lp in chain_loops):
+            reasons.append("the relay's Received hops repeat in the archived copies with no IMS hop between them")
+        elif chain_loops:
+            reasons.append("the archived copies' Received chains repeat the ring")
+        inbound_ims = any(
+            e.direction is Direction.IN and e.server and e.server in ims_hosts and address in e.recipients
+            for e in loop.events
+        )
+        if inbound_ims:
+            reasons.append(f"the domain of {address} routes back to the same IMS (it accepts the address inbound)")
+        proxies = sorted(a for a in ctx.proxies_of(address) if a != address)
+        if proxies:
+            reasons.append(f"the user has another SMTP proxy: {', '.join(proxies)}")
+        score = len(reasons)
+        confidence = "high" if receipt and score >= 3 else "medium" if score >= 2 else "low"
+        ring = ring_text(loop.hosts)
+        period = duration_text(loop.period_seconds)
+        stem = f' "Delivered: {loop.subject_stem}"' if loop.subject_stem else ""
+        summary = (
+            f"A delivery receipt{stem} for {address} with a null sender (MAIL FROM:<>) is looping {ring}: "
+            f"{loop.passes} passes from {when(loop.first_seen)} to {when(loop.last_seen)}, one every {period}. "
+            "Each pass is a new message and the IMS adds no Received line, so no hop count will stop it; "
+            "the sender never gets the receipt, and the IMS logs and archive folders keep growing."
+        )
+        other = f" ({', '.join(proxies)})" if proxies else ""
+        cause = (
+            f"The IMS on {', '.join(ims_hosts)} addresses the receipt to the user's primary SMTP proxy {address} "
+            f"instead of the site-specific proxy{other}. The MX for {address.rsplit('@', 1)[-1]} brings it back to "
+            "the IMS, which cannot encapsulate the P1 recipient and sends the receipt out again as a new "
+            "message (KB Q178436). The bug is in IMS builds before 5.5.2186.0 (5.5) and 5.0.1461.6 (5.0)."
+        )
+        fix = self._fix(address, proxies, ims_hosts, loop, build_lines)
+        details = [("Builds seen", "; ".join(f"{s} {t}" for s, t in build_lines) or "none in the logs read")]
+        if loop.growth_bytes_per_pass:
+            details.append(("Growth per pass", f"{loop.growth_bytes_per_pass:+.0f} bytes"))
+        if loop.growth_received_per_pass:
+            details.append(("Received lines per pass", f"{loop.growth_received_per_pass:+.1f}"))
+        if loop.subject_stem:
+            details.append(("Subject", f"Delivered: {loop.subject_stem}"))
+        details.extend(("Detector", n) for lp in related for n in lp.notes)
+        return base_finding(
+            type(self),
+            related,
+            title=f"Delivery receipt loop for {address} through the IMS (KB Q178436)",
+            summary=summary,
+            confidence=confidence,
+            reasons=reasons,
+            cause=cause,
+            fix=fix,
+            details=details,
+            builds=[(s, b) for s, b in sorted(set(builds))],
+            fingerprint_extra=loop.subject_stem or "",
+        )
+
+    @staticmethod
+    def _fix(
+        address: str, proxies: list[str], ims_hosts: list[str], loop: Loop, build_lines: list[tuple[str, str]]
+    ) -> list[str]:
+        ims = ", ".join(ims_hosts)
+        relays = [h for h in loop.hosts if h not in ims_hosts]
+        relay = ", ".join(relays) or "the relay host"
+        subject = f"Delivered: {loop.subject_stem}" if loop.subject_stem else "Delivered: ..."
+        builds = "; ".join(f"{s}: {t}" for s, t in build_lines) or "no build was seen in these logs"
+        steps = [
+            f"Break the ring now. On {relay}, hold or reject null-sender mail to {address} with the subject "
+            f'"{subject}" (Postfix: a header_checks HOLD rule; Sendmail: an access/check_rcpt rule for '
+            f"the <> sender), or stop the IMS on {ims} (net stop MSExchangeIMC) while you clean up. Rejecting "
+            "only the receipt leaves ordinary mail for the user flowing.",
+            f"Install the fix on every Exchange 5.x IMS in the ring ({builds}). Exchange 5.5: Service Pack 1 or "
+            "later (fixed from IMS build 5.5.2186.0; SP1 is 5.5.2232.9, SP4 is 5.5.2653). Exchange 5.0: the "
+            "Post-SP2 IMS hotfix from the Exchg5.0/Post-SP2-IMS fix folder (IMC build 5.0.1461.6 or later).",
+            "Before that, check every Exchange 4.0 IMC in other sites: fixed IMS builds encapsulate the RFC 821 "
+            "recipient in delivery receipts, which a 4.0 IMC cannot decode (event 4082, KB Q189270). Update them "
+            "to Msexcimc.exe 4.0.997.1 or later first, or their users stop getting receipts.",
+        ]
+        if proxies:
+            steps.append(
+                f"Until the service pack is in, a configuration workaround: make the site-specific proxy "
+                f"({', '.join(proxies)}) the user's reply address (Set as Reply Address), so receipts are addressed "
+                "to the domain that routes to the user's own site; set it back after the fix."
+            )
+        steps.append(
+            f"Clean up with the IMS stopped on {ims}: delete the looping receipts from the IMS queue "
+            "(Imcdata\\Out and Imcdata\\In spool files whose envelope shows <> and "
+            f"{address}), remove the copies queued on {relay} (postsuper -d / the sendmail queue), and delete "
+            "the loop's copies in Imcdata\\In\\Archive and Imcdata\\Out\\Archive (safe with the IMS stopped, "
+            "KB Q300931). Set Message Archival and SMTP Protocol Log back to None unless you need them: they "
+            "are what fills the disk (KB Q170809)."
+        )
+        period = duration_text(loop.period_seconds)
+        steps.append(
+            f"Start the IMS and watch its protocol log for two periods (about {period} each): no new "
+            f"MAIL FROM:<> session for {address} should appear. Tell the sender the receipt never arrived."
+        )
+        return steps
