@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ..correlate import Correlator
 from ..models import Direction, Event, Loop, ReportKind
-from ..names import subject_stem
+from ..names import report_kind_from_subject, subject_stem
 
 Edge = tuple[str, str]
 
@@ -190,7 +190,7 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Correlator, min_passes: int
         main_edge = max(ring_edges, key=lambda e: (ring_edges[e], e))
         main = edge_events[main_edge]
         stems = Counter(s for s in (subject_stem(e.subject) for e in events) if s)
-        kinds = Counter(e.report_kind for e in events if e.report_kind is not ReportKind.NONE)
+        kinds = Counter(k for k in (_kind(e) for e in events) if k is not ReportKind.NONE)
         sizes = [(e.time, float(e.size)) for e in main if e.time is not None and e.size]
         ring_events = [e for e in events if (edge := event_edge(e, corr)) is None or edge in ring_edges]
         rec_growth = [(e.time, float(len(e.received))) for e in ring_events if e.time is not None and e.received]
@@ -212,6 +212,14 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Correlator, min_passes: int
         if best is None or loop.passes > best.passes:
             best = loop
     return best
+
+
+def _kind(e: Event) -> ReportKind:
+    """The event's report kind, or the one its subject announces (protocol logs know only the subject)."""
+    if e.report_kind is not ReportKind.NONE:
+        return e.report_kind
+    from_subject = report_kind_from_subject(e.subject)
+    return ReportKind(from_subject) if from_subject else ReportKind.NONE
 
 
 def _origin(timed: Sequence[Event], corr: Correlator) -> str | None:

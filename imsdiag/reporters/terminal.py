@@ -228,10 +228,8 @@ def _headline(result: ScanResult) -> Text:
 
 def _input_span(result: ScanResult) -> tuple[str, datetime | None, datetime | None]:
     """The time span to show: the input's own when the result carries one, else the loops' activity."""
-    # ScanResult has no input-span field yet; read it when the engine adds one under these names.
-    first = getattr(result, "first_time", None)
-    last = getattr(result, "last_time", None)
-    if isinstance(first, datetime) or isinstance(last, datetime):
+    first, last = result.first_time, result.last_time
+    if first is not None or last is not None:
         return "Input covers", first, last
     firsts = [f.first_seen for f in result.findings if f.first_seen is not None]
     lasts = [f.last_seen for f in result.findings if f.last_seen is not None]
