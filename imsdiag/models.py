@@ -96,6 +96,8 @@ class Hop:
     defects: tuple[str, ...] = ()
     """Stable codes for what could not be parsed: `no-date`, `bad-date`, `unclosed-comment`, ..."""
     location: Location | None = None
+    build: str | None = None
+    """Server build when the header names one, e.g. `5.5.1960.3` (IMS/IMC forms)."""
 
 
 @dataclass(frozen=True)

@@ -78,3 +78,40 @@ def domain_of(addr: str | None) -> str | None:
     if not addr or "@" not in addr:
         return None
     return addr.rsplit("@", 1)[1].strip(">").lower() or None
+
+
+_REPORT_SUBJECTS = (
+    ("delivered:", "delivery-receipt"),
+    ("read:", "read-receipt"),
+    ("not read:", "read-receipt"),
+    ("undeliverable:", "ndr"),
+    ("undelivered mail returned to sender", "ndr"),
+    ("delivery status notification (failure)", "ndr"),
+    ("delivery status notification (delay)", "delay"),
+    ("delivery status notification (success)", "delivery-receipt"),
+    ("returned mail:", "ndr"),
+    ("mail delivery failed", "ndr"),
+    ("failure notice", "ndr"),
+    ("nondeliverable mail", "ndr"),
+    ("delivery failure", "ndr"),
+    ("warning: could not send message", "delay"),
+    ("delayed mail", "delay"),
+    ("out of office", "auto-reply"),
+    ("auto reply:", "auto-reply"),
+    ("autoreply:", "auto-reply"),
+    ("automatic reply:", "auto-reply"),
+)
+
+
+def report_kind_from_subject(subject: str | None) -> str | None:
+    """The report kind a subject line announces (`Delivered: x` -> `delivery-receipt`), else None.
+
+    Returns the ReportKind value as a string so that this module stays free of model imports.
+    """
+    if not subject:
+        return None
+    s = subject.strip().strip('"').lower()
+    for prefix, kind in _REPORT_SUBJECTS:
+        if s.startswith(prefix):
+            return kind
+    return None

@@ -1,0 +1,69 @@
+"""The one place rich consoles are built: colour policy (--color, NO_COLOR, pipes) and stderr progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.theme import Theme
+
+THEME = Theme(
+    {
+        "error": "bold red",
+        "warning": "yellow",
+        "info": "cyan",
+        "muted": "dim",
+        "host": "bold cyan",
+        "addr": "bold magenta",
+        "evidence": "default",
+        "loc": "blue",
+        "good": "green",
+        "rule": "bold",
+    }
+)
+
+
+def color_enabled(mode: str, stream: TextIO) -> bool:
+    """Colour decision: `always`/`never` win; `auto` means a terminal and no NO_COLOR."""
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    if os.environ.get("NO_COLOR", "") != "":
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def make_console(stream: TextIO | None = None, color: str = "auto", width: int | None = None) -> Console:
+    """A Console for reports on `stream` (stdout by default) that honours the colour policy.
+
+    When colour is off the console also drops all terminal features (no cursor movement, no
+    hyperlinks), so piped output is plain text a script can read.
+    """
+    out = stream if stream is not None else sys.stdout
+    use_color = color_enabled(color, out)
+    return Console(
+        file=out,
+        theme=THEME,
+        color_system="auto" if use_color else None,
+        force_terminal=use_color if color == "always" else None,
+        no_color=not use_color,
+        highlight=False,
+        emoji=False,
+        markup=True,
+        width=width if width is not None else (None if use_color else 100),
+        soft_wrap=False,
+        legacy_windows=False,
+    )
+
+
+def make_error_console(color: str = "auto") -> Console:
+    """Console for diagnostics and progress on stderr."""
+    return make_console(sys.stderr, color)

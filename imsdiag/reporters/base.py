@@ -1,0 +1,36 @@
+"""The reporter contract: a reporter renders a finished ScanResult to a text stream and nothing else."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import ClassVar, TextIO
+
+from ..result import ScanResult
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Presentation choices that do not change the result."""
+
+    color: str = "auto"
+    """`auto`, `always` or `never` (terminal reporter only)."""
+    width: int | None = None
+    verbose: int = 0
+    fail_on: str = "error"
+    """Threshold the run is judged by (JUnit and summaries show it)."""
+    tool_version: str = ""
+
+
+class Reporter(abc.ABC):
+    """One output format."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, options: ReportOptions | None = None) -> None:
+        self.options = options or ReportOptions()
+
+    @abc.abstractmethod
+    def report(self, result: ScanResult, out: TextIO) -> None:
+        """Write the whole report for `result` to `out`."""
