@@ -16,6 +16,10 @@ MAX_ADDRESSES = 200_000
 
 _SOURCE_RANK = {"banner": 0, "content": 1, "option": 2, "path": 3}
 
+# Sources whose peer name and IP may come from different places (an archive envelope names the
+# next hop, its IP field may be the previous one): joining them would merge two hosts into one.
+PAIRLESS_SOURCES = frozenset({"ims-archive", "message", "mbox"})
+
 IMS_SOURCES = frozenset({"ims-protocol", "ims-tracking", "ims-archive"})
 
 
@@ -64,6 +68,7 @@ class HostAliases:
 
     def merge(self, other: HostAliases) -> None:
         for name in other._parent:
+            self.add(name)
             self.union(name, other._find(name))
 
     def finish(self) -> None:
@@ -190,7 +195,7 @@ class Correlator:
             old = self.servers.get(ev.server)
             if old is None or _SOURCE_RANK.get(src, 9) < _SOURCE_RANK.get(old, 9):
                 self.servers[ev.server] = src
-        if ev.peer_host and ev.peer_ip:
+        if ev.peer_host and ev.peer_ip and ev.source not in PAIRLESS_SOURCES:
             al.union(ev.peer_host, ev.peer_ip)
         elif ev.peer_host:
             al.add(ev.peer_host)

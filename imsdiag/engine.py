@@ -50,9 +50,15 @@ class ParsedFile:
     """Filled while `records` is consumed (`lines`, `ignored`, ...)."""
 
 
+YEARLESS_FORMATS = frozenset({"postfix", "sendmail"})
+"""Formats whose BSD syslog stamps carry no year."""
+
+
 def make_context(f: InputFile, settings: ScanSettings) -> ParseContext:
     """The ParseContext for one file: display path, server hint, zones, year for year-less stamps."""
-    year = datetime.fromtimestamp(f.mtime, timezone.utc).year if f.mtime else datetime.now(timezone.utc).year
+    year = settings.year_hint or (
+        datetime.fromtimestamp(f.mtime, timezone.utc).year if f.mtime else datetime.now(timezone.utc).year
+    )
     return ParseContext(
         path=f.display,
         server_hint=f.server_hint,
@@ -245,20 +251,33 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         from .index import open_index  # sqlite stays out of plain scans
 
         index = open_index(Path(settings.index_path) if settings.index_path else None)
+    order = {f.display: i for i, f in enumerate(files)}
+    dated, yearless = _split_yearless(files, settings)
+    year_note = ""
     if progress:
         progress.start(len(files), sum(f.size for f in files))
     try:
-        for outcome in _outcomes(files, settings, index, progress):
-            stats.append(outcome.stat)
-            corr.merge(outcome.correlator)
-            for code, n in outcome.issue_counts.items():
-                counts[code] += n
-            for ex in outcome.issue_examples:
-                if sum(1 for e in examples if e.code == ex.code) < ISSUE_EXAMPLES:
-                    examples.append(ex)
+        for group in (dated, yearless):
+            if group is yearless and group and settings.year_hint is None and corr.last_time is not None:
+                # Year-less syslog stamps are dated from the other evidence of the same bundle: a
+                # fresh copy of a 1999 relay log has this year's mtime, and would miss every loop.
+                settings = replace(settings, year_hint=corr.last_time.year)
+                year_note = (
+                    f"year-less syslog stamps in {len(group)} file(s) were dated {corr.last_time.year}, "
+                    "the year of the other logs"
+                )
+            for outcome in _outcomes(group, settings, index, progress):
+                stats.append(outcome.stat)
+                corr.merge(outcome.correlator)
+                for code, n in outcome.issue_counts.items():
+                    counts[code] += n
+                for ex in outcome.issue_examples:
+                    if sum(1 for e in examples if e.code == ex.code) < ISSUE_EXAMPLES:
+                        examples.append(ex)
     finally:
         if progress:
             progress.stop()
+    stats.sort(key=lambda s: order[s.path])
     if not any(s.format for s in stats) and not any(s.issues for s in stats):
         what = ", ".join(settings.paths)
         if not files:
@@ -281,10 +300,32 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         seconds=time.monotonic() - started,
         suppressed=suppressed,
         filtered=filtered,
-        notes=_notes(corr, stats, settings),
+        notes=(*_notes(corr, stats, settings), *((year_note,) if year_note else ())),
         first_time=corr.first_time,
         last_time=corr.last_time,
     )
+
+
+def _split_yearless(files: list[InputFile], settings: ScanSettings) -> tuple[list[InputFile], list[InputFile]]:
+    """Files whose format has year-less stamps go second, so they can take their year from the rest."""
+    if settings.year_hint is not None or settings.log_format:
+        return files, []
+    dated: list[InputFile] = []
+    yearless: list[InputFile] = []
+    for f in files:
+        (yearless if f.path is not None and _sniff_format(f) in YEARLESS_FORMATS else dated).append(f)
+    return dated, yearless
+
+
+def _sniff_format(f: InputFile) -> str | None:
+    try:
+        raw, _ = open_binary(f)
+        with raw:
+            head, _stream = read_head(raw, 4096)
+    except _READ_ERRORS:
+        return None
+    parser, _ = detect(head, f.display)
+    return parser.name if parser else None
 
 
 def _outcomes(
@@ -375,10 +416,6 @@ def _notes(corr: Correlator, stats: list[FileStat], settings: ScanSettings) -> t
         notes.append("local time stamps were read as UTC (no --tz given); cross-server times may be shifted")
     if corr.events_outside_window:
         notes.append(f"{corr.events_outside_window} event(s) outside --since/--until were ignored")
-    groups = corr.aliases.groups()
-    if groups:
-        shown = "; ".join(" = ".join(g) for g in groups[:5])
-        notes.append(f"host names joined as one host: {shown}" + (" ..." if len(groups) > 5 else ""))
     return tuple(notes)
 
 

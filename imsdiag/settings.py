@@ -33,3 +33,5 @@ class ScanSettings:
     progress: bool = False
     baseline: frozenset[str] = field(default=frozenset())
     """Fingerprints of findings to suppress."""
+    year_hint: int | None = None
+    """Year for year-less syslog stamps; None takes each file's modification year."""

@@ -1,21 +1,263 @@
-"""Sendmail syslog parser. (Being written: owned by a helper.)"""
+"""Sendmail syslog parser: arrivals, deliveries, DSN links and hop-limit errors, stitched per queue id."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
+from ..models import Direction, Event, ReportKind, TimeQuality
+from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record
+from .syslog import SyslogLine, classify_loop_text, parse_syslog_stream, score_share, sniff_programs
+
+NAME = "sendmail"
+
+# `sendmail`, `sm-mta`, `sm-msp-queue`, `sm-acceptingconnections` (the process title Debian shows).
+_PROGRAM = re.compile(r"(?:sendmail|sm-[\w-]{1,64})$")
+_QID = re.compile(r"(?P<qid>[0-9A-Za-z]{6,20}): (?P<rest>.*)", re.DOTALL)
+_DSN = re.compile(
+    r"(?P<new>[0-9A-Za-z]{6,20}): (?P<kind>DSN|postmaster notify|return to sender): (?P<text>.*)", re.DOTALL
+)
+_SYSERR_HOPS = re.compile(
+    r"SYSERR\([^)]{0,64}\): (?P<text>Too many hops \d{1,6} \(\d{1,6} max\)): from (?P<from>\S{1,1000}) "
+    r"via (?P<via>[^\s,]{1,255}), to (?P<to>\S{1,1000})"
+)
+_FROM_LINE = re.compile(r"from=(?P<from>.*?), size=")
+_TO_LINE = re.compile(r"to=(?P<to>.*?), (?:ctladdr|delay|orcpt|xdelay)=")
+_FIELD = re.compile(r"(?:^|, )(?P<key>[a-z]{1,20})=(?P<val><[^>]{0,1000}>|[^,]{0,1000})")
+_RELAY = re.compile(r"(?:[^\s,@]{1,255}@)?(?P<host>[^\s,@]{1,255})(?: \[(?P<ip>[^\]\s]{1,64})\])?")
+_STAT = re.compile(r", stat=(?P<stat>.*)$", re.DOTALL)
+_NEXT_ID = re.compile(r"\bqueued as (?P<id>[0-9A-Za-z]{5,20})\b")
+_LOCAL_MAILERS = frozenset({"local", "prog", "*file*", "*include*", "cyrus", "cyrusv2", "procmail", "mail.local"})
+MAX_AGE = timedelta(hours=24)
+MAX_OPEN = 100_000
+
+
+@dataclass
+class _Msg:
+    """What the log has said so far about one Sendmail queue id."""
+
+    last_seen: datetime | None = None
+    sender: str | None = None
+    size: int | None = None
+    message_id: str | None = None
+    about_id: str | None = None
+    report_kind: ReportKind = ReportKind.NONE
+
+
+def split_addresses(raw: str) -> tuple[str, ...]:
+    """`<a@x>,<b@y>` or `root` -> normalised addresses, empty entries dropped."""
+    out = []
+    for part in raw.split(","):
+        a = normalize_address(part)
+        if a:
+            out.append(a)
+    return tuple(out)
+
+
+def fields_of(text: str) -> dict[str, str]:
+    """`key=value` pairs separated by `, `; first occurrence wins."""
+    found: dict[str, str] = {}
+    for m in _FIELD.finditer(text):
+        found.setdefault(m["key"], m["val"].strip())
+    return found
+
+
+def status_of(stat: str, dsn: str | None) -> str:
+    """`sent`, `deferred` or `bounced` from the stat text and DSN code; else the stat's first word."""
+    if stat.startswith("Sent"):
+        return "sent"
+    if (dsn and dsn.startswith("4")) or stat.startswith("Deferred"):
+        return "deferred"
+    if dsn and dsn.startswith("5"):
+        return "bounced"
+    return stat.split(":", 1)[0].split(" ", 1)[0].lower() or "unknown"
+
+
+def relay_of(raw: str | None) -> tuple[str | None, str | None]:
+    """`host. [ip]`, `[ip] [ip]`, `user@host` -> (normalised host, ip)."""
+    if not raw:
+        return None, None
+    m = _RELAY.match(raw)
+    if m is None:
+        return None, None
+    return normalize_host(m["host"]), m["ip"]
+
+
+class SendmailHandler:
+    """Interprets Sendmail's lines; one instance per file."""
+
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.open: dict[str, _Msg] = {}
+
+    def accepts(self, program: str) -> bool:
+        return _PROGRAM.match(program) is not None
+
+    def finish(self) -> Iterator[Record]:
+        self.open.clear()
+        return iter(())
+
+    def handle(self, line: SyslogLine, lineno: int, text: str) -> Iterator[Record]:
+        base = Event(
+            location=self.ctx.loc(lineno),
+            source=NAME,
+            text=text,
+            time=line.time,
+            time_quality=line.quality if line.time else TimeQuality.NONE,
+            server=line.host,
+            server_source="content" if line.host else None,
+            event_code=line.program,
+        )
+        yield from self.handle_message(line.message, base)
+
+    def handle_message(self, msg: str, base: Event) -> Iterator[Record]:
+        """Interpret one message body (without the syslog prefix)."""
+        m = _QID.match(msg)
+        if m is None or m["qid"] == "NOQUEUE":
+            self.ctx.count("ignored")
+            return
+        qid, rest = m["qid"], m["rest"]
+        state = self._state(qid, base.time)
+        if rest.startswith("from="):
+            yield from self._arrival(qid, state, rest, base)
+        elif rest.startswith("to="):
+            yield from self._delivery(qid, state, rest, base)
+        elif rest.startswith("SYSERR"):
+            yield from self._syserr(qid, state, rest, base)
+        else:
+            yield from self._other(qid, state, rest, base)
+
+    def _state(self, qid: str, when: datetime | None) -> _Msg:
+        state = self.open.get(qid)
+        if state is None:
+            self._evict(when)
+            state = _Msg()
+            self.open[qid] = state
+        if when is not None:
+            state.last_seen = when
+        return state
+
+    def _evict(self, now: datetime | None) -> None:
+        """Sendmail logs no `removed`: ids are dropped after a day of log time (or by count)."""
+        if len(self.open) < MAX_OPEN and (now is None or len(self.open) % 1000):
+            return
+        if now is not None:
+            for q in [q for q, s in self.open.items() if s.last_seen and now - s.last_seen > MAX_AGE]:
+                del self.open[q]
+        while len(self.open) >= MAX_OPEN:
+            del self.open[next(iter(self.open))]
+
+    def _arrival(self, qid: str, state: _Msg, rest: str, base: Event) -> Iterator[Record]:
+        """`from=<s>, size=N, class=0, nrcpts=N, msgid=<m>, proto=ESMTP, relay=host [ip]`."""
+        fm = _FROM_LINE.match(rest)
+        fields = fields_of(rest)
+        state.sender = normalize_address(fm["from"] if fm else fields.get("from"))
+        state.size = int(fields["size"]) if fields.get("size", "").isdigit() else state.size
+        state.message_id = normalize_message_id(fields.get("msgid")) or state.message_id
+        if state.report_kind.is_report:
+            self.ctx.count("dsn-arrivals")  # reported already by its `DSN:` line
+            return
+        host, ip = relay_of(fields.get("relay"))
+        yield self._fill(base, qid, state, direction=Direction.IN, peer_host=host, peer_ip=ip)
+
+    def _delivery(self, qid: str, state: _Msg, rest: str, base: Event) -> Iterator[Record]:
+        """`to=<r>, delay=.., mailer=relay, relay=host. [ip], dsn=2.0.0, stat=Sent (... queued as X)`."""
+        tm = _TO_LINE.match(rest)
+        st = _STAT.search(rest)
+        stat = st["stat"] if st else ""
+        fields = fields_of(rest[: st.start()] if st else rest)
+        host, ip = relay_of(fields.get("relay"))
+        dsn = fields.get("dsn") or None
+        mailer = fields.get("mailer", "")
+        nxt = _NEXT_ID.search(stat)
+        yield self._fill(
+            base,
+            qid,
+            state,
+            direction=Direction.LOCAL if mailer in _LOCAL_MAILERS else Direction.OUT,
+            recipients=split_addresses(tm["to"] if tm else fields.get("to", "")),
+            peer_host=host,
+            peer_ip=ip,
+            status=status_of(stat, dsn),
+            dsn=dsn,
+            next_id=nxt["id"] if nxt else None,
+            loop_signal=classify_loop_text(stat),
+        )
+
+    def _syserr(self, qid: str, state: _Msg, rest: str, base: Event) -> Iterator[Record]:
+        """`SYSERR(root): Too many hops 26 (25 max): from <x> via HOST, to <y>`."""
+        m = _SYSERR_HOPS.match(rest)
+        signal = classify_loop_text(rest)
+        if m is None and signal is None:
+            self.ctx.count("syserr")
+            return
+        event = self._fill(base, qid, state, status="syserr", loop_signal=signal)
+        if m is not None:
+            event = replace(
+                event,
+                sender=normalize_address(m["from"]),
+                recipients=split_addresses(m["to"]),
+                peer_host=normalize_host(m["via"]),
+                dsn="5.4.6",
+            )
+        yield event
+
+    def _other(self, qid: str, state: _Msg, rest: str, base: Event) -> Iterator[Record]:
+        """`ORIG: NEW: DSN: text` bounce links; anything else only when it carries loop evidence."""
+        d = _DSN.match(rest)
+        if d is not None:
+            new_id = d["new"]
+            new = self._state(new_id, base.time)
+            new.sender, new.about_id, new.report_kind = "", qid, ReportKind.NDR
+            yield replace(
+                base,
+                direction=Direction.GENERATED,
+                queue_id=new_id,
+                about_id=qid,
+                sender="",
+                report_kind=ReportKind.NDR,
+                recipients=(state.sender,) if state.sender else (),
+                status=d["kind"].lower(),
+                loop_signal=classify_loop_text(d["text"]),
+            )
+            return
+        signal = classify_loop_text(rest)
+        if signal is None:
+            self.ctx.count("other")
+            return
+        yield self._fill(base, qid, state, loop_signal=signal)
+
+    def _fill(self, base: Event, qid: str, state: _Msg, **changes: object) -> Event:
+        event = replace(
+            base,
+            queue_id=qid,
+            sender=state.sender,
+            message_id=state.message_id,
+            size=state.size,
+            about_id=state.about_id,
+            report_kind=state.report_kind,
+        )
+        return replace(event, **changes)  # type: ignore[arg-type]
+
+
+_SNIFF_PROGRAM = re.compile(r"(?:sendmail|sm-[\w-]{1,64})$")
 
 
 class SendmailParser(Parser):
-    """Sendmail syslog."""
+    """Sendmail syslog; Postfix lines in the same file (a relay pair on one host) are read too."""
 
-    name = "sendmail"
-    description = "Sendmail syslog"
+    name = NAME
+    description = "Sendmail syslog (maillog)"
 
     def sniff(self, head: bytes, filename: str) -> int:
-        return 0
+        return score_share(sniff_programs(head, _SNIFF_PROGRAM))
 
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
-        return iter(())
+        # Imported here because postfix.py imports this module for the reverse case.
+        from .postfix import PostfixHandler
+
+        return parse_syslog_stream(stream, ctx, (SendmailHandler(ctx), PostfixHandler(ctx)))

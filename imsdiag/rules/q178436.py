@@ -157,7 +157,7 @@ class Q178436(Rule):
             "message (KB Q178436). The bug is in IMS builds before 5.5.2186.0 (5.5) and 5.0.1461.6 (5.0)."
         )
         fix = self._fix(address, proxies, ims_hosts, loop, build_lines)
-        details = [("Builds seen", "; ".join(f"{s} {t}" for s, t in build_lines) or "none in the logs read")]
+        details = [("Fix status", "; ".join(f"{s} {t}" for s, t in build_lines) or "no IMS build in the logs read")]
         if loop.growth_bytes_per_pass:
             details.append(("Growth per pass", f"{loop.growth_bytes_per_pass:+.0f} bytes"))
         if loop.growth_received_per_pass:

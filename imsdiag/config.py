@@ -1,0 +1,275 @@
+"""Configuration files: `--config FILE`, else `./imsdiag.toml` or `./setup.cfg [imsdiag]` in the working folder."""
+
+from __future__ import annotations
+
+import configparser
+import difflib
+import importlib
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .models import Severity
+from .names import normalize_host
+from .timewindow import parse_duration, parse_when, parse_zone, to_utc
+
+TOML_NAME = "imsdiag.toml"
+SETUP_CFG = "setup.cfg"
+INI_SECTION = "imsdiag"
+FAIL_ON_CHOICES = tuple(s.value for s in Severity)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings read from a configuration file; None means "not set here" (the CLI default applies)."""
+
+    fail_on: Severity | None = None
+    select: tuple[str, ...] | None = None
+    """Rule ids or slugs to run (all when unset)."""
+    ignore: tuple[str, ...] | None = None
+    severity: tuple[tuple[str, Severity], ...] | None = None
+    """(rule id or slug, severity) overrides."""
+    since: datetime | None = None
+    until: datetime | None = None
+    tz: tzinfo | None = None
+    """Zone of zone-less local stamps."""
+    server_tz: tuple[tuple[str, tzinfo], ...] | None = None
+    """(server, zone) pairs; the server name is normalised like every host name."""
+    min_passes: int | None = None
+    window: timedelta | None = None
+    format: str | None = None
+    baseline: Path | None = None
+    """Resolved against the folder of the config file."""
+    jobs: int | None = None
+    source: Path | None = None
+    """The file these values came from (None when no file was found)."""
+
+
+# --- value parsers: each takes a raw TOML/INI value and raises ValueError with a short reason ---
+
+
+def parse_severity(text: str) -> Severity:
+    """`error`, `warning` or `info` (case-insensitive)."""
+    try:
+        return Severity(text.strip().lower())
+    except ValueError:
+        raise ValueError(f"{text!r} is not one of {', '.join(FAIL_ON_CHOICES)}") from None
+
+
+def check_rule_name(name: str) -> str:
+    """A rule id or slug, checked against the rule registry when importable; returns the rule id."""
+    name = name.strip()
+    if not name:
+        raise ValueError("empty rule name")
+    try:
+        get_rule = getattr(importlib.import_module("imsdiag.rules"), "get_rule", None)
+    except ImportError:
+        get_rule = None
+    if callable(get_rule):
+        try:
+            return str(get_rule(name).id)  # slugs and any letter case become the stable id
+        except KeyError:
+            raise ValueError(f"unknown rule {name!r}") from None
+    return name
+
+
+def parse_severity_option(text: str) -> tuple[str, Severity]:
+    """One `ID=level` pair, as in `--severity LOOP003=error`."""
+    rule, sep, level = text.partition("=")
+    if not sep:
+        raise ValueError(f"{text!r} is not RULE=LEVEL (e.g. LOOP003=error)")
+    return check_rule_name(rule), parse_severity(level)
+
+
+def parse_server_tz_option(text: str) -> tuple[str, tzinfo]:
+    """One `server=zone` pair, as in `--server-tz imc1.company.com=America/New_York`."""
+    server, sep, zone = text.partition("=")
+    name = normalize_host(server.strip()) if sep else None
+    if not name:
+        raise ValueError(f"{text!r} is not SERVER=ZONE (e.g. imc1.company.com=Europe/Berlin)")
+    return name, parse_zone(zone)
+
+
+def _split_list(value: Any) -> list[str]:
+    """A TOML list of strings, or a string separated by commas or newlines (INI style)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace("\n", ",").split(",") if part.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise ValueError("expected a list of strings")
+
+
+def _pairs(value: Any) -> list[str]:
+    """A TOML table or a list of `key=value` strings, as `key=value` strings."""
+    if isinstance(value, dict):
+        if not all(isinstance(v, str) for v in value.values()):
+            raise ValueError("expected a table of strings")
+        return [f"{k}={v}" for k, v in value.items()]
+    return _split_list(value)
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a non-empty string")
+    return value.strip()
+
+
+def _int(value: Any, minimum: int) -> int:
+    if isinstance(value, bool):  # bool is an int subclass; `true` is not a count
+        raise ValueError("expected a whole number")
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number") from None
+    if not isinstance(value, int):
+        raise ValueError("expected a whole number")
+    if value < minimum:
+        raise ValueError(f"must be at least {minimum}")
+    return value
+
+
+def _when(value: Any, now: datetime) -> datetime:
+    if isinstance(value, (datetime, date)):  # TOML has native dates and datetimes
+        return to_utc(value)
+    return parse_when(_string(value), now)
+
+
+def _window(value: Any) -> timedelta:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    return parse_duration(_string(value))
+
+
+def _format(value: Any) -> str:
+    from .reporters import FORMAT_CHOICES  # the registry is the list of valid names
+
+    name = _string(value).lower()
+    if name not in FORMAT_CHOICES:
+        raise ValueError(f"{name!r} is not one of {', '.join(FORMAT_CHOICES)}")
+    return name
+
+
+_Converter = Callable[[Any, datetime, Path], Any]
+
+_KEYS: dict[str, tuple[str, _Converter]] = {
+    "fail-on": ("fail_on", lambda v, now, base: parse_severity(_string(v))),
+    "select": ("select", lambda v, now, base: tuple(check_rule_name(n) for n in _split_list(v))),
+    "ignore": ("ignore", lambda v, now, base: tuple(check_rule_name(n) for n in _split_list(v))),
+    "severity": ("severity", lambda v, now, base: tuple(parse_severity_option(p) for p in _pairs(v))),
+    "since": ("since", lambda v, now, base: _when(v, now)),
+    "until": ("until", lambda v, now, base: _when(v, now)),
+    "tz": ("tz", lambda v, now, base: parse_zone(_string(v))),
+    "server-tz": ("server_tz", lambda v, now, base: tuple(parse_server_tz_option(p) for p in _pairs(v))),
+    "min-passes": ("min_passes", lambda v, now, base: _int(v, 2)),
+    "window": ("window", lambda v, now, base: _window(v)),
+    "format": ("format", lambda v, now, base: _format(v)),
+    "baseline": ("baseline", lambda v, now, base: base / _string(v)),
+    "jobs": ("jobs", lambda v, now, base: _int(v, 1)),
+}
+KNOWN_KEYS: tuple[str, ...] = tuple(_KEYS)
+
+
+def _build(table: Mapping[str, Any], path: Path, display: str, now: datetime) -> Config:
+    """Validate every key of the `imsdiag` table and convert its values."""
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        spec = _KEYS.get(key)
+        if spec is None:
+            near = difflib.get_close_matches(key.replace("_", "-"), KNOWN_KEYS, n=1)
+            hint = f' (did you mean "{near[0]}"?)' if near else ""
+            raise ConfigError(f'{display}: unknown key "{key}"{hint}')
+        attr, convert = spec
+        try:
+            values[attr] = convert(raw, now, path.parent)
+        except ValueError as exc:
+            raise ConfigError(f'{display}: bad value for "{key}": {exc}') from None
+    if values.get("since") and values.get("until") and values["since"] > values["until"]:
+        raise ConfigError(f'{display}: "since" is later than "until"')
+    return Config(**values, source=path)
+
+
+if sys.version_info >= (3, 11):
+    import tomllib
+
+    def _read_toml(text: str, display: str) -> dict[str, Any]:
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{display}: invalid TOML: {exc}") from None
+
+else:
+
+    def _read_toml(text: str, display: str) -> dict[str, Any]:
+        raise ConfigError(f"{display}: reading TOML needs Python 3.11+; use setup.cfg with an [imsdiag] section")
+
+
+def _toml_table(path: Path, display: str) -> dict[str, Any]:
+    """The `[tool.imsdiag]` table, an `[imsdiag]` table, or the top level of an imsdiag.toml."""
+    data = _read_toml(_read(path, display), display)
+    tool = data.get("tool")
+    if isinstance(tool, dict) and isinstance(tool.get("imsdiag"), dict):
+        return dict(tool["imsdiag"])
+    if set(data) == {"imsdiag"} and isinstance(data["imsdiag"], dict):
+        return dict(data["imsdiag"])
+    if path.name == "pyproject.toml":
+        raise ConfigError(f"{display}: no [tool.imsdiag] table")
+    return data
+
+
+def _ini_table(path: Path, display: str, required: bool) -> dict[str, Any] | None:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(_read(path, display), source=display)
+    except configparser.Error as exc:
+        raise ConfigError(f"{display}: invalid INI file: {exc.message}") from None
+    if not parser.has_section(INI_SECTION):
+        if required:
+            raise ConfigError(f"{display}: no [{INI_SECTION}] section")
+        return None
+    return dict(parser.items(INI_SECTION))
+
+
+def _read(path: Path, display: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{display}: cannot read config: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def load_config(explicit: Path | None, cwd: Path, now: datetime | None = None) -> Config:
+    """Read `explicit` (`--config FILE`), else the first of ./imsdiag.toml, ./setup.cfg [imsdiag].
+
+    TOML files may hold the keys at the top level or in `[tool.imsdiag]`; `.cfg`/`.ini` files in an
+    `[imsdiag]` section. Relative times (`since = "2h"`) count back from `now`. An unknown key or a
+    bad value raises ConfigError naming the file and the key. No file at all gives an empty Config.
+    """
+    now = now or datetime.now(timezone.utc)
+    if explicit is not None:
+        path = explicit if explicit.is_absolute() else cwd / explicit
+        display = str(explicit)
+        if path.suffix.lower() == ".toml":
+            table = _toml_table(path, display)
+        else:
+            table = _ini_table(path, display, required=True) or {}
+        return _build(table, path, display, now)
+    toml_path = cwd / TOML_NAME
+    if toml_path.is_file():
+        return _build(_toml_table(toml_path, TOML_NAME), toml_path, TOML_NAME, now)
+    cfg_path = cwd / SETUP_CFG
+    if cfg_path.is_file():
+        section = _ini_table(cfg_path, SETUP_CFG, required=False)
+        if section is not None:
+            return _build(section, cfg_path, SETUP_CFG, now)
+    return Config()

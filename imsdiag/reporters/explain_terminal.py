@@ -1,0 +1,211 @@
+"""Rich terminal rendering of an Explanation: timeline, loop ring, Received table, headroom, findings."""
+
+from __future__ import annotations
+
+from typing import ClassVar, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from ..console import make_console
+from ..explain import Explanation, LoopView, Sighting
+from ..hops import Q178436_NOTE, ChainAnalysis, HopRow
+from ..models import Event, Finding
+from ..textsafe import safe_markup
+from .base import ReportOptions
+
+_DIRECTION_ARROW = {"in": "← in", "out": "→ out", "generated": "✚ gen", "local": "↓ local", "unknown": "?"}
+
+
+def duration(seconds: float | None) -> str:
+    """`3s`, `4m 05s`, `2h 03m`, `1d 04h`; negative values keep their sign."""
+    if seconds is None:
+        return ""
+    sign = "-" if seconds < 0 else ""
+    s = round(abs(seconds))
+    if s < 60:
+        return f"{sign}{s}s"
+    if s < 3600:
+        return f"{sign}{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{sign}{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{sign}{s // 86400}d {s % 86400 // 3600:02d}h"
+
+
+def _envelope(e: Event) -> str:
+    sender = "<>" if e.sender == "" else (e.sender or "?")
+    rcpts = ", ".join(e.recipients[:3]) + (f" (+{len(e.recipients) - 3})" if len(e.recipients) > 3 else "")
+    return f"[addr]{safe_markup(sender, 80)}[/] → {safe_markup(rcpts or '?', 120)}"
+
+
+def _peer(e: Event) -> str:
+    parts = [p for p in (e.peer_host, f"[{e.peer_ip}]" if e.peer_ip else None) if p]
+    return safe_markup(" ".join(parts), 80)
+
+
+def _status(e: Event) -> str:
+    bits = [e.report_kind.value if e.report_kind.is_report else "", e.status or "", e.dsn or ""]
+    return safe_markup(" ".join(b for b in bits if b), 60)
+
+
+class ExplainTerminalReporter:
+    """The default explain view for people; plain text when piped."""
+
+    name: ClassVar[str] = "terminal"
+    description: ClassVar[str] = "rich report for people (plain text when piped)"
+
+    def __init__(self, options: ReportOptions | None = None) -> None:
+        self.options = options or ReportOptions()
+
+    def report(self, expl: Explanation, out: TextIO) -> None:
+        console = make_console(out, self.options.color, self.options.width)
+        self._header(console, expl)
+        for lv in expl.loops:
+            self._loop(console, lv, expl)
+        self._timeline(console, expl.sightings)
+        if expl.chain is not None:
+            self._received(console, expl)
+        if expl.headroom:
+            self._headroom(console, expl)
+        for finding in expl.findings:
+            self._finding(console, finding)
+        for note in expl.notes:
+            console.print(f"[muted]note: {safe_markup(note)}[/]")
+
+    def _header(self, console: Console, expl: Explanation) -> None:
+        kinds = sorted({m.kind for m in expl.matches})
+        servers = sorted({m.server for m in expl.matches if m.server})
+        console.print(f"[rule]Message[/] {safe_markup(expl.query, 200)}")
+        where = f" on {', '.join(f'[host]{safe_markup(s, 80)}[/]' for s in servers)}" if servers else ""
+        console.print(
+            f"  found as {', '.join(kinds)} in {len(expl.matches)} event(s){where}; "
+            f"{len(expl.sightings)} sighting(s) in all" + (" [muted](from the index)[/]" if expl.used_index else "")
+        )
+        console.print()
+
+    def _loop(self, console: Console, lv: LoopView, expl: Explanation) -> None:
+        f = lv.finding
+        ring = " → ".join(f"[host]{safe_markup(h, 80)}[/]" for h in (*lv.ring, *lv.ring[:1]))
+        console.print(f"[error]Loop[/] [rule]{safe_markup(f.rule_id)}[/] {safe_markup(f.title)}")
+        console.print(f"  ring: {ring or '?'}")
+        period = f", period {duration(lv.period_seconds)}" if lv.period_seconds else ""
+        console.print(f"  passes: {lv.passes}{period}; passes seen here: {len(lv.pass_sightings)}")
+        if lv.first_pass is not None or lv.first_seen is not None:
+            when = lv.first_seen.strftime("%Y-%m-%d %H:%M:%S UTC") if lv.first_seen else ""
+            at = f" at [loc]{safe_markup(str(lv.first_pass))}[/]" if lv.first_pass else ""
+            console.print(f"  started: pass 1 {when}{at}")
+        console.print()
+
+    def _timeline(self, console: Console, sightings: tuple[Sighting, ...]) -> None:
+        table = Table(title="Sightings (time order, all servers)", title_justify="left", expand=False)
+        for col in ("pass", "time (UTC)", "server", "dir", "peer", "envelope", "status", "where"):
+            table.add_column(col, overflow="fold")
+        for s in sightings:
+            e = s.event
+            when = e.time.strftime("%Y-%m-%d %H:%M:%S") if e.time else "—"
+            if e.time is not None and e.time_quality.value == "zone-assumed":
+                when += "*"
+            via = f" [muted]({safe_markup(s.via)})[/]" if s.relation == "linked" and s.via else ""
+            table.add_row(
+                str(s.pass_number) if s.pass_number else "",
+                when,
+                f"[host]{safe_markup(e.server or '?', 60)}[/]",
+                _DIRECTION_ARROW.get(e.direction.value, "?"),
+                _peer(e),
+                _envelope(e),
+                _status(e),
+                f"[loc]{safe_markup(str(e.location), 120)}[/]{via}",
+                style="bold" if s.pass_number else None,
+            )
+        console.print(table)
+        if any(s.event.time_quality.value == "zone-assumed" for s in sightings):
+            console.print("[muted]* local time converted with an assumed zone (give --tz)[/]")
+        console.print()
+
+    def _received(self, console: Console, expl: Explanation) -> None:
+        chain = expl.chain
+        assert chain is not None
+        src = f" from {safe_markup(str(expl.chain_location))}" if expl.chain_location else ""
+        table = Table(title=f"Received chain, oldest hop first{src}", title_justify="left")
+        for col in ("hop", "from (helo, ip)", "by", "with", "id", "for", "date", "delay", "share", "software"):
+            table.add_column(col, overflow="fold")
+        for row in chain.rows:
+            self._hop_row(table, row)
+        console.print(table)
+        self._cycle(console, chain)
+        console.print()
+
+    def _hop_row(self, table: Table, row: HopRow) -> None:
+        h = row.hop
+        origin = " ".join(
+            p
+            for p in (h.from_host, f"({h.from_helo})" if h.from_helo else None, f"[{h.from_ip}]" if h.from_ip else None)
+            if p
+        )
+        if row.skew:
+            delay = f"[error]{duration(row.delay_seconds)} clock skew[/]"
+        else:
+            delay = duration(row.delay_seconds)
+        table.add_row(
+            f"{row.number}{' ↻' if row.in_cycle else ''}",
+            safe_markup(origin, 120),
+            f"[host]{safe_markup(h.by_host or '?', 80)}[/]",
+            safe_markup(h.with_proto, 40),
+            safe_markup(h.id, 60),
+            safe_markup(h.for_addr, 80),
+            h.date.strftime("%Y-%m-%d %H:%M:%S") if h.date else safe_markup(h.date_text or "—", 60),
+            delay,
+            f"{row.share:.0%}" if row.share is not None else "",
+            safe_markup(row.software, 80),
+            style="warning" if row.in_cycle else None,
+        )
+        if h.defects:
+            table.add_row(
+                "",
+                f"[error]{safe_markup(', '.join(h.defects))}[/]: [muted]{safe_markup(h.raw, 400)}[/]",
+                end_section=False,
+            )
+
+    def _cycle(self, console: Console, chain: ChainAnalysis) -> None:
+        total = duration(chain.total_seconds)
+        if total:
+            console.print(f"total {total} over {len(chain.rows)} hop(s)")
+        if chain.skewed:
+            console.print(f"[error]{chain.skewed} negative delay(s): the servers' clocks disagree (clock skew)[/]")
+        if chain.cycle is not None:
+            c = chain.cycle
+            ring = " → ".join(f"[host]{safe_markup(h, 80)}[/]" for h in (*c.ring, c.ring[0]))
+            first, last = chain.rows[c.rows[0]].number, chain.rows[c.rows[-1]].number
+            console.print(f"[warning]repeating part (↻, hops {first}–{last}):[/] {ring}, seen {c.count} times")
+        for a, b, n in chain.edges:
+            console.print(f"  edge {safe_markup(a, 80)} → {safe_markup(b, 80)} ×{n}")
+
+    def _headroom(self, console: Console, expl: Explanation) -> None:
+        table = Table(title="Hop headroom: passes left before each MTA rejects", title_justify="left")
+        for col in ("MTA", "limit", "hops left", "passes left", "on path", "counts"):
+            table.add_column(col)
+        for h in expl.headroom:
+            table.add_row(
+                h.mta,
+                str(h.limit),
+                str(h.remaining),
+                "" if h.remaining_passes is None else str(h.remaining_passes),
+                "yes" if h.on_path else "",
+                f"[muted]{safe_markup(h.note)}[/]",
+                style="bold" if h.on_path else None,
+            )
+        console.print(table)
+        console.print(f"[muted]{safe_markup(Q178436_NOTE)}[/]")
+        console.print()
+
+    def _finding(self, console: Console, f: Finding) -> None:
+        sev = f.severity.value
+        console.print(f"[{sev}]{sev.upper()}[/] [rule]{safe_markup(f.rule_id)}[/] {safe_markup(f.title)}")
+        console.print(f"  {safe_markup(f.summary, 2000)}")
+        if f.cause:
+            console.print(f"  [rule]cause:[/] {safe_markup(f.cause, 2000)}")
+        for i, step in enumerate(f.fix, 1):
+            console.print(f"  [rule]fix {i}:[/] {safe_markup(step, 2000)}")
+        if f.references:
+            console.print(f"  [muted]references: {safe_markup(', '.join(f.references))}[/]")
+        console.print()

@@ -1,0 +1,20 @@
+"""`--format jsonl`: one finding per line, each a JSON object with `version`; nothing else on stdout."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from ..result import SCHEMA_VERSION, ScanResult
+from .base import Reporter
+from .records import dumps, finding_dict, sorted_findings
+
+
+class JsonLinesReporter(Reporter):
+    """Findings as JSON Lines, for `jq`, log shippers and streaming consumers."""
+
+    name = "jsonl"
+    description = "one JSON finding per line (JSON Lines)"
+
+    def report(self, result: ScanResult, out: TextIO) -> None:
+        for finding in sorted_findings(result):
+            out.write(dumps({"version": SCHEMA_VERSION, **finding_dict(finding)}, indent=None) + "\n")

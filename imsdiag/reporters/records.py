@@ -1,0 +1,278 @@
+"""Plain-dict views of findings, parse issues and stats, shared by the JSON, JSONL and SARIF reporters."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import __version__
+from ..models import Evidence, Finding, Location, ParseIssue, Severity
+from ..result import SCHEMA_VERSION, FileStat, FormatStat, ScanResult, ServerInfo
+from ..rules.base import DOCS_URL, Rule
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# json.dumps escapes C0 controls but leaves DEL, C1 controls (0x9b is a one-byte CSI) and bidi
+# overrides raw; escaped as \uXXXX they stay the same JSON string but cannot drive a terminal.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_XML_FORBIDDEN = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+
+
+def clean_text(text: str | None) -> str:
+    """Text that encodes to UTF-8: lone surrogates (from undecodable bytes) become U+FFFD."""
+    if not text:
+        return ""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def xml_text(text: str | None) -> str:
+    """Text XML 1.0 can carry: NUL, other C0 controls and lone surrogates removed, line ends as LF."""
+    if not text:
+        return ""
+    # An XML parser turns CR into LF anyway (XML 1.0 §2.11); doing it here keeps a raw CR out of logs.
+    return _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def iso_time(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z`, to the second (microseconds only when present)."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=timezone.utc)
+    value = value.astimezone(timezone.utc)
+    spec = "microseconds" if value.microsecond else "seconds"
+    return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def dumps(obj: Any, indent: int | None = 2) -> str:
+    """JSON text with stable layout and no raw terminal-control characters."""
+    separators = (",", ": ") if indent is not None else (",", ":")
+    text = json.dumps(obj, indent=indent, ensure_ascii=False, separators=separators)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def finding_sort_key(finding: Finding) -> tuple[int, str, str, int, str]:
+    """Most severe first, then by rule, first evidence location and fingerprint: stable across runs."""
+    loc = first_location(finding) or Location("")
+    return (-finding.severity.rank, finding.rule_id, loc.path, loc.line, finding.fingerprint)
+
+
+def sorted_findings(result: ScanResult) -> list[Finding]:
+    return sorted(result.findings, key=finding_sort_key)
+
+
+def first_location(finding: Finding) -> Location | None:
+    """Where a finding is reported: its first piece of evidence."""
+    return finding.evidence[0].location if finding.evidence else None
+
+
+def location_dict(loc: Location) -> dict[str, Any]:
+    return {"path": clean_text(loc.path), "line": loc.line}
+
+
+def evidence_dict(ev: Evidence) -> dict[str, Any]:
+    return {**location_dict(ev.location), "text": clean_text(ev.text), "note": clean_text(ev.note)}
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """One finding as the versioned JSON object (same in `json` and `jsonl`)."""
+    loc = first_location(finding)
+    return {
+        "rule_id": finding.rule_id,
+        "slug": finding.slug,
+        "severity": finding.severity.value,
+        "confidence": finding.confidence,
+        "title": clean_text(finding.title),
+        "summary": clean_text(finding.summary),
+        "location": location_dict(loc) if loc else None,
+        "hosts": [clean_text(h) for h in finding.hosts],
+        "addresses": [clean_text(a) for a in finding.addresses],
+        "first_seen": iso_time(finding.first_seen),
+        "last_seen": iso_time(finding.last_seen),
+        "passes": finding.passes,
+        "rate_per_hour": finding.rate_per_hour,
+        "period_seconds": finding.period_seconds,
+        "fingerprint": finding.fingerprint,
+        "evidence": [evidence_dict(ev) for ev in finding.evidence],
+        "confidence_reasons": [clean_text(r) for r in finding.confidence_reasons],
+        "cause": clean_text(finding.cause),
+        "fix": [clean_text(step) for step in finding.fix],
+        "references": list(finding.references),
+        "message_ids": [clean_text(m) for m in finding.message_ids],
+        "builds": [{"server": clean_text(s), "build": clean_text(b)} for s, b in finding.builds],
+        "details": [{"label": clean_text(k), "value": clean_text(v)} for k, v in finding.details],
+    }
+
+
+def issue_dict(issue: ParseIssue) -> dict[str, Any]:
+    return {
+        **location_dict(issue.location),
+        "code": issue.code,
+        "message": clean_text(issue.message),
+        "excerpt": clean_text(issue.excerpt),
+    }
+
+
+def file_dict(stat: FileStat) -> dict[str, Any]:
+    return {
+        "path": clean_text(stat.path),
+        "format": stat.format,
+        "server": stat.server,
+        "compression": stat.compression,
+        "bytes": stat.bytes,
+        "lines": stat.lines,
+        "events": stat.events,
+        "issues": stat.issues,
+        "skipped_reason": clean_text(stat.skipped_reason) if stat.skipped_reason else None,
+    }
+
+
+def server_dict(server: ServerInfo) -> dict[str, Any]:
+    return {
+        "name": clean_text(server.name),
+        "name_source": server.name_source,
+        "builds": sorted(server.builds),
+        "software": sorted(clean_text(s) for s in server.software),
+        "formats": sorted(server.formats),
+    }
+
+
+def format_dict(stat: FormatStat) -> dict[str, Any]:
+    return {
+        "format": stat.format,
+        "files": stat.files,
+        "lines": stat.lines,
+        "events": stat.events,
+        "issues": stat.issues,
+    }
+
+
+def severity_counts(result: ScanResult) -> dict[str, int]:
+    counts = {sev.value: 0 for sev in SEVERITY_ORDER}
+    for finding in result.findings:
+        counts[finding.severity.value] += 1
+    return counts
+
+
+def status(result: ScanResult) -> str:
+    return "loops-found" if result.findings else "clean"
+
+
+def summary_dict(result: ScanResult) -> dict[str, Any]:
+    return {
+        "findings": len(result.findings),
+        **severity_counts(result),
+        "files": result.files_read,
+        "files_skipped": result.files_skipped,
+        "lines": result.lines_read,
+        "bytes": result.bytes_read,
+        "events": result.events,
+        "issues": result.issue_total,
+        "suppressed": result.suppressed,
+        "filtered": result.filtered,
+        "seconds": round(result.seconds, 3),
+        "first_time": iso_time(result.first_time),
+        "last_time": iso_time(result.last_time),
+    }
+
+
+def tool_dict(version: str = "") -> dict[str, str]:
+    return {"name": "imsdiag", "version": version or __version__}
+
+
+def scan_document(result: ScanResult, fail_on: str = "error", version: str = "") -> dict[str, Any]:
+    """The whole `--format json` document (schema: docs/schema/scan-v1.schema.json)."""
+    examples = sorted(result.issues, key=lambda i: (i.location.path, i.location.line, i.code))
+    return {
+        "version": SCHEMA_VERSION,
+        "tool": tool_dict(version),
+        "status": status(result),
+        "fail_on": fail_on,
+        "summary": summary_dict(result),
+        "findings": [finding_dict(f) for f in sorted_findings(result)],
+        "parse_issues": {
+            "counts": {code: n for code, n in sorted(result.issue_counts)},
+            "examples": [issue_dict(i) for i in examples],
+        },
+        "files": [file_dict(s) for s in sorted(result.files, key=lambda s: s.path)],
+        "servers": [server_dict(s) for s in sorted(result.servers, key=lambda s: s.name)],
+        "formats": [format_dict(s) for s in sorted(result.formats, key=lambda s: s.format)],
+        "notes": [clean_text(n) for n in result.notes],
+    }
+
+
+def at_or_above(severity: Severity, fail_on: str) -> bool:
+    """Whether a finding of `severity` fails a run judged at `fail_on` (`never` fails nothing)."""
+    try:
+        threshold = Severity(fail_on)
+    except ValueError:
+        return False
+    return severity.rank >= threshold.rank
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """The rule metadata reports show, from a Rule class or, for an unregistered id, from a finding."""
+
+    id: str
+    slug: str
+    title: str
+    summary: str
+    doc: str
+    help_uri: str
+    default_severity: Severity
+    references: tuple[str, ...] = ()
+
+    @classmethod
+    def from_rule(cls, rule: type[Rule]) -> RuleInfo:
+        return cls(
+            id=rule.id,
+            slug=rule.slug,
+            title=rule.title,
+            summary=rule.summary(),
+            doc=rule.doc(),
+            help_uri=rule.help_uri(),
+            default_severity=rule.default_severity,
+            references=tuple(rule.references),
+        )
+
+    @classmethod
+    def from_finding(cls, finding: Finding) -> RuleInfo:
+        return cls(
+            id=finding.rule_id,
+            slug=finding.slug,
+            title=clean_text(finding.title),
+            summary="",
+            doc="",
+            help_uri=f"{DOCS_URL}#{finding.rule_id.lower()}-{finding.slug}",
+            default_severity=finding.severity,
+            references=finding.references,
+        )
+
+
+def registry_rules() -> list[type[Rule]]:
+    """Every registered rule, or none while the registry is unavailable (reports still work)."""
+    # Imported lazily by name: reporters render results and must not fail if the rule package does.
+    try:
+        module = importlib.import_module("imsdiag.rules")
+    except ImportError:
+        return []
+    all_rules = getattr(module, "all_rules", None)
+    return list(all_rules()) if callable(all_rules) else []
+
+
+def rule_infos(findings: Sequence[Finding], rules: Sequence[type[Rule]] | None = None) -> list[RuleInfo]:
+    """Registered rules in registry order, then any rule a finding names that the registry lacks."""
+    infos = [RuleInfo.from_rule(r) for r in (registry_rules() if rules is None else rules)]
+    known = {info.id for info in infos}
+    for finding in sorted(findings, key=lambda f: f.rule_id):
+        if finding.rule_id not in known:
+            known.add(finding.rule_id)
+            infos.append(RuleInfo.from_finding(finding))
+    return infos
