@@ -83,7 +83,17 @@ def common_input_options(func: F) -> F:
     return func
 
 
-@click.group(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
+class ImsdiagGroup(click.Group):
+    """Turns the library's deliberate errors into one line on stderr and their exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ImsdiagError as exc:
+            _fail(str(exc), exc.exit_code, exc.hint)
+
+
+@click.group(cls=ImsdiagGroup, context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "-V", "--version", prog_name="imsdiag")
 @click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
 @click.pass_context
@@ -282,6 +292,92 @@ def _stderr_summary(result: ScanResult) -> None:
     issues = f", {result.issue_total} parse issue(s)" if result.issue_total else ""
     supp = f", {result.suppressed} suppressed by baseline" if result.suppressed else ""
     click.echo(f"imsdiag: {n} finding(s) in {result.files_read} file(s){issues}{supp}", err=True)
+
+
+EXPLAIN_FORMATS = ("terminal", "json")
+
+
+@cli.command(name="explain", epilog=EXIT_CODES_HELP)
+@click.argument("ident", metavar="ID")
+@click.option(
+    "--logs",
+    multiple=True,
+    metavar="PATH",
+    help="Logs to search (folder, file); repeatable. Default: everything already in the index.",
+)
+@click.option("-f", "--format", "fmt", type=click.Choice(EXPLAIN_FORMATS), default="terminal", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically) instead.")
+@common_input_options
+@click.pass_context
+def explain_cmd(
+    ctx: click.Context,
+    ident: str,
+    logs: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    tz: str | None,
+    server_tz: tuple[str, ...],
+    log_format: str | None,
+    index_path: str | None,
+    no_index: bool,
+    config_file: Path | None,
+    color: str,
+    quiet: bool,
+    verbose: int,
+) -> None:
+    """Tell the whole story of one message: ID is a Message-ID (with or without <>), an IMS spool id,
+    an MTS-ID, a queue id (SERVER:ID when reused), or the path of a message file.
+
+    Shows every sighting on every server in time order with file:line, the Received chain oldest
+    hop first with per-hop delay and clock skew, the repeating part, hop headroom, and the loop
+    findings with their cause and fix.
+
+    \b
+    Examples:
+      imsdiag explain '<DR.0001@imc1.company.com>' --logs logs/
+      imsdiag explain imc1:D2VQ1AB2 --logs logs/ --format json
+      imsdiag explain logs/imc1/Imcdata/Out/archive/D2VQ1AB2.ARC
+    """
+    import io
+
+    from .errors import AmbiguousId, MessageNotFound
+    from .explain import explain as run_explain
+    from .output import atomic_write_text
+    from .reporters.base import ReportOptions
+    from .reporters.explain_json import ExplainJsonReporter
+    from .reporters.explain_terminal import ExplainTerminalReporter
+
+    cfg = _load_config(config_file)
+    settings = _settings(
+        tuple(logs),
+        cfg,
+        tz=tz,
+        server_tz=server_tz,
+        log_format=log_format,
+        index_path=index_path,
+        no_index=no_index,
+    )
+    try:
+        expl = run_explain(ident, settings)
+    except MessageNotFound as exc:
+        hint = "did you mean: " + ", ".join(exc.suggestions) if exc.suggestions else ""
+        if not hint and not logs:
+            hint = "give the logs with --logs PATH, or scan them first"
+        _fail(str(exc), exc.exit_code, hint)
+    except AmbiguousId as exc:
+        _fail("\n  ".join([str(exc), *exc.candidates]), exc.exit_code)
+    options = ReportOptions(color="never" if output else color, verbose=verbose, tool_version=__version__)
+    reporter = ExplainJsonReporter(options) if fmt == "json" else ExplainTerminalReporter(options)
+    if output and output != "-":
+        buffer = io.StringIO()
+        reporter.report(expl, buffer)
+        try:
+            atomic_write_text(output, buffer.getvalue())
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}")
+    else:
+        reporter.report(expl, sys.stdout)
+    ctx.exit(int(ExitCode.OK))
 
 
 @cli.command(name="rules")

@@ -193,6 +193,12 @@ class _Prefixed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        # Closing the replaying wrapper must close the file underneath, or every file leaks a handle.
+        if not self.closed:
+            self._rest.close()
+        super().close()
+
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         if self._prefix:
             n = min(len(b), len(self._prefix))
@@ -217,13 +223,21 @@ def open_binary(f: InputFile) -> tuple[BinaryIO, str | None]:
         head = raw.read(8)
         raw.seek(0)
     kind = compression_of(head)
+    if kind is None:
+        return raw, None
+    if f.path is not None:
+        # Reopen by name so the decompressor owns (and closes) the file handle.
+        raw.close()
+        if kind == "gzip":
+            return gzip.open(f.path, "rb"), kind  # type: ignore[return-value]
+        if kind == "bz2":
+            return bz2.open(f.path, "rb"), kind  # type: ignore[return-value]
+        return lzma.open(f.path, "rb"), kind  # type: ignore[return-value]
     if kind == "gzip":
         return gzip.GzipFile(fileobj=raw, mode="rb"), kind  # type: ignore[return-value]
     if kind == "bz2":
         return bz2.BZ2File(raw, "rb"), kind  # type: ignore[return-value]
-    if kind == "xz":
-        return lzma.LZMAFile(raw, "rb"), kind  # type: ignore[return-value]
-    return raw, None
+    return lzma.LZMAFile(raw, "rb"), kind  # type: ignore[return-value]
 
 
 def read_head(stream: BinaryIO, n: int = SNIFF_BYTES) -> tuple[bytes, BinaryIO]:

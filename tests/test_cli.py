@@ -1,0 +1,203 @@
+"""The command line through click's CliRunner: exit codes, formats, selection, baselines, stdin, errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from imsdiag import __version__
+from imsdiag.cli import cli, main
+
+from .conftest import SAMPLES
+
+Q = SAMPLES / "q178436-site-connector"
+HEALTHY = SAMPLES / "healthy"
+
+
+def run(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
+
+
+def test_version_and_help() -> None:
+    assert __version__ in run("--version").output
+    out = run("scan", "--help").output
+    assert "Exit codes:" in out and "--fail-on" in out and "Examples:" in out
+
+
+def test_loop_exits_1_and_healthy_exits_0() -> None:
+    r = run("scan", "--no-index", str(Q))
+    assert r.exit_code == 1, r.output
+    assert "LOOP FOUND" in r.output and "Q178436" in r.output
+    r = run("scan", "--no-index", str(HEALTHY))
+    assert r.exit_code == 0, r.output
+    assert "No mail loops found" in r.output
+
+
+def test_json_output_is_the_only_thing_on_stdout() -> None:
+    r = CliRunner().invoke(cli, ["scan", "--no-index", "-f", "json", str(Q)], catch_exceptions=False)
+    doc = json.loads(r.stdout)
+    assert doc["version"] == 1
+    assert [f["rule_id"] for f in doc["findings"]] == ["Q178436"]
+    f = doc["findings"][0]
+    assert f["passes"] == 42 and f["addresses"] == ["user2@company.com"]
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("error", 1), ("warning", 1), ("info", 1), ("never", 0)])
+def test_fail_on_thresholds(fail_on: str, code: int) -> None:
+    assert run("scan", "--no-index", "-f", "text", "--fail-on", fail_on, str(Q)).exit_code == code
+
+
+def test_warning_findings_pass_at_error_threshold() -> None:
+    exim = SAMPLES / "exim-hop-limit"
+    assert run("scan", "--no-index", "-f", "text", str(exim)).exit_code == 0
+    assert run("scan", "--no-index", "-f", "text", "--fail-on", "warning", str(exim)).exit_code == 1
+
+
+def test_ignoring_the_specific_rule_does_not_resurface_it_as_generic() -> None:
+    r = run("scan", "--no-index", "-f", "text", "--ignore", "Q178436", str(Q))
+    assert r.exit_code == 0
+    assert "LOOP001" not in r.output
+
+
+def test_select_by_slug_and_severity_override() -> None:
+    r = run("scan", "--no-index", "-f", "text", "--select", "ims-receipt-loop", "--severity", "Q178436=warning", str(Q))
+    assert r.exit_code == 0
+    assert " warning Q178436 " in r.output
+
+
+def test_unknown_rule_is_an_input_error() -> None:
+    r = CliRunner().invoke(cli, ["scan", "--no-index", "--select", "LOOP999", str(Q)])
+    assert r.exit_code in (2, 3)
+
+
+def test_missing_path_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["scan", "--no-index", str(tmp_path / "nope")])
+    assert exc.value.code == 3
+    assert "imsdiag: error:" in capsys.readouterr().err
+
+
+def test_empty_folder_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["scan", "--no-index", str(tmp_path)])
+    assert exc.value.code == 3
+    assert "no files found" in capsys.readouterr().err
+
+
+def test_folder_of_junk_exits_3_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "junk.bin").write_bytes(bytes(range(256)) * 40)
+    (tmp_path / "notes.txt").write_text("shopping list\neggs\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["scan", "--no-index", str(tmp_path)])
+    assert exc.value.code == 3
+    err = capsys.readouterr().err
+    assert "no mail evidence" in err and "Traceback" not in err
+
+
+def test_bad_option_value_is_a_usage_error() -> None:
+    assert CliRunner().invoke(cli, ["scan", "--since", "yesterdayish", str(Q)]).exit_code == 2
+    assert CliRunner().invoke(cli, ["scan", "--format", "xml", str(Q)]).exit_code == 2
+
+
+def test_output_file_is_written_and_stdout_stays_empty(tmp_path: Path) -> None:
+    out = tmp_path / "report.sarif"
+    r = run("scan", "--no-index", "-f", "sarif", "-o", str(out), str(Q))
+    assert r.exit_code == 1
+    assert r.stdout == ""
+    doc = json.loads(out.read_text())
+    assert doc["version"] == "2.1.0"
+    assert doc["runs"][0]["results"][0]["ruleId"] == "Q178436"
+
+
+def test_auto_format_is_github_inside_actions() -> None:
+    r = run("scan", "--no-index", str(Q), env={"GITHUB_ACTIONS": "true"})
+    assert "::error " in r.stdout and "title=Q178436" in r.stdout
+
+
+def test_no_color_env_gives_plain_text() -> None:
+    r = run("scan", "--no-index", "--color", "auto", str(Q), env={"NO_COLOR": "1"})
+    assert "\x1b[" not in r.output
+
+
+def test_color_always_gives_colour() -> None:
+    r = run("scan", "--no-index", "--color", "always", str(Q))
+    assert "\x1b[" in r.output
+
+
+def test_stdin_is_read(tmp_path: Path) -> None:
+    log = next((Q / "imc1").rglob("L0000000.LOG")).read_bytes()
+    r = CliRunner().invoke(cli, ["scan", "--no-index", "-f", "json", "-"], input=log, catch_exceptions=False)
+    doc = json.loads(r.stdout)
+    assert doc["files"][0]["path"] == "<stdin>"
+    assert doc["files"][0]["format"] == "ims-protocol"
+
+
+def test_gzipped_input_is_read_transparently(tmp_path: Path) -> None:
+    target = tmp_path / "q"
+    shutil.copytree(Q, target)
+    for log in target.rglob("L*.LOG"):
+        log.with_name(log.name + ".gz").write_bytes(gzip.compress(log.read_bytes()))
+        log.unlink()
+    r = run("scan", "--no-index", "-f", "json", str(target))
+    doc = json.loads(r.stdout)
+    assert [f["rule_id"] for f in doc["findings"]] == ["Q178436"]
+    assert any(f["compression"] == "gzip" for f in doc["files"])
+
+
+def test_baseline_survives_rotation_and_a_new_loop_still_fails(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    shutil.copytree(Q, logs)
+    base = tmp_path / "baseline.json"
+    assert run("scan", "--no-index", "-f", "text", "--write-baseline", str(base), str(logs)).exit_code == 1
+    # Rotate: every protocol log becomes .1.gz, the relay log is renamed: line numbers and paths change.
+    for log in list(logs.rglob("L*.LOG")):
+        log.with_name(log.name + ".1.gz").write_bytes(gzip.compress(log.read_bytes()))
+        log.unlink()
+    (logs / "relay" / "maillog").rename(logs / "relay" / "maillog.0")
+    r = run("scan", "--no-index", "-f", "json", "--baseline", str(base), str(logs))
+    assert r.exit_code == 0, r.stdout
+    doc = json.loads(r.stdout)
+    assert doc["findings"] == [] and doc["summary"]["suppressed"] == 1
+    # A new loop elsewhere is still reported and fails the run.
+    shutil.copytree(SAMPLES / "postfix-forwarding-loop", logs / "pf")
+    r = run("scan", "--no-index", "-f", "text", "--fail-on", "warning", "--baseline", str(base), str(logs))
+    assert r.exit_code == 1
+    assert "LOOP005" in r.output and "Q178436" not in r.output
+
+
+def test_config_file_sets_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "imsdiag.toml").write_text('fail-on = "warning"\nformat = "text"\n')
+    r = run("scan", "--no-index", str(SAMPLES / "exim-hop-limit"))
+    assert r.exit_code == 1
+    assert "LOOP003" in r.output and "╭" not in r.output
+
+
+def test_bad_config_key_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "imsdiag.toml"
+    cfg.write_text('fail_onn = "warning"\n')
+    with pytest.raises(SystemExit) as exc:
+        main(["scan", "--no-index", "--config", str(cfg), str(Q)])
+    assert exc.value.code == 3
+    assert "fail_onn" in capsys.readouterr().err
+
+
+def test_rules_listing_and_one_rule() -> None:
+    out = run("rules").output
+    assert "Q178436" in out and "LOOP007" in out
+    one = run("rules", "q178436")
+    assert one.exit_code == 0
+    assert "What it means" in one.output and "2186.0" in one.output
+
+
+def test_module_entry_point() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "imsdiag", "--version"], capture_output=True, text=True, check=True)
+    assert __version__ in r.stdout
