@@ -76,3 +76,22 @@ def detect_chain_loops(corr: Correlator, min_repeat: int) -> list[Loop]:
             )
         )
     return loops
+
+
+def recurring_segment(chain: Sequence[Hop], corr: Correlator) -> tuple[str, ...] | None:
+    """The hosts between the first `by` host that recurs and its return, oldest first (A, B for A B A).
+
+    Weaker than a cycle: one round trip is enough. Explicit loop reports use it to name the hosts
+    when an MTA stopped the loop at its first repeat (Postfix's Delivered-To check).
+    """
+    seq: list[str] = []
+    for hop in reversed(chain):
+        b = corr.canonical(hop_edge(hop)[1])
+        if b and (not seq or seq[-1] != b):
+            seq.append(b)
+    first_seen: dict[str, int] = {}
+    for i, host in enumerate(seq):
+        if host in first_seen:
+            return tuple(dict.fromkeys(seq[first_seen[host] : i]))
+        first_seen[host] = i
+    return None

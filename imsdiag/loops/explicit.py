@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 
 from ..correlate import Correlator
 from ..models import Event, Loop, LoopSignal
 from ..names import subject_stem
+from .chains import recurring_segment
 from .crossmessage import split_by_gap
+
+MESSAGE_SOURCES = frozenset({"message", "mbox", "ims-archive"})
+_ADDRESS = re.compile(r"[\w.+=-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+
+
+def looped_address(ev: Event) -> str:
+    """The address a loop report is about.
+
+    A log line names it as its recipient. A bounce goes back to the original sender, so its
+    envelope recipient is the wrong key there: the DSN's Final-Recipient, or the address the loop
+    text names (`mail forwarding loop for alice@example.org`), is the one that looped.
+    """
+    headers = dict(ev.headers)
+    if ev.source in MESSAGE_SOURCES:
+        for key in ("final-recipient", "original-recipient"):
+            if headers.get(key):
+                return headers[key]
+        found = _address_after_for(headers.get("loop-evidence"))
+        if found:
+            return found
+    if ev.recipients:
+        return ev.recipients[0]
+    return _address_after_for(ev.text) or ""
+
+
+def _address_after_for(text: str | None) -> str | None:
+    if not text or " for " not in text:
+        return None
+    m = _ADDRESS.search(text.split(" for ", 1)[1][:400])
+    return m.group(0).lower() if m else None
 
 
 def detect_explicit(corr: Correlator, window_seconds: float) -> list[Loop]:
@@ -15,12 +47,12 @@ def detect_explicit(corr: Correlator, window_seconds: float) -> list[Loop]:
     groups: dict[tuple[LoopSignal, str], list[Event]] = defaultdict(list)
     for ev in corr.signals:
         assert ev.loop_signal is not None
-        key = ev.recipients[0] if ev.recipients else (corr.canonical(ev.peer_host) or corr.canonical(ev.server) or "")
+        key = looped_address(ev) or corr.canonical(ev.peer_host) or corr.canonical(ev.server) or ""
         groups[(ev.loop_signal, key)].append(ev)
     loops: list[Loop] = []
     for (signal, key), events in sorted(groups.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
         for cluster in split_by_gap(events, window_seconds):
-            hosts: list[str] = []
+            hosts: list[str] = list(_ring_from_chains(cluster, corr))
             for e in cluster:
                 for h in (corr.canonical(e.server), corr.canonical(e.peer_host) or corr.canonical(e.peer_ip)):
                     if h and h not in hosts:
@@ -32,13 +64,25 @@ def detect_explicit(corr: Correlator, window_seconds: float) -> list[Loop]:
                     hosts=tuple(hosts),
                     addresses=(key,) if "@" in key else (),
                     events=tuple(cluster),
-                    passes=len(cluster),
+                    # One report is often seen twice (the MTA's log line and the bounce it sent):
+                    # count the messages in the source that saw most of them, not every sighting.
+                    passes=max(Counter(e.source for e in cluster).values()),
                     first_seen=min(times) if times else None,
                     last_seen=max(times) if times else None,
                     signal=signal,
                 )
             )
     return loops
+
+
+def _ring_from_chains(events: list[Event], corr: Correlator) -> tuple[str, ...]:
+    """Hosts of a round trip shown by a bounce's returned original (or the message's own chain)."""
+    for e in events:
+        for chain in (*e.embedded_received, e.received):
+            seg = recurring_segment(chain, corr)
+            if seg and len(seg) > 1:
+                return seg
+    return ()
 
 
 def detect_auto_reply_volleys(corr: Correlator, min_passes: int, window_seconds: float) -> list[Loop]:

@@ -512,6 +512,20 @@ def message_event(info: MessageInfo, location: Location, source: str, **override
         embedded_received=info.embedded_received,
         software=info.software,
         build=info.build,
-        headers=info.headers,
+        headers=info.headers + _report_headers(info),
     )
     return dataclasses.replace(event, **overrides) if overrides else event
+
+
+def _report_headers(info: MessageInfo) -> tuple[tuple[str, str], ...]:
+    """DSN recipients and the loop text, kept so a bounce is grouped by the address that looped,
+    not by the sender it returns to."""
+    out: list[tuple[str, str]] = []
+    for name, value in info.dsn:
+        if name in ("final-recipient", "original-recipient"):
+            addr = value.split(";", 1)[-1].strip()
+            if addr:
+                out.append((name, addr.strip("<>").lower()))
+    if info.loop_evidence:
+        out.append(("loop-evidence", info.loop_evidence))
+    return tuple(out)

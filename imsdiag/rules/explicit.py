@@ -196,8 +196,8 @@ class ForwardingLoop(_SignalRule):
             related,
             title=f"Forwarding loop for {who}",
             summary=(
-                f"Mail for {who} is forwarded back to itself ({loop.passes} report"
-                f"{'s' if loop.passes != 1 else ''}, {when(loop.first_seen)} to {when(loop.last_seen)})"
+                f"Mail for {who} is forwarded back to itself ({loop.passes} message"
+                f"{'s' if loop.passes != 1 else ''} bounced, {when(loop.first_seen)} to {when(loop.last_seen)})"
                 f"{'; the returned original went ' + ring if ring else ''}."
             ),
             confidence="high",
