@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
@@ -31,6 +32,20 @@ def is_ip(text: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
+def is_loopback(name: str | None) -> bool:
+    """`localhost`, 127.0.0.0/8 and ::1: a host talking to itself (content filters re-inject this way)."""
+    if not name:
+        return False
+    n = name.strip("[]").lower()
+    if n == "localhost" or n.startswith("localhost.") or n.startswith("ipv6:::1"):
+        return True
+    try:
+        return ipaddress.ip_address(n).is_loopback
+    except ValueError:
+        return False
+
+
 class HostAliases:
     """Union-find over host names and IP addresses that name the same machine.
 
@@ -41,6 +56,9 @@ class HostAliases:
     def __init__(self) -> None:
         self._parent: dict[str, str] = {}
         self._canon: dict[str, str] = {}
+        # Raw (a, b) pairs already joined: every line of a relay log repeats the same few pairs,
+        # and normalising and finding both again was a tenth of the correlation cost.
+        self._joined: set[tuple[str, str]] = set()
 
     def _find(self, x: str) -> str:
         parent = self._parent
@@ -57,8 +75,15 @@ class HostAliases:
             self._parent[n] = n
 
     def union(self, a: str | None, b: str | None) -> None:
+        if a is not None and b is not None:
+            if (a, b) in self._joined:
+                return
+            if len(self._joined) >= 65536:  # bounded on logs with ever-new peers
+                self._joined.clear()
+            self._joined.add((a, b))
         na, nb = normalize_host(a), normalize_host(b)
-        if not na or not nb or na == nb:
+        # Every machine is "localhost"/127.0.0.1: joining through them would make one host of all.
+        if not na or not nb or na == nb or is_loopback(na) or is_loopback(nb):
             return
         self.add(na)
         self.add(nb)
@@ -104,16 +129,24 @@ class HostAliases:
 
 
 def _name_rank(name: str) -> tuple[int, int, str]:
+    """Display preference: a host name with a real top-level domain, other dotted names, short names, IPs."""
     if is_ip(name):
-        return (2, 0, name)
+        return (3, 0, name)
     if "." in name:
-        return (0, -name.count("."), name)
-    return (1, 0, name)
+        tld = name.rsplit(".", 1)[1]
+        return (0 if tld.isalpha() else 1, -name.count("."), name)
+    return (2, 0, name)
 
 
 def hop_edge(hop: Hop) -> tuple[str | None, str | None]:
-    """(from, by) of a Received hop, from-side preferring the looked-up name, then HELO, then IP."""
+    """(from, by) of a Received hop, from-side preferring the looked-up name, then HELO, then IP.
+
+    A hop from a loopback address is a re-injection on the same machine (amavis, a DKIM signer, a
+    list manager), not a network hop: its from-side is None so it never forms a loop edge.
+    """
     src = hop.from_host or hop.from_helo or hop.from_ip
+    if is_loopback(src) or is_loopback(hop.from_ip):
+        return None, normalize_host(hop.by_host)
     return normalize_host(src), normalize_host(hop.by_host)
 
 

@@ -115,7 +115,15 @@ def test_issue_snippets_loops_back_to_myself(corpus: Path) -> None:
     ctx = ParseContext(path=str(path), year_hint=2017)
     with path.open("rb") as stream:
         events = [r for r in PostfixParser().parse(stream, ctx) if isinstance(r, Event)]
-    loops_back = [e for e in events if e.loop_signal is LoopSignal.LOOPS_BACK]
+    loops_back = [e for e in events if e.loop_signal is LoopSignal.LOOPS_BACK and e.source == "postfix"]
+    # The pasted DSN lines of mailcow #246 and #614 have no syslog prefix: kept as loop-text evidence.
+    pasted = [e for e in events if e.source == "loop-text"]
+    assert [e.loop_signal for e in pasted] == [
+        LoopSignal.LOOPS_BACK,
+        LoopSignal.LOOPS_BACK,
+        LoopSignal.HOP_LIMIT,
+        LoopSignal.ROUTING_LOOP,
+    ]
     bounced = [(e.queue_id, e.dsn, e.status) for e in loops_back if e.status]
     assert bounced == [("CC98880154", "5.4.6", "bounced"), ("B418AA5291", "5.4.6", "bounced")]
     assert {e.peer_host for e in loops_back} == {"mx.mojomail.services", "mail.kwrzesinska.com"}

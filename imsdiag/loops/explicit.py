@@ -35,6 +35,22 @@ def looped_address(ev: Event) -> str:
     return _address_after_for(ev.text) or ""
 
 
+_LOOPS_BACK_DOMAIN = re.compile(r"mail for ([\w.-]{1,253}) loops back", re.IGNORECASE)
+
+
+def _loops_back_domain(text: str) -> str | None:
+    m = _LOOPS_BACK_DOMAIN.search(text[:2000])
+    return m.group(1).lower().rstrip(".") if m else None
+
+
+def _addresses_or_domain(cluster: list[Event], key: str) -> tuple[str, ...]:
+    """Recipients of the events; for a domain-keyed group with none, the domain itself."""
+    found = tuple(sorted({r for e in cluster for r in e.recipients if "@" in r}))
+    if found:
+        return found
+    return (key.split(":", 1)[1],) if key.startswith("domain:") and key != "domain:" else ()
+
+
 def _address_after_for(text: str | None) -> str | None:
     if not text or " for " not in text:
         return None
@@ -47,7 +63,13 @@ def detect_explicit(corr: Correlator, window_seconds: float) -> list[Loop]:
     groups: dict[tuple[LoopSignal, str], list[Event]] = defaultdict(list)
     for ev in corr.signals:
         assert ev.loop_signal is not None
-        key = looped_address(ev) or corr.canonical(ev.peer_host) or corr.canonical(ev.server) or ""
+        if ev.loop_signal is LoopSignal.LOOPS_BACK:
+            # "loops back to myself" is about a host and its MX, not one address: one finding per host
+            # (or, for a pasted bounce text with no host, per domain named).
+            host = corr.canonical(ev.server) or corr.canonical(ev.peer_host)
+            key = "host:" + host if host else "domain:" + (_loops_back_domain(ev.text) or "")
+        else:
+            key = looped_address(ev) or corr.canonical(ev.peer_host) or corr.canonical(ev.server) or ""
         groups[(ev.loop_signal, key)].append(ev)
     loops: list[Loop] = []
     for (signal, key), events in sorted(groups.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
@@ -62,7 +84,7 @@ def detect_explicit(corr: Correlator, window_seconds: float) -> list[Loop]:
                 Loop(
                     kind="explicit",
                     hosts=tuple(hosts),
-                    addresses=(key,) if "@" in key else (),
+                    addresses=(key,) if "@" in key else _addresses_or_domain(cluster, key),
                     events=tuple(cluster),
                     # One report is often seen twice (the MTA's log line and the bounce it sent):
                     # count the messages in the source that saw most of them, not every sighting.

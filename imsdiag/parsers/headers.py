@@ -8,6 +8,7 @@ import email.parser
 import email.policy
 import email.utils
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
@@ -424,7 +425,10 @@ def _read(data: bytes, defects: list[str], location: Location | None, lines: tup
             embedded_id = embedded_id or normalize_message_id(_header(block, "Message-ID"))
     delivered_to = tuple(a for a in (normalize_address(v) for v in _all(msg, "Delivered-To")) if a)
     signal, evidence = None, None
-    if len(set(delivered_to)) < len(delivered_to):
+    # Twice is not yet a loop: one alias expanding to the same mailbox through two MTAs writes the
+    # same Delivered-To twice and still delivers (seen in real bounces). A loop nobody stopped
+    # repeats it again and again; Postfix itself stops at the first repeat with a bounce text.
+    if delivered_to and max(Counter(delivered_to).values()) >= DELIVERED_TO_LOOP:
         signal, evidence = LoopSignal.FORWARDING_LOOP, "Delivered-To repeats: " + ", ".join(delivered_to)[:280]
     elif kind in (ReportKind.NDR, ReportKind.DELAY) or return_path == "":
         diag = [v for k, v in dsn if k in ("diagnostic-code", "status")]
@@ -476,6 +480,10 @@ def _read(data: bytes, defects: list[str], location: Location | None, lines: tup
         size=len(data),
         defects=tuple(dict.fromkeys(defects)),
     )
+
+
+DELIVERED_TO_LOOP = 3
+"""How often one address must stand in Delivered-To before the message itself shows a forwarding loop."""
 
 
 def message_event(info: MessageInfo, location: Location, source: str, **overrides: Any) -> Event:

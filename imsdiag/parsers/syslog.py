@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Protocol
 
-from ..models import LoopSignal, TimeQuality
+from ..models import Event, LoopSignal, TimeQuality
 from ..names import normalize_host
 from .base import ParseContext, Record, iter_lines
 
@@ -52,6 +52,19 @@ class SyslogLine:
     message: str
 
 
+def evolve(ev: Event, **changes: object) -> Event:
+    """`dataclasses.replace` for an Event, without its per-field introspection (about 6x faster).
+
+    Event has no `__post_init__`, so copying the instance dict is equivalent; parsers call this
+    once or twice for every event they yield, which made `replace` the top entry of the profile.
+    """
+    new = object.__new__(Event)
+    d = new.__dict__
+    d.update(ev.__dict__)
+    d.update(changes)
+    return new
+
+
 class YearTracker:
     """Supplies the year that BSD stamps leave out, across one file.
 
@@ -64,6 +77,12 @@ class YearTracker:
         self._ctx = ctx
         self._year: int | None = None
         self._month = 0
+        # One-entry cache of the last stamp: consecutive lines usually share their second, and
+        # building and converting the datetime was a tenth of a Postfix parse.
+        self.last_stamp: tuple[str, str | None] | None = None
+        self.last_time: tuple[datetime | None, TimeQuality] = (None, TimeQuality.NONE)
+        self.hosts: dict[str, str | None] = {}
+        """Raw host field -> normalised name: a log names few hosts, normalising each line was costly."""
 
     def year_for(self, month: int, day: int, hms: tuple[int, int, int]) -> int:
         if self._year is None:
@@ -127,6 +146,16 @@ def _pid(text: str | None) -> int | None:
     return int(text) if text else None
 
 
+def _host(raw: str, years: YearTracker) -> str | None:
+    cache = years.hosts
+    if raw in cache:
+        return cache[raw]
+    if len(cache) >= 4096:  # hostile logs with a new host on every line stay bounded
+        cache.clear()
+    host = cache[raw] = normalize_host(raw)
+    return host
+
+
 def parse_prefix(text: str, ctx: ParseContext, years: YearTracker) -> SyslogLine | None:
     """The syslog prefix of `text` in any of the supported forms, or None when it has none."""
     head = text[:3]
@@ -134,8 +163,13 @@ def parse_prefix(text: str, ctx: ParseContext, years: YearTracker) -> SyslogLine
         m = _BSD.match(text)
         if m is None:
             return None
-        host = normalize_host(m["host"])
-        when, quality = _stamp_bsd(m, ctx, years, host)
+        host = _host(m["host"], years)
+        key = (text[: m.end("s")], host)
+        if key == years.last_stamp:
+            when, quality = years.last_time
+        else:
+            when, quality = _stamp_bsd(m, ctx, years, host)
+            years.last_stamp, years.last_time = key, (when, quality)
         return SyslogLine(when, quality, host, m["prog"], _pid(m["pid"]), m["msg"])
     if text[:1].isdigit() and text[10:11] == "T":
         m = _RFC3339.match(text)
@@ -230,6 +264,14 @@ def parse_syslog_stream(stream: BinaryIO, ctx: ParseContext, handlers: Sequence[
             continue
         line = parse_prefix(text, ctx, years)
         if line is None:
+            signal = classify_loop_text(text) if text.strip() else None
+            if signal is not None:
+                # A bounce text or SMTP reply pasted into a log (support cases do this) is still
+                # evidence of a loop, even with no syslog prefix: keep it, with no time and no
+                # server (who wrote pasted text is unknown, whatever folder it sits in).
+                ctx.count("loop-text")
+                yield Event(location=ctx.loc(lineno), source="loop-text", text=text[:4096], loop_signal=signal)
+                continue
             ctx.count("unparsed")
             limited_issue(ctx, lineno, "not-syslog", "line has no syslog prefix", text)
             continue

@@ -34,7 +34,11 @@ class _SignalRule(Rule):
 
     @staticmethod
     def _who(loop: Loop) -> str:
-        return loop.addresses[0] if loop.addresses else (loop.hosts[0] if loop.hosts else "(unknown)")
+        return (
+            loop.addresses[0]
+            if loop.addresses
+            else (loop.hosts[0] if loop.hosts else "an address the log does not name")
+        )
 
     @staticmethod
     def _ring(related: list[Loop]) -> str:
@@ -135,8 +139,9 @@ class LoopsBackToMyself(_SignalRule):
     signal = LoopSignal.LOOPS_BACK
 
     def finding(self, loop: Loop, related: list[Loop]) -> Finding:
-        who = self._who(loop)
-        hosts = ", ".join(loop.hosts) or "the sending host"
+        domains = sorted({a.rsplit("@", 1)[-1] for a in loop.addresses})
+        who = ", ".join(domains) or "a domain"
+        hosts = loop.hosts[0] if loop.hosts else "the sending host"
         return base_finding(
             type(self),
             related,

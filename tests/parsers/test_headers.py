@@ -127,11 +127,18 @@ def test_mdn_is_read_receipt() -> None:
 
 
 def test_delivered_to_repeat_is_forwarding_loop() -> None:
-    info = read_message(_msg("Delivered-To: a@x\nDelivered-To: b@x\nDelivered-To: A@x\nFrom: c@d\nSubject: s"))
-    assert info.delivered_to == ("a@x", "b@x", "a@x")
+    headers = "Delivered-To: a@x\nDelivered-To: b@x\nDelivered-To: A@x\nDelivered-To: a@x\nFrom: c@d\nSubject: s"
+    info = read_message(_msg(headers))
+    assert info.delivered_to == ("a@x", "b@x", "a@x", "a@x")
     assert info.loop_signal is LoopSignal.FORWARDING_LOOP
     ev = message_event(info, Location("m", 1), "message")
-    assert ev.recipients == ("a@x", "b@x", "a@x")
+    assert ev.recipients == ("a@x", "b@x", "a@x", "a@x")
+
+
+def test_one_repeated_delivered_to_is_not_yet_a_loop() -> None:
+    # Real delivered bounces (sisimai lhost-postfix-64, rhost-franceptt-05) carry one address twice.
+    info = read_message(_msg("Delivered-To: a@x\nDelivered-To: a@x\nFrom: c@d\nSubject: s"))
+    assert info.loop_signal is None
 
 
 def test_loop_phrases_in_text_bounce() -> None:
