@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ..correlate import Correlator, hop_edge
 from ..models import Event, Hop, Loop
+from .addresses import looped_address
 from .crossmessage import Edge, ring_order, strongly_connected
 
 
@@ -48,7 +49,11 @@ def detect_chain_loops(corr: Correlator, min_repeat: int) -> list[Loop]:
             if found is None:
                 continue
             ring, reps, closed = found
-            rcpt = ev.recipients[0] if ev.recipients else next((h.for_addr for h in chain if h.for_addr), "") or ""
+            # A bounce's returned original looped for the address the DSN names, not for the bounce's
+            # own recipient (the original sender).
+            rcpt = (looped_address(ev) if embedded else (ev.recipients[0] if ev.recipients else "")) or next(
+                (h.for_addr for h in chain if h.for_addr), ""
+            )
             groups[(ring, rcpt, embedded)].append((ev, reps, closed))
     loops: list[Loop] = []
     for (ring, rcpt, embedded), items in sorted(groups.items()):

@@ -8,32 +8,9 @@ from collections import Counter, defaultdict
 from ..correlate import Correlator
 from ..models import Event, Loop, LoopSignal
 from ..names import subject_stem
+from .addresses import looped_address
 from .chains import recurring_segment
 from .crossmessage import split_by_gap
-
-MESSAGE_SOURCES = frozenset({"message", "mbox", "ims-archive"})
-_ADDRESS = re.compile(r"[\w.+=-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
-
-
-def looped_address(ev: Event) -> str:
-    """The address a loop report is about.
-
-    A log line names it as its recipient. A bounce goes back to the original sender, so its
-    envelope recipient is the wrong key there: the DSN's Final-Recipient, or the address the loop
-    text names (`mail forwarding loop for alice@example.org`), is the one that looped.
-    """
-    headers = dict(ev.headers)
-    if ev.source in MESSAGE_SOURCES:
-        for key in ("final-recipient", "original-recipient"):
-            if headers.get(key):
-                return headers[key]
-        found = _address_after_for(headers.get("loop-evidence"))
-        if found:
-            return found
-    if ev.recipients:
-        return ev.recipients[0]
-    return _address_after_for(ev.text) or ""
-
 
 _LOOPS_BACK_DOMAIN = re.compile(r"mail for ([\w.-]{1,253}) loops back", re.IGNORECASE)
 
@@ -49,13 +26,6 @@ def _addresses_or_domain(cluster: list[Event], key: str) -> tuple[str, ...]:
     if found:
         return found
     return (key.split(":", 1)[1],) if key.startswith("domain:") and key != "domain:" else ()
-
-
-def _address_after_for(text: str | None) -> str | None:
-    if not text or " for " not in text:
-        return None
-    m = _ADDRESS.search(text.split(" for ", 1)[1][:400])
-    return m.group(0).lower() if m else None
 
 
 def detect_explicit(corr: Correlator, window_seconds: float) -> list[Loop]:

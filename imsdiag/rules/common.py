@@ -99,6 +99,15 @@ def duration_text(seconds: float | None) -> str:
     return f"{s // 3600}h {(s % 3600) // 60:02d}m"
 
 
+def span(first: datetime | None, last: datetime | None) -> str:
+    """`from 1999-03-15 09:12 to 15:36 UTC`, `at 2024-06-03 14:02 UTC`, or `at an unknown time`."""
+    if first is None or last is None or first == last or first.replace(second=0) == last.replace(second=0):
+        return f"at {when(first or last)}"
+    if first.date() == last.date():
+        return f"from {first.strftime('%Y-%m-%d %H:%M')} to {last.strftime('%H:%M')} UTC"
+    return f"from {when(first)} to {when(last)}"
+
+
 def when(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%d %H:%M UTC") if t else "an unknown time"
 

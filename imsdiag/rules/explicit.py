@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from ..models import Finding, Loop, LoopSignal, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, ring_text, when
+from .common import base_finding, ring_text, span
 
 
 class _SignalRule(Rule):
@@ -88,7 +88,7 @@ class HopLimitExceeded(_SignalRule):
             title=f"Hop limit reached for {who}",
             summary=(
                 f"{loop.passes} message{'s' if loop.passes != 1 else ''} for {who} hit an MTA hop limit "
-                f"({when(loop.first_seen)} to {when(loop.last_seen)}): a loop ran until an MTA cut it, and the mail "
+                f"({span(loop.first_seen, loop.last_seen)}): a loop ran until an MTA cut it, and the mail "
                 f"was lost.{ring_part}"
             ),
             confidence="high",
@@ -149,7 +149,7 @@ class LoopsBackToMyself(_SignalRule):
             summary=(
                 f"{loop.passes} message{'s' if loop.passes != 1 else ''} for {who} bounced because the domain's "
                 f"best MX is the sending host ({hosts}) but it is not configured as a local domain there "
-                f"({when(loop.first_seen)} to {when(loop.last_seen)})."
+                f"({span(loop.first_seen, loop.last_seen)})."
             ),
             confidence="high",
             reasons=["the MTA wrote 'loops back to myself' / own-hostname text"],
@@ -202,7 +202,7 @@ class ForwardingLoop(_SignalRule):
             title=f"Forwarding loop for {who}",
             summary=(
                 f"Mail for {who} is forwarded back to itself ({loop.passes} message"
-                f"{'s' if loop.passes != 1 else ''} bounced, {when(loop.first_seen)} to {when(loop.last_seen)})"
+                f"{'s' if loop.passes != 1 else ''} bounced, {span(loop.first_seen, loop.last_seen)})"
                 f"{'; the returned original went ' + ring if ring else ''}."
             ),
             confidence="high",
@@ -252,7 +252,7 @@ class RoutingLoopReported(_SignalRule):
             title=f"Routing loop reported for {who}",
             summary=(
                 f"An MTA reported a routing loop for {who} {loop.passes} time{'s' if loop.passes != 1 else ''} "
-                f"({when(loop.first_seen)} to {when(loop.last_seen)})."
+                f"({span(loop.first_seen, loop.last_seen)})."
             ),
             confidence="medium",
             reasons=["an MTA wrote routing-loop text"],

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..models import Finding, Loop, ReportKind, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, duration_text, ring_text, when
+from .common import base_finding, duration_text, ring_text, span
 
 
 class NullSenderPingPong(Rule):
@@ -70,7 +70,7 @@ class NullSenderPingPong(Rule):
                 title=f"{kind.capitalize()} for {address} loops {ring_text(loop.hosts)}",
                 summary=(
                     f"A {kind} for {address} with a null sender keeps travelling {ring_text(loop.hosts)}: "
-                    f"{loop.passes} passes from {when(loop.first_seen)} to {when(loop.last_seen)}. "
+                    f"{loop.passes} passes {span(loop.first_seen, loop.last_seen)}. "
                     "No known cause matched; the evidence and next steps below show where to look."
                 ),
                 confidence="medium" if loop.passes >= 5 else "low",
@@ -127,7 +127,7 @@ class ReceivedChainCycle(Rule):
                     summary=(
                         f"{n} message{'s' if n != 1 else ''}{for_text} carr{'y' if n != 1 else 'ies'} a Received "
                         f"chain in which {ring_text(loop.hosts)} repeats up to {loop.passes} times "
-                        f"({when(loop.first_seen)} to {when(loop.last_seen)})."
+                        f"({span(loop.first_seen, loop.last_seen)})."
                     ),
                     confidence="high" if loop.passes >= 5 else "medium",
                     reasons=[f"the busiest hop repeats {loop.passes} times in one chain", *loop.notes],
@@ -184,7 +184,7 @@ class AutoReplyVolley(Rule):
                     title=f"Auto-replies ping-pong between {a} and {b}",
                     summary=(
                         f"{loop.passes} automatic replies went back and forth between {a} and {b} from "
-                        f"{when(loop.first_seen)} to {when(loop.last_seen)}."
+                        f"{span(loop.first_seen, loop.last_seen)}."
                     ),
                     confidence="medium",
                     reasons=["auto-replies in both directions"],

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..models import Direction, Finding, Loop, ReportKind, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, duration_text, parse_build, ring_text, when
+from .common import base_finding, duration_text, parse_build, ring_text, span
 
 FIXED_BUILDS: dict[tuple[int, ...], tuple[int, int]] = {(5, 0): (1461, 6), (5, 5): (2186, 0)}
 """First IMS builds that encapsulate the RFC 821 recipient in delivery receipts (Q189270)."""
@@ -145,7 +145,7 @@ class Q178436(Rule):
         stem = f' "Delivered: {loop.subject_stem}"' if loop.subject_stem else ""
         summary = (
             f"A delivery receipt{stem} for {address} with a null sender (MAIL FROM:<>) is looping {ring}: "
-            f"{loop.passes} passes from {when(loop.first_seen)} to {when(loop.last_seen)}, one every {period}. "
+            f"{loop.passes} passes {span(loop.first_seen, loop.last_seen)}, one every {period}. "
             "Each pass is a new message and the IMS adds no Received line, so no hop count will stop it; "
             "the sender never gets the receipt, and the IMS logs and archive folders keep growing."
         )

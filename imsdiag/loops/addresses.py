@@ -1,0 +1,37 @@
+"""Which address a loop report is about: the envelope recipient of a bounce is the wrong one."""
+
+from __future__ import annotations
+
+import re
+
+from ..models import Event
+
+MESSAGE_SOURCES = frozenset({"message", "mbox", "ims-archive"})
+_ADDRESS = re.compile(r"[\w.+=-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+
+
+def looped_address(ev: Event) -> str:
+    """The address a loop report is about.
+
+    A log line names it as its recipient. A bounce goes back to the original sender, so its
+    envelope recipient is the wrong key there: the DSN's Final-Recipient, or the address the loop
+    text names (`mail forwarding loop for alice@example.org`), is the one that looped.
+    """
+    headers = dict(ev.headers)
+    if ev.source in MESSAGE_SOURCES:
+        for key in ("final-recipient", "original-recipient"):
+            if headers.get(key):
+                return headers[key]
+        found = _address_after_for(headers.get("loop-evidence"))
+        if found:
+            return found
+    if ev.recipients:
+        return ev.recipients[0]
+    return _address_after_for(ev.text) or ""
+
+
+def _address_after_for(text: str | None) -> str | None:
+    if not text or " for " not in text:
+        return None
+    m = _ADDRESS.search(text.split(" for ", 1)[1][:400])
+    return m.group(0).lower() if m else None
