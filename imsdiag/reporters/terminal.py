@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,9 @@ class TerminalReporter(Reporter):
         if result.issue_counts:
             console.print()
             console.print(_issues_section(result))
+        if result.formats:
+            console.print()
+            console.print(_formats_table(result))
         if self.options.verbose >= 1:
             console.print()
             console.print(_servers_table(result))
@@ -443,26 +447,51 @@ def _servers_table(result: ScanResult) -> Group:
     return Group(_heading(f"Servers ({len(result.servers):,})"), table)
 
 
-def _files_table(result: ScanResult) -> Group:
-    """Every input file; the path never wraps (unless it alone is wider than the screen)."""
+def _formats_table(result: ScanResult) -> Group:
+    """What was read, per format: files, lines, events and issues (always shown, one row per format)."""
     table = _plain_table()
-    table.add_column("Path", no_wrap=True, overflow="fold")
-    table.add_column("Server", no_wrap=True, overflow="fold")
-    for name in ("Lines", "Events", "Issues"):
+    table.add_column("Format", no_wrap=True)
+    for name in ("Files", "Lines", "Events", "Issues"):
         table.add_column(name, justify="right", no_wrap=True)
+    for f in result.formats:
+        table.add_row(_safe(f.format), f"{f.files:,}", f"{f.lines:,}", f"{f.events:,}", f"{f.issues:,}")
+    return Group(_heading("Read"), table)
+
+
+def _common_folder(paths: Sequence[str]) -> str:
+    """The folder every path shares, so the table can show the rest ('' when none)."""
+    folders = [os.path.dirname(p) for p in paths]
+    if len(paths) < 2 or not all(folders):
+        return ""
+    try:
+        common = os.path.commonpath(folders)
+    except ValueError:
+        return ""
+    return common + os.sep if common else ""
+
+
+def _files_table(result: ScanResult) -> Group:
+    """Every input file, paths shown below their common folder so the numbers keep their room."""
+    table = _plain_table()
+    prefix = _common_folder([f.path for f in result.files])
+    table.add_column("Path", overflow="fold", ratio=3)
+    table.add_column("Server", overflow="fold", ratio=2)
+    for name in ("Lines", "Events", "Issues"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=6)
     # The skipped reason shares the format column: a file has one or the other, and a separate
     # column would squeeze the path and server off a 100-column screen.
     table.add_column("Format")
     for f in result.files:
         table.add_row(
-            _safe(f.path, _LINE_LIMIT),
+            _safe(f.path[len(prefix) :] if prefix else f.path, _LINE_LIMIT),
             _safe(f.server or "-"),
             f"{f.lines:,}",
             f"{f.events:,}",
             f"{f.issues:,}",
             _safe(f.format) if f.format else _safe(f"skipped: {f.skipped_reason or 'no reason given'}"),
         )
-    return Group(_heading(f"Files ({len(result.files):,})"), table)
+    under = f" under {safe_text(prefix, 200)}" if prefix else ""
+    return Group(_heading(f"Files ({len(result.files):,}){under}"), table)
 
 
 def _skipped_line(result: ScanResult) -> Text:
