@@ -474,13 +474,13 @@ def _files_table(result: ScanResult) -> Group:
     """Every input file, paths shown below their common folder so the numbers keep their room."""
     table = _plain_table()
     prefix = _common_folder([f.path for f in result.files])
-    table.add_column("Path", overflow="fold", ratio=3)
-    table.add_column("Server", overflow="fold", ratio=2)
+    table.add_column("Path", overflow="fold")
+    table.add_column("Server", overflow="fold", max_width=30)
     for name in ("Lines", "Events", "Issues"):
         table.add_column(name, justify="right", no_wrap=True, min_width=6)
     # The skipped reason shares the format column: a file has one or the other, and a separate
     # column would squeeze the path and server off a 100-column screen.
-    table.add_column("Format")
+    table.add_column("Format", max_width=17)
     for f in result.files:
         table.add_row(
             _safe(f.path[len(prefix) :] if prefix else f.path, _LINE_LIMIT),
