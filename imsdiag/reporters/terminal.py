@@ -474,7 +474,7 @@ def _files_table(result: ScanResult) -> Group:
     """Every input file, paths shown below their common folder so the numbers keep their room."""
     table = _plain_table()
     prefix = _common_folder([f.path for f in result.files])
-    table.add_column("Path", overflow="fold")
+    table.add_column("Path", no_wrap=True, overflow="fold")
     table.add_column("Server", overflow="fold", max_width=30)
     for name in ("Lines", "Events", "Issues"):
         table.add_column(name, justify="right", no_wrap=True, min_width=6)
