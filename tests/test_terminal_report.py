@@ -249,7 +249,8 @@ def test_verbose_tables(loop_result: ScanResult) -> None:
     assert "5.5.1960.3" in row and "ims-protocol" in row
     assert "Files (15)" in out
     file_row = next(line for line in out.splitlines() if line.startswith("notes.txt"))
-    assert file_row.split()[1:6] == ["-", "0", "0", "0", "skipped:"]
+    assert file_row.split()[1:] == ["-", "0", "0", "0", "skipped"]
+    assert "  notes.txt: unknown format" in out
     relay_row = next(line for line in out.splitlines() if line.startswith(RELAY_LOG))
     assert relay_row.split()[1:] == ["relay.company.com", "500", "40", "2", "postfix"]
 

@@ -475,12 +475,12 @@ def _files_table(result: ScanResult) -> Group:
     table = _plain_table()
     prefix = _common_folder([f.path for f in result.files])
     table.add_column("Path", no_wrap=True, overflow="fold")
-    table.add_column("Server", overflow="fold", max_width=30)
+    table.add_column("Server", no_wrap=True, overflow="ellipsis", max_width=30)
     for name in ("Lines", "Events", "Issues"):
         table.add_column(name, justify="right", no_wrap=True, min_width=6)
-    # The skipped reason shares the format column: a file has one or the other, and a separate
-    # column would squeeze the path and server off a 100-column screen.
-    table.add_column("Format", max_width=17)
+    # A skipped file says "skipped" here and its reason in a list under the table: a reason column
+    # would squeeze the path and server off a 100-column screen.
+    table.add_column("Format", no_wrap=True)
     for f in result.files:
         table.add_row(
             _safe(f.path[len(prefix) :] if prefix else f.path, _LINE_LIMIT),
@@ -488,10 +488,18 @@ def _files_table(result: ScanResult) -> Group:
             f"{f.lines:,}",
             f"{f.events:,}",
             f"{f.issues:,}",
-            _safe(f.format) if f.format else _safe(f"skipped: {f.skipped_reason or 'no reason given'}"),
+            _safe(f.format) if f.format else Text("skipped", style="warning"),
         )
+    skipped = [
+        Text(f"  {safe_text(f.path[len(prefix) :] if prefix else f.path, 200)}: {safe_text(f.skipped_reason, 120)}")
+        for f in result.files
+        if f.format is None
+    ]
     under = f" under {safe_text(prefix, 200)}" if prefix else ""
-    return Group(_heading(f"Files ({len(result.files):,}){under}"), table)
+    parts: list[RenderableType] = [_heading(f"Files ({len(result.files):,}){under}"), table]
+    if skipped:
+        parts += [Text("Skipped:", style="warning"), *skipped]
+    return Group(*parts)
 
 
 def _skipped_line(result: ScanResult) -> Text:
