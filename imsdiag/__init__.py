@@ -10,11 +10,23 @@ Library use::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
 from .models import Event, Finding, Hop, Location, ParseIssue, Severity
 from .result import ScanResult
 from .settings import ScanSettings
+
+if TYPE_CHECKING:
+    from .explain import Explanation
+
+
+def explain(ident: str, settings: ScanSettings) -> Explanation:
+    """Explain one message or loop (see `imsdiag.explain.explain`)."""
+    from .explain import explain as _explain
+
+    return _explain(ident, settings)
 
 
 def scan(settings: ScanSettings) -> ScanResult:
@@ -24,4 +36,15 @@ def scan(settings: ScanSettings) -> ScanResult:
     return _scan(settings)
 
 
-__all__ = ["Event", "Finding", "Hop", "Location", "ParseIssue", "ScanResult", "ScanSettings", "Severity", "scan"]
+__all__ = [
+    "Event",
+    "Finding",
+    "Hop",
+    "Location",
+    "ParseIssue",
+    "ScanResult",
+    "ScanSettings",
+    "Severity",
+    "explain",
+    "scan",
+]

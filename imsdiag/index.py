@@ -1,0 +1,683 @@
+"""The embedded event index (stdlib sqlite3): parsed records per file, every id, the last scan's findings."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import enum
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .models import Event, Finding, Location, ParseIssue
+from .names import normalize_message_id
+from .serialize import dumps, event_from_json, finding_from_json, issue_from_json, to_dict
+from .sources import InputFile
+
+SCHEMA_VERSION = 1
+APP_ID = 0x494D5344  # "IMSD": marks the file as ours, so a foreign database is never trusted
+BUSY_TIMEOUT_MS = 15000
+BATCH = 2000
+"""Records buffered before one executemany: bounded memory, few round trips."""
+MAX_RELATED = 5000
+"""Cap on events `related` returns: a loop with thousands of passes must not flood explain."""
+MAX_SUGGEST_POOL = 50000
+KEEP_SCANS = 20
+"""Findings of this many distinct file sets are kept; older ones are dropped."""
+
+ID_FIELDS = ("message_id", "queue_id", "mts_id", "about_id", "next_id")
+"""Event fields that carry an id of the message itself or of a message it links to."""
+
+SERVER_LOCAL_KINDS = frozenset({"queue_id"})
+"""Id kinds unique only within one server: the same queue id on two servers is two messages."""
+
+Origin = tuple[str, "str | None"]
+"""(id kind, server) of an event an id was learned from."""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = f"""
+PRAGMA application_id = {APP_ID};
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files(
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    display TEXT NOT NULL,
+    format TEXT,
+    compression TEXT,
+    server_hint TEXT,
+    counters TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE TABLE IF NOT EXISTS records(
+    rowid INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_file ON records(file_id, seq);
+CREATE TABLE IF NOT EXISTS ids(id_norm TEXT NOT NULL, kind TEXT NOT NULL, event_rowid INTEGER NOT NULL,
+    file_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ids_norm ON ids(id_norm);
+CREATE INDEX IF NOT EXISTS ids_file ON ids(file_id);
+CREATE TABLE IF NOT EXISTS scans(key TEXT PRIMARY KEY, files TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS findings(rowid INTEGER PRIMARY KEY, scan_key TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS finding_ids(id_norm TEXT NOT NULL, finding_rowid INTEGER NOT NULL,
+    scan_key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS finding_ids_norm ON finding_ids(id_norm);
+"""
+
+
+def norm_id(ident: str | None) -> str | None:
+    """The form every id is indexed and looked up in: no angle brackets, no spaces around, lower case."""
+    m = normalize_message_id(ident)
+    return m.lower() if m else None
+
+
+def event_ids(event: Event) -> list[tuple[str, str]]:
+    """(normalised id, kind) for every id an event carries, including each Received hop's `id`."""
+    out: list[tuple[str, str]] = []
+    for kind in ID_FIELDS:
+        n = norm_id(getattr(event, kind))
+        if n:
+            out.append((n, kind))
+    for hop in event.received:
+        n = norm_id(hop.id)
+        if n:
+            out.append((n, "received_id"))
+    if event.source in ("ims-archive", "message-file"):
+        # An IMS archive file is named after its spool id: users paste the file name.
+        stem = norm_id(Path(event.location.path).stem)
+        if stem:
+            out.append((stem, "file"))
+    return list(dict.fromkeys(out))
+
+
+def link_allowed(kind: str, server: str | None, origins: Iterable[Origin]) -> bool:
+    """May an event holding an id as `kind` on `server` be linked through it to events it came from?
+
+    A queue id joins only events of the same server; `queued as` (next_id) and the other ids
+    cross servers, which is how a message is followed from one server to the next.
+    """
+    return any(
+        not (kind in SERVER_LOCAL_KINDS and okind in SERVER_LOCAL_KINDS and oserver != server)
+        for okind, oserver in origins
+    )
+
+
+def default_index_path() -> Path:
+    """`$XDG_CACHE_HOME/imsdiag/index-v1.sqlite`, else `~/.cache/imsdiag/index-v1.sqlite`."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "imsdiag" / f"index-v{SCHEMA_VERSION}.sqlite"
+
+
+def _stat_key(path: Path) -> tuple[str, int, int] | None:
+    """(absolute path, size, mtime_ns) of a file now, or None when it cannot be stat'ed."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+def _files_key(files: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(set(files))).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class CachedFile:
+    """A file whose records are in the index and still current."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        file_id: int,
+        row: sqlite3.Row,
+        display: str,
+    ) -> None:
+        self._conn = conn
+        self._file_id = file_id
+        self._stored_display: str = row["display"]
+        self._display = display
+        self.format: str | None = row["format"]
+        self.compression: str | None = row["compression"]
+        self.server_hint: str | None = row["server_hint"]
+        self.counters: dict[str, int] = json.loads(row["counters"] or "{}")
+
+    def records(self) -> Iterator[Event | ParseIssue]:
+        """Every stored record of the file, in original order, with locations under today's display path."""
+        cur = self._conn.execute("SELECT kind, data FROM records WHERE file_id=? ORDER BY seq", (self._file_id,))
+        for kind, data in cur:
+            if kind == "e":
+                yield self._relocate_event(event_from_json(data))
+            else:
+                issue = issue_from_json(data)
+                yield replace(issue, location=self._relocate(issue.location))
+
+    def _relocate(self, loc: Location) -> Location:
+        # The display path depends on the working folder of the run that indexed the file.
+        if loc.path == self._stored_display and self._display != self._stored_display:
+            return Location(self._display, loc.line)
+        return loc
+
+    def _relocate_event(self, event: Event) -> Event:
+        if self._display == self._stored_display:
+            return event
+        hops = tuple(replace(h, location=self._relocate(h.location)) if h.location else h for h in event.received)
+        return replace(event, location=self._relocate(event.location), received=hops)
+
+
+def _default_of(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+_EVENT_DEFAULTS = tuple((f.name, _default_of(f)) for f in dataclasses.fields(Event))
+
+
+def _encode_value(value: Any) -> Any:
+    """`serialize._encode` for the values an Event holds, with the common types first."""
+    t = type(value)
+    if value is None or t is str or t is int or t is bool or t is float:
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if t is datetime:
+        return value.isoformat()
+    if t is Location:
+        return {"path": value.path, "line": value.line} if value.line else {"path": value.path}
+    if isinstance(value, (tuple, list)):
+        return [_encode_value(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_dict(value)
+    return str(value)
+
+
+def event_json(event: Event) -> str:
+    """`serialize.dumps(event)`, byte for byte, without the per-field introspection.
+
+    Writing the index made a scan two to three times slower, most of it in the generic
+    dataclass-to-dict walk; this reads the instance dict against precomputed defaults.
+    """
+    values = event.__dict__
+    out: dict[str, Any] = {}
+    for name, default in _EVENT_DEFAULTS:
+        value = values[name]
+        if value == default:
+            continue
+        out[name] = _encode_value(value)
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+
+class FileWriter:
+    """Stores one file's records in one transaction; a database failure only stops caching, never the scan."""
+
+    def __init__(self, index: EventIndex, f: InputFile, fmt: str | None, compression: str | None) -> None:
+        self._index = index
+        self._file = f
+        self._fmt = fmt
+        self._compression = compression
+        self._key = _stat_key(f.path) if f.path is not None else None
+        self._events: list[tuple[int, str, list[tuple[str, str]]]] = []
+        self._issues: list[tuple[int, str]] = []
+        self._seq = 0
+        self._file_id: int | None = None
+        self._dead = self._key is None or index.conn is None
+        self._open = False
+
+    def add(self, record: Event | ParseIssue) -> None:
+        if self._dead:
+            return
+        self._seq += 1
+        if isinstance(record, Event):
+            self._events.append((self._seq, event_json(record), event_ids(record)))
+        else:
+            self._issues.append((self._seq, dumps(record)))
+        if len(self._events) + len(self._issues) >= BATCH:
+            self._flush()
+
+    def commit(self, counters: dict[str, int]) -> None:
+        if self._dead:
+            return
+        self._flush()
+        conn = self._index.conn
+        if self._dead or conn is None:
+            return
+        try:
+            if not self._open:
+                self._start()
+            conn.execute("UPDATE files SET counters=? WHERE id=?", (json.dumps(counters), self._file_id))
+            conn.execute("COMMIT")
+            self._open = False
+        except sqlite3.Error as exc:
+            self._fail(exc)
+        self._dead = True
+
+    def abort(self) -> None:
+        if self._open and self._index.conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._index.conn.execute("ROLLBACK")
+        self._open = False
+        self._dead = True
+        self._events.clear()
+        self._issues.clear()
+
+    def _start(self) -> None:
+        conn = self._index.conn
+        assert conn is not None and self._key is not None
+        path, size, mtime_ns = self._key
+        # BEGIN IMMEDIATE takes the write lock now, so two runs never interleave one file's rows.
+        conn.execute("BEGIN IMMEDIATE")
+        self._open = True
+        self._index.forget_path(path)
+        cur = conn.execute(
+            "INSERT INTO files(path, size, mtime_ns, display, format, compression, server_hint) VALUES (?,?,?,?,?,?,?)",
+            (path, size, mtime_ns, self._file.display, self._fmt, self._compression, self._file.server_hint),
+        )
+        self._file_id = cur.lastrowid
+
+    def _flush(self) -> None:
+        conn = self._index.conn
+        if self._dead or conn is None:
+            return
+        try:
+            if not self._open:
+                self._start()
+            fid = self._file_id
+            conn.executemany(
+                "INSERT INTO records(file_id, seq, kind, data) VALUES (?,?,'i',?)",
+                [(fid, seq, data) for seq, data in self._issues],
+            )
+            # Rowids are given, not read back row by row, so each batch is two executemany calls.
+            # BEGIN IMMEDIATE holds the write lock, so no other writer can take these rowids.
+            (top,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()
+            rows = [(top + i, fid, seq, data) for i, (seq, data, _ids) in enumerate(self._events, 1)]
+            conn.executemany("INSERT INTO records(rowid, file_id, seq, kind, data) VALUES (?,?,?,'e',?)", rows)
+            conn.executemany(
+                "INSERT INTO ids(id_norm, kind, event_rowid, file_id) VALUES (?,?,?,?)",
+                [(n, k, top + i, fid) for i, (_seq, _data, ids) in enumerate(self._events, 1) for n, k in ids],
+            )
+        except sqlite3.Error as exc:
+            self._fail(exc)
+        self._events.clear()
+        self._issues.clear()
+
+    def _fail(self, exc: sqlite3.Error) -> None:
+        self._index.warnings.append(f"index: {self._file.display} not cached ({exc})")
+        self.abort()
+
+
+class EventIndex:
+    """The on-disk index; open it with `open_index`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection | None, warnings: list[str]) -> None:
+        self.path = path
+        self.conn = conn
+        self.warnings = warnings
+        self._scope: list[int] | None = None
+
+    # -- files -------------------------------------------------------------------------------
+
+    def cached_file(self, f: InputFile) -> CachedFile | None:
+        """The stored file when its size and mtime still match; None when absent, stale or stdin."""
+        if f.path is None or self.conn is None:
+            return None
+        key = _stat_key(f.path)
+        if key is None:
+            return None
+        try:
+            row = self.conn.execute("SELECT * FROM files WHERE path=?", (key[0],)).fetchone()
+        except sqlite3.Error as exc:
+            self.warnings.append(f"index: read failed ({exc})")
+            return None
+        if row is None or row["size"] != key[1] or row["mtime_ns"] != key[2]:
+            return None
+        return CachedFile(self.conn, row["id"], row, f.display)
+
+    def begin_file(self, f: InputFile, fmt: str | None, compression: str | None) -> FileWriter:
+        """A writer for one file's records; nothing is stored until `commit`. stdin is never stored."""
+        return FileWriter(self, f, fmt, compression)
+
+    def forget_path(self, abs_path: str) -> None:
+        """Drop a file's rows (inside the caller's transaction)."""
+        assert self.conn is not None
+        row = self.conn.execute("SELECT id FROM files WHERE path=?", (abs_path,)).fetchone()
+        if row is None:
+            return
+        fid = row["id"]
+        self.conn.execute("DELETE FROM ids WHERE file_id=?", (fid,))
+        self.conn.execute("DELETE FROM records WHERE file_id=?", (fid,))
+        self.conn.execute("DELETE FROM files WHERE id=?", (fid,))
+
+    def set_scope(self, files: Iterable[InputFile] | None) -> None:
+        """Restrict lookups to these files (None: everything indexed); files not indexed are ignored."""
+        if files is None or self.conn is None:
+            self._scope = None
+            return
+        ids: list[int] = []
+        for f in files:
+            if f.path is None:
+                continue
+            row = self.conn.execute("SELECT id FROM files WHERE path=?", (str(f.path.resolve()),)).fetchone()
+            if row is not None:
+                ids.append(row["id"])
+        self._scope = ids
+
+    # -- findings ----------------------------------------------------------------------------
+
+    def store_findings(self, findings: Sequence[Finding], files: Sequence[str]) -> None:
+        """Keep the findings of a scan over `files` (paths), replacing those of an earlier scan of the same set."""
+        if self.conn is None:
+            return
+        abs_files = sorted({str(Path(p).resolve()) for p in files})
+        key = _files_key(abs_files)
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("DELETE FROM finding_ids WHERE scan_key=?", (key,))
+            self.conn.execute("DELETE FROM findings WHERE scan_key=?", (key,))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO scans(key, files, at) VALUES (?,?,?)", (key, json.dumps(abs_files), time.time())
+            )
+            for finding in findings:
+                cur = self.conn.execute("INSERT INTO findings(scan_key, data) VALUES (?,?)", (key, dumps(finding)))
+                norms = {n for n in map(norm_id, finding.message_ids) if n}
+                self.conn.executemany(
+                    "INSERT INTO finding_ids(id_norm, finding_rowid, scan_key) VALUES (?,?,?)",
+                    [(n, cur.lastrowid, key) for n in sorted(norms)],
+                )
+            self._drop_old_scans()
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            self.warnings.append(f"index: findings not stored ({exc})")
+
+    def _drop_old_scans(self) -> None:
+        assert self.conn is not None
+        sql = "SELECT key FROM scans ORDER BY at DESC LIMIT -1 OFFSET ?"
+        old = [r[0] for r in self.conn.execute(sql, (KEEP_SCANS,))]
+        for key in old:
+            for table in ("finding_ids", "findings"):
+                self.conn.execute(f"DELETE FROM {table} WHERE scan_key=?", (key,))
+            self.conn.execute("DELETE FROM scans WHERE key=?", (key,))
+
+    def has_findings_for(self, files: Sequence[str]) -> bool:
+        """True when a scan over exactly these files stored its findings (even none)."""
+        if self.conn is None:
+            return False
+        key = _files_key(str(Path(p).resolve()) for p in files)
+        return self.conn.execute("SELECT 1 FROM scans WHERE key=?", (key,)).fetchone() is not None
+
+    def findings_for(self, ids: Iterable[str], files: Sequence[str] | None = None) -> list[Finding]:
+        """Findings whose message ids include any of `ids`: from the scan of `files`, else from every scan kept."""
+        if self.conn is None:
+            return []
+        norms = sorted({n for n in map(norm_id, ids) if n})
+        if not norms:
+            return []
+        where, params = "", []
+        if files is not None:
+            where = " AND f.scan_key=?"
+            params = [_files_key(str(Path(p).resolve()) for p in files)]
+        out: dict[str, Finding] = {}
+        for chunk in _chunks(norms, 500):
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "SELECT f.data FROM finding_ids i JOIN findings f ON f.rowid=i.finding_rowid "
+                f"WHERE i.id_norm IN ({marks}){where} ORDER BY f.rowid"
+            )
+            for (data,) in self.conn.execute(sql, [*chunk, *params]):
+                finding = finding_from_json(data)
+                # The same loop found by scans of overlapping file sets is one finding.
+                out.setdefault(finding.fingerprint or data, finding)
+        return list(out.values())
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def lookup(self, ident: str) -> list[Event]:
+        """Every event (in scope) carrying `ident` in any id field, in index order."""
+        n = norm_id(ident)
+        if n is None or self.conn is None:
+            return []
+        return self._events_for([n])
+
+    def lookup_kinds(self, ident: str) -> list[tuple[str, Event]]:
+        """(kind, event) for every event carrying `ident`: which field matched, for ambiguity checks."""
+        n = norm_id(ident)
+        if n is None or self.conn is None:
+            return []
+        scope, params = self._scope_sql("i.file_id")
+        sql = (
+            "SELECT i.kind, r.data FROM ids i JOIN records r ON r.rowid=i.event_rowid "
+            f"WHERE i.id_norm=?{scope} ORDER BY r.rowid"
+        )
+        return [(kind, event_from_json(data)) for kind, data in self.conn.execute(sql, [n, *params])]
+
+    def related(self, events: Sequence[Event], depth: int = 2) -> list[Event]:
+        """Events linked to `events` by any shared id, following links `depth` steps (not including `events`)."""
+        if self.conn is None:
+            return []
+        origins: dict[str, set[Origin]] = {}
+        known = {dumps(e) for e in events}
+        frontier = list(events)
+        out: list[Event] = []
+        for _ in range(depth):
+            new_ids: set[str] = set()
+            for e in frontier:
+                for n, kind in event_ids(e):
+                    if kind != "file":
+                        if n not in origins:
+                            new_ids.add(n)
+                        origins.setdefault(n, set()).add((kind, e.server))
+            if not new_ids:
+                break
+            frontier = []
+            for event in self._events_for(sorted(new_ids)):
+                key = dumps(event)
+                if key in known:
+                    continue
+                if not any(n in new_ids and link_allowed(k, event.server, origins[n]) for n, k in event_ids(event)):
+                    continue  # only a reused queue id of another server: another message
+                known.add(key)
+                frontier.append(event)
+                out.append(event)
+                if len(out) >= MAX_RELATED:
+                    self.warnings.append(f"explain: related events capped at {MAX_RELATED}")
+                    return out
+        return out
+
+    def _events_for(self, norms: Sequence[str]) -> list[Event]:
+        assert self.conn is not None
+        scope, params = self._scope_sql("i.file_id")
+        rowids: set[int] = set()
+        for chunk in _chunks(list(norms), 500):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT DISTINCT i.event_rowid FROM ids i WHERE i.id_norm IN ({marks}){scope}"
+            rowids.update(r[0] for r in self.conn.execute(sql, [*chunk, *params]))
+        out: list[Event] = []
+        for chunk in _chunks(sorted(rowids), 500):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT data FROM records WHERE rowid IN ({marks}) ORDER BY rowid"
+            out.extend(event_from_json(data) for (data,) in self.conn.execute(sql, chunk))
+        return out
+
+    def _scope_sql(self, column: str) -> tuple[str, list[Any]]:
+        if self._scope is None:
+            return "", []
+        if not self._scope:
+            return " AND 0", []
+        return f" AND {column} IN ({','.join('?' * len(self._scope))})", list(self._scope)
+
+    def suggest(self, ident: str, n: int = 5) -> list[str]:
+        """Up to `n` indexed ids close to `ident`: ids containing it first, then difflib's nearest."""
+        q = norm_id(ident)
+        if q is None or self.conn is None:
+            return []
+        scope, params = self._scope_sql("file_id")
+        contains = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT DISTINCT id_norm FROM ids WHERE instr(id_norm, ?) > 0{scope} LIMIT ?", [q, *params, n]
+            )
+        ]
+        # Only ids sharing the first character are compared: difflib over millions of ids is too slow,
+        # and a typo in the first character is the rarest kind.
+        hi = q[0] + "\U0010ffff"
+        pool = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT DISTINCT id_norm FROM ids WHERE id_norm >= ? AND id_norm < ?{scope} LIMIT ?",
+                [q[0], hi, *params, MAX_SUGGEST_POOL],
+            )
+        ]
+        close = difflib.get_close_matches(q, pool, n=n, cutoff=0.6)
+        return list(dict.fromkeys([*contains, *close]))[:n]
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.close()
+            self.conn = None
+
+    def __enter__(self) -> EventIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def open_index(path: Path | None) -> EventIndex:
+    """Open (creating folders and schema) the index at `path` or the default one.
+
+    A corrupt or foreign file is moved aside and a fresh index built, with a warning; when no
+    index can be opened at all the returned index is inert (caches nothing) and says why.
+    """
+    target = path if path is not None else default_index_path()
+    warnings: list[str] = []
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        warnings.append(f"index: cannot create {target.parent} ({exc.strerror}); running without it")
+        return EventIndex(target, None, warnings)
+    for attempt in range(2):
+        problem = _foreign_reason(target)
+        if problem is None:
+            try:
+                conn = _connect(target)
+                reason = _validate(conn)
+                if reason is None:
+                    return EventIndex(target, conn, warnings)
+                conn.close()
+                problem = reason
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):  # another run holds the lock: the file is fine, just not ours now
+                    warnings.append(f"index: {target} is busy ({exc}); running without it")
+                    return EventIndex(target, None, warnings)
+                problem = f"unreadable database ({exc})"
+            except sqlite3.Error as exc:
+                problem = f"unreadable database ({exc})"
+        if attempt == 0:
+            warnings.append(f"index: {target} is not a valid imsdiag index ({problem}); rebuilding it")
+            _move_aside(target, warnings)
+    warnings.append(f"index: cannot open {target}; running without it")
+    return EventIndex(target, None, warnings)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _foreign_reason(path: Path) -> str | None:
+    """Why the file at `path` is not an SQLite file we may open, or None (absent, empty or SQLite)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    if head and head != _SQLITE_MAGIC:
+        return "not an SQLite file"
+    return None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE per file), never implicit.
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _validate(conn: sqlite3.Connection) -> str | None:
+    """Create the schema in a new file; for an existing one, the reason it is not ours, or None.
+
+    Only creation takes the write lock: opening an index another run is writing must wait for
+    nothing, and must never mistake "busy" for "corrupt".
+    """
+    if _is_new(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if _is_new(conn):  # still new under the lock: no other run created it meanwhile
+                # One statement at a time inside the lock: another run opening the file waits,
+                # then sees a complete schema with our application id.
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?), ('app', 'imsdiag')",
+                    (str(SCHEMA_VERSION),),
+                )
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id != APP_ID:
+        return f"application id {app_id:#x}, not imsdiag's"
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        return f"schema version {row[0] if row else 'missing'}, expected {SCHEMA_VERSION}"
+    return None
+
+
+def _is_new(conn: sqlite3.Connection) -> bool:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    return bool(app_id == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0)
+
+
+def _move_aside(path: Path, warnings: list[str]) -> None:
+    """Rename a bad index (and its WAL files) to `<name>.bad-<time>`: kept for inspection, never trusted."""
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if not src.exists():
+            continue
+        dst = Path(f"{path}.bad-{stamp}-{os.getpid()}{suffix}")
+        try:
+            src.replace(dst)
+            if not suffix:
+                warnings.append(f"index: old file kept as {dst}")
+        except OSError as exc:
+            warnings.append(f"index: cannot move {src} aside ({exc.strerror})")
