@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar, TextIO
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -39,8 +41,27 @@ def _envelope(e: Event) -> str:
 
 
 def _peer(e: Event) -> str:
-    parts = [p for p in (e.peer_host, f"[{e.peer_ip}]" if e.peer_ip else None) if p]
-    return safe_markup(" ".join(parts), 80)
+    # The host name says more than its address; the address alone when that is all the log gave.
+    return safe_markup(e.peer_host or e.peer_ip or "", 80)
+
+
+SHOW_FIRST, SHOW_LAST = 16, 8
+"""A long loop's timeline shows its start and its end; -v (or --format json) shows every sighting."""
+
+
+def _common_folder(paths: list[str]) -> str:
+    folders = [os.path.dirname(p) for p in paths]
+    if len(paths) < 2 or not all(folders):
+        return ""
+    try:
+        common = os.path.commonpath(folders)
+    except ValueError:
+        return ""
+    return common + os.sep if common else ""
+
+
+def _table() -> Table:
+    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
 
 
 def _status(e: Event) -> str:
@@ -97,27 +118,45 @@ class ExplainTerminalReporter:
         console.print()
 
     def _timeline(self, console: Console, sightings: tuple[Sighting, ...]) -> None:
-        table = Table(title="Sightings (time order, all servers)", title_justify="left", expand=False)
-        for col in ("pass", "time (UTC)", "server", "dir", "peer", "envelope", "status", "where"):
-            table.add_column(col, overflow="fold")
-        for s in sightings:
+        """One sighting per line (pass, time, server, direction, peer, envelope, status), its
+        file:line on the next: a table with a path column folds everything at 100 columns."""
+        prefix = _common_folder([s.event.location.path for s in sightings])
+        under = f" [muted](paths under {safe_markup(prefix, 200)})[/]" if prefix else ""
+        console.print(f"[rule]Sightings[/] in time order, all servers{under}")
+        shown = list(sightings)
+        hidden = 0
+        if self.options.verbose < 1 and len(shown) > SHOW_FIRST + SHOW_LAST + 1:
+            hidden = len(shown) - SHOW_FIRST - SHOW_LAST
+            shown = shown[:SHOW_FIRST] + shown[-SHOW_LAST:]
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(justify="right", width=4, no_wrap=True)
+        grid.add_column(width=20, no_wrap=True)
+        grid.add_column(width=18, overflow="ellipsis", no_wrap=True)
+        grid.add_column(width=7, no_wrap=True)
+        grid.add_column(overflow="fold")
+        for i, s in enumerate(shown):
+            if hidden and i == SHOW_FIRST:
+                passes = sorted({x.pass_number for x in sightings[SHOW_FIRST:-SHOW_LAST] if x.pass_number})
+                span = f", passes {passes[0]}–{passes[-1]}" if passes else ""
+                grid.add_row("", "…", f"[muted]{hidden} more sightings{span}[/]", "", "[muted](-v shows them)[/]")
             e = s.event
             when = e.time.strftime("%Y-%m-%d %H:%M:%S") if e.time else "—"
             if e.time is not None and e.time_quality.value == "zone-assumed":
                 when += "*"
-            via = f" [muted]({safe_markup(s.via)})[/]" if s.relation == "linked" and s.via else ""
-            table.add_row(
-                str(s.pass_number) if s.pass_number else "",
+            peer = _peer(e)
+            what = " ".join(p for p in (f"[muted]peer[/] {peer}" if peer else "", _envelope(e), _status(e)) if p)
+            grid.add_row(
+                f"[bold]{s.pass_number}[/]" if s.pass_number else "",
                 when,
                 f"[host]{safe_markup(e.server or '?', 60)}[/]",
                 _DIRECTION_ARROW.get(e.direction.value, "?"),
-                _peer(e),
-                _envelope(e),
-                _status(e),
-                f"[loc]{safe_markup(str(e.location), 120)}[/]{via}",
-                style="bold" if s.pass_number else None,
+                what,
             )
-        console.print(table)
+            via = f" (linked by {safe_markup(s.via)})" if s.relation == "linked" and s.via else ""
+            path = e.location.path[len(prefix) :] if prefix else e.location.path
+            where = f"{path}:{e.location.line}" if e.location.line else path
+            grid.add_row("", "", "", "", f"[loc]{safe_markup(where, 200)}[/][muted]{via}[/]")
+        console.print(grid)
         if any(s.event.time_quality.value == "zone-assumed" for s in sightings):
             console.print("[muted]* local time converted with an assumed zone (give --tz)[/]")
         console.print()
@@ -125,8 +164,9 @@ class ExplainTerminalReporter:
     def _received(self, console: Console, expl: Explanation) -> None:
         chain = expl.chain
         assert chain is not None
-        src = f" from {safe_markup(str(expl.chain_location))}" if expl.chain_location else ""
-        table = Table(title=f"Received chain, oldest hop first{src}", title_justify="left")
+        src = f" [muted]({safe_markup(str(expl.chain_location))})[/]" if expl.chain_location else ""
+        console.print(f"[rule]Received chain[/], oldest hop first{src}")
+        table = _table()
         for col in ("hop", "from (helo, ip)", "by", "with", "id", "for", "date", "delay", "share", "software"):
             table.add_column(col, overflow="fold")
         for row in chain.rows:
@@ -181,7 +221,8 @@ class ExplainTerminalReporter:
             console.print(f"  edge {safe_markup(a, 80)} → {safe_markup(b, 80)} ×{n}")
 
     def _headroom(self, console: Console, expl: Explanation) -> None:
-        table = Table(title="Hop headroom: passes left before each MTA rejects", title_justify="left")
+        console.print("[rule]Hop headroom[/]: passes left before each kind of MTA rejects the message")
+        table = _table()
         for col in ("MTA", "limit", "hops left", "passes left", "on path", "counts"):
             table.add_column(col)
         for h in expl.headroom:
@@ -195,7 +236,8 @@ class ExplainTerminalReporter:
                 style="bold" if h.on_path else None,
             )
         console.print(table)
-        console.print(f"[muted]{safe_markup(Q178436_NOTE)}[/]")
+        if any(f.rule_id == "Q178436" for f in expl.findings):
+            console.print(f"[muted]{safe_markup(Q178436_NOTE)}[/]")
         console.print()
 
     def _finding(self, console: Console, f: Finding) -> None:
