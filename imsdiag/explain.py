@@ -190,15 +190,30 @@ def _involves(finding: Finding, ids: set[str], locations: set[Location]) -> bool
     return any(ev.location in locations for ev in finding.evidence)
 
 
+def _pass_rows(finding: Finding, ordered: Sequence[Event]) -> list[int]:
+    """The sightings that each start one pass of the loop.
+
+    One pass is logged many times (both ends, protocol log, tracking log, archive copy): the
+    passes are counted on the single observer (server, source, direction) that saw the most
+    null-sender transits, the same way the detector counts them; failing that, the evidence.
+    """
+    addresses = set(finding.addresses)
+    observers: dict[tuple[str | None, str, str], list[int]] = {}
+    for i, e in enumerate(ordered):
+        if e.sender == "" and (not addresses or addresses & set(e.recipients)):
+            observers.setdefault((e.server, e.source, e.direction.value), []).append(i)
+    if observers:
+        return max(observers.values(), key=len)
+    evidence = {ev.location for ev in finding.evidence}
+    return [i for i, e in enumerate(ordered) if e.location in evidence]
+
+
 def _loops(findings: Sequence[Finding], ordered: Sequence[Event]) -> tuple[list[LoopView], dict[int, int]]:
-    """A LoopView per finding; passes are the sightings named in its evidence, else the null-sender reports."""
+    """A LoopView per finding, with the sightings that start each pass numbered."""
     views: list[LoopView] = []
     pass_of: dict[int, int] = {}
     for finding in findings:
-        evidence = {ev.location for ev in finding.evidence}
-        rows = [i for i, e in enumerate(ordered) if e.location in evidence]
-        if not rows:
-            rows = [i for i, e in enumerate(ordered) if e.sender == "" and e.report_kind.is_report]
+        rows = _pass_rows(finding, ordered)
         for n, i in enumerate(rows, 1):
             pass_of.setdefault(i, n)
         first = ordered[rows[0]].location if rows else (finding.evidence[0].location if finding.evidence else None)
