@@ -6,7 +6,7 @@ import importlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol, cast
@@ -98,6 +98,8 @@ class Explanation:
     loops: tuple[LoopView, ...]
     notes: tuple[str, ...] = ()
     used_index: bool = False
+    embedded: tuple[ChainAnalysis, ...] = ()
+    """Chains of messages returned inside the chain's message (a bounce's original), each on its own."""
 
 
 # -- the pure part: matched events in, Explanation out --------------------------------------------
@@ -157,6 +159,8 @@ def build_explanation(
     )
     chain_event = _chain_event([e for _, e in matched]) or _chain_event([e for e, _, _ in ordered])
     chain = analyse_chain(chain_event.received) if chain_event else None
+    bounce = _embedding_event([e for _, e in matched]) or _embedding_event([e for e, _, _ in ordered])
+    embedded = tuple(analyse_chain(c) for c in bounce.embedded_received if c) if bounce else ()
     return Explanation(
         query=query,
         matches=tuple(Match(kind, e.server, e.location) for kind, e in matched),
@@ -168,6 +172,7 @@ def build_explanation(
         loops=tuple(loops),
         notes=tuple(dict.fromkeys(notes)),
         used_index=used_index,
+        embedded=embedded,
     )
 
 
@@ -177,6 +182,11 @@ def _key(event: Event) -> tuple[str, int, str]:
 
 def _time_key(event: Event) -> tuple[datetime, str, int]:
     return event.time or _FAR_FUTURE, event.location.path, event.location.line
+
+
+def _embedding_event(events: Iterable[Event]) -> Event | None:
+    """The sighting that carries a returned original (a bounce), if any."""
+    return next((e for e in events if any(e.embedded_received)), None)
 
 
 def _chain_event(events: Iterable[Event]) -> Event | None:
@@ -411,38 +421,32 @@ def _take(
 
 
 def explain_file(path: Path, settings: ScanSettings) -> Explanation:
-    """Explain one message file (or any log) given by path: its events and its Received chain."""
-    from .parsers import detect
-    from .parsers.base import ParseContext
-    from .sources import open_binary, read_head
+    """Explain one message file (or any log) given by path: its events, its chains and its findings.
+
+    The file is read through the engine like any scanned file, and scanned on its own for the
+    findings it shows by itself (a bounce reporting a hop limit, a chain that repeats).
+    """
+    from . import engine
 
     display = os.path.relpath(path) if not path.is_absolute() else str(path)
-    f = InputFile(display=display, path=path)
-    try:
-        stream, _ = open_binary(f)
-    except OSError as exc:
-        raise InputError(f"cannot read {display}: {exc.strerror or exc}") from exc
+    st = path.stat()
+    f = InputFile(display=display, path=path, size=st.st_size, mtime=st.st_mtime)
+    parsed = engine.parse_input(f, replace(settings, use_index=False))
+    if parsed.format is None:
+        raise InputError(f"{display}: not a message or a log format imsdiag reads ({parsed.skipped_reason})")
     notes: list[str] = []
-    with stream:
-        head, body = read_head(stream)
-        parser, _score = detect(head, path.name)
-        if parser is None:
-            raise InputError(f"{display}: not a message or a log format imsdiag reads")
-        ctx = ParseContext(
-            path=display,
-            default_tz=settings.tz or timezone.utc,
-            tz_assumed=settings.tz is None,
-            server_tz=dict(settings.server_tz),
-        )
-        events: list[Event] = []
-        for record in parser.parse(body, ctx):
-            if isinstance(record, ParseIssue):
-                continue
+    events: list[Event] = []
+    issues: list[ParseIssue] = []
+    for record in parsed.records:
+        if isinstance(record, ParseIssue):
+            issues.append(record)
+            continue
+        if len(events) < MAX_FILE_EVENTS:
             events.append(record)
-            if len(events) >= MAX_FILE_EVENTS:
-                notes.append(f"only the first {MAX_FILE_EVENTS} events of {display} are shown")
-                break
+        elif len(notes) == 0:
+            notes.append(f"only the first {MAX_FILE_EVENTS} events of {display} are shown")
     if not events:
-        raise MessageNotFound(f"{display}: no message found in it ({parser.name})")
-    notes.extend(f"{i.location}: {i.message}" for i in ctx.issues[:5])
-    return build_explanation(str(path), [("file", e) for e in events], [], [], notes)
+        raise MessageNotFound(f"{display}: no message found in it ({parsed.format})")
+    notes.extend(f"{i.location}: {i.message}" for i in issues[:5])
+    findings = engine.scan(replace(settings, paths=(display,), use_index=False, jobs=1)).findings
+    return build_explanation(str(path), [("file", e) for e in events], [], findings, notes)

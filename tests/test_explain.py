@@ -305,7 +305,7 @@ def test_terminal_report_escapes_log_text_and_flags_skew(tmp_path: Path) -> None
     text = out.getvalue()
     assert "\x1b" not in text
     assert "[bold red]evil\\x1b]0;pwned\\x07" in text
-    assert "-5m 00s clock skew" in text
+    assert "-5m 00s" in text and "clock skew" in text
     assert "Sendmail" in text and "Q178436 loop never reaches" in text
     assert "[bold]user2@company.com[/bold]" in text  # the finding's cause, verbatim
     assert "fix 1: Apply Exchange 5.5 SP2" in text

@@ -99,6 +99,10 @@ def explanation_dict(expl: Explanation) -> dict[str, Any]:
         "received_source": str(expl.chain_location) if expl.chain_location else None,
         "total_seconds": chain.total_seconds if chain else None,
         "cycle": cycle_dict(chain),
+        "returned_originals": [
+            {"received": [hop_dict(r) for r in c.rows], "total_seconds": c.total_seconds, "cycle": cycle_dict(c)}
+            for c in expl.embedded
+        ],
         "headroom": [h._asdict() for h in expl.headroom],
         "headroom_note": Q178436_NOTE,
         "loops": [

@@ -84,7 +84,7 @@ class ExplainTerminalReporter:
         for lv in expl.loops:
             self._loop(console, lv, expl)
         self._timeline(console, expl.sightings)
-        if expl.chain is not None:
+        if expl.chain is not None or expl.embedded:
             self._received(console, expl)
         if expl.headroom:
             self._headroom(console, expl)
@@ -162,20 +162,30 @@ class ExplainTerminalReporter:
         console.print()
 
     def _received(self, console: Console, expl: Explanation) -> None:
-        chain = expl.chain
-        assert chain is not None
-        src = f" [muted]({safe_markup(str(expl.chain_location))})[/]" if expl.chain_location else ""
-        console.print(f"[rule]Received chain[/], oldest hop first{src}")
-        table = _table()
-        for col in ("hop", "from (helo, ip)", "by", "with", "id", "for", "date", "delay", "share", "software"):
-            table.add_column(col, overflow="fold")
+        if expl.chain is not None:
+            src = f" [muted]({safe_markup(str(expl.chain_location))})[/]" if expl.chain_location else ""
+            console.print(f"[rule]Received chain[/], oldest hop first{src}")
+            self._chain(console, expl.chain)
+        for n, chain in enumerate(expl.embedded, 1):
+            which = f" {n}" if len(expl.embedded) > 1 else ""
+            console.print(f"[rule]Returned original{which}[/]: its own Received chain, oldest hop first")
+            self._chain(console, chain)
+
+    def _chain(self, console: Console, chain: ChainAnalysis) -> None:
+        """Two lines per hop: number, date, delay and `from → by`; then with, id, for and software."""
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(justify="right", width=4, no_wrap=True)
+        grid.add_column(width=19, no_wrap=True)
+        grid.add_column(width=9, no_wrap=True)
+        grid.add_column(overflow="fold")
         for row in chain.rows:
-            self._hop_row(table, row)
-        console.print(table)
+            for cells in self._hop_lines(row):
+                grid.add_row(*cells)
+        console.print(grid)
         self._cycle(console, chain)
         console.print()
 
-    def _hop_row(self, table: Table, row: HopRow) -> None:
+    def _hop_lines(self, row: HopRow) -> list[tuple[str, str, str, str]]:
         h = row.hop
         origin = " ".join(
             p
@@ -183,28 +193,32 @@ class ExplainTerminalReporter:
             if p
         )
         if row.skew:
-            delay = f"[error]{duration(row.delay_seconds)} clock skew[/]"
+            delay = f"[error]{duration(row.delay_seconds)}[/]"
         else:
             delay = duration(row.delay_seconds)
-        table.add_row(
-            f"{row.number}{' ↻' if row.in_cycle else ''}",
-            safe_markup(origin, 120),
-            f"[host]{safe_markup(h.by_host or '?', 80)}[/]",
-            safe_markup(h.with_proto, 40),
-            safe_markup(h.id, 60),
-            safe_markup(h.for_addr, 80),
-            h.date.strftime("%Y-%m-%d %H:%M:%S") if h.date else safe_markup(h.date_text or "—", 60),
-            delay,
-            f"{row.share:.0%}" if row.share is not None else "",
-            safe_markup(row.software, 80),
-            style="warning" if row.in_cycle else None,
+            if delay and row.share is not None:
+                delay += f" {row.share:.0%}"
+        when = h.date.strftime("%Y-%m-%d %H:%M:%S") if h.date else safe_markup(h.date_text or "no date", 19)
+        mark = " ↻" if row.in_cycle else ""
+        style = "warning" if row.in_cycle else "default"
+        route = f"[{style}]{safe_markup(origin or '?', 120)} → [host]{safe_markup(h.by_host or '?', 80)}[/][/]"
+        details = " ".join(
+            f"[muted]{label}[/] {safe_markup(value, 80)}"
+            for label, value in (("with", h.with_proto), ("id", h.id), ("for", h.for_addr), ("via", h.via))
+            if value
         )
+        if row.software:
+            details += f" [muted]({safe_markup(row.software, 80)})[/]"
+        if row.skew:
+            details += " [error]clock skew: this hop is dated before the one it came from[/]"
+        lines = [(f"{row.number}{mark}", when, delay, route)]
+        if details:
+            lines.append(("", "", "", details))
         if h.defects:
-            table.add_row(
-                "",
-                f"[error]{safe_markup(', '.join(h.defects))}[/]: [muted]{safe_markup(h.raw, 400)}[/]",
-                end_section=False,
+            lines.append(
+                ("", "", "", f"[error]{safe_markup(', '.join(h.defects))}[/]: [muted]{safe_markup(h.raw, 400)}[/]")
             )
+        return lines
 
     def _cycle(self, console: Console, chain: ChainAnalysis) -> None:
         total = duration(chain.total_seconds)
