@@ -416,7 +416,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(argv) if argv is not None else sys.argv[1:]
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="imsdiag", standalone_mode=False)
+        # Outside standalone mode click returns the code of ctx.exit() instead of raising it.
+        code = cli.main(args=args, prog_name="imsdiag", standalone_mode=False)
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except click.ClickException as exc:
@@ -435,10 +438,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             traceback.print_exc()
+        # One line, escaped: the message may quote log text (control characters, newlines).
+        from .textsafe import safe_text
+
         click.echo(
-            f"imsdiag: internal error: {type(exc).__name__}: {exc}\n"
-            "  This is a bug in imsdiag: please report it with the command you ran"
-            + ("" if debug else " (add --debug for the traceback)."),
+            f"imsdiag: internal error: {type(exc).__name__}: {safe_text(str(exc), 300)}: this is a bug, "
+            "please report it with the command you ran" + ("" if debug else " (--debug shows the traceback)"),
             err=True,
         )
         raise SystemExit(4) from None

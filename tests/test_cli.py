@@ -201,3 +201,18 @@ def test_module_entry_point() -> None:
 
     r = subprocess.run([sys.executable, "-m", "imsdiag", "--version"], capture_output=True, text=True, check=True)
     assert __version__ in r.stdout
+
+
+def test_installed_entry_point_exit_codes() -> None:
+    # Through the real entry point (not CliRunner): the exit code must reach the shell.
+    import subprocess
+    import sys
+
+    def code(*args: str) -> int:
+        cmd = [sys.executable, "-m", "imsdiag", "scan", "--no-index", "-q", "-f", "text", *args]
+        return subprocess.run(cmd, capture_output=True, check=False).returncode
+
+    assert code(str(Q)) == 1
+    assert code(str(HEALTHY)) == 0
+    assert code("--fail-on", "never", str(Q)) == 0
+    assert code(str(Q / "no-such-folder")) == 3
