@@ -37,6 +37,7 @@ class TimeQuality(str, enum.Enum):
 
     EXACT = "exact"  # the source carried a zone (or is documented as GMT)
     ZONE_ASSUMED = "zone-assumed"  # local time, converted with an assumed zone
+    ZONE_INFERRED = "zone-inferred"  # local time, zone found by matching another log's exact times
     NONE = "none"  # the source gave no time at all
 
 

@@ -1,0 +1,86 @@
+"""Zone inference: local stamps matched against exact ones of the same transits."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+from imsdiag.clocks import infer_offsets, shifted
+from imsdiag.models import Direction, Event, Location, TimeQuality
+
+UTC0 = datetime(1999, 3, 15, 14, 12, tzinfo=timezone.utc)
+
+
+def transit(n: int, when: datetime, quality: TimeQuality, server: str, rcpt: str = "user2@company.com") -> Event:
+    return Event(
+        location=Location(f"{server}.log", n),
+        source="x",
+        time=when,
+        time_quality=quality,
+        server=server,
+        direction=Direction.IN,
+        sender="",
+        recipients=(rcpt,),
+    )
+
+
+def loop_logs(local_offset: timedelta, passes: int = 30, seed: int = 1) -> list[Event]:
+    """A relay logging local time (read as UTC) and an IMS archive with exact times, jittered periods."""
+    rng = random.Random(seed)
+    events = []
+    t = UTC0
+    for n in range(passes):
+        t += timedelta(seconds=rng.randint(100, 140))
+        events.append(transit(n, t, TimeQuality.EXACT, "imc1"))
+        local_as_utc = t + local_offset + timedelta(seconds=rng.randint(-3, 3))
+        events.append(transit(n, local_as_utc, TimeQuality.ZONE_ASSUMED, "relay"))
+    return events
+
+
+def ident(name: str | None) -> str | None:
+    return name
+
+
+def test_offset_of_a_local_time_log_is_found() -> None:
+    (found,) = infer_offsets(loop_logs(timedelta(hours=-5)), ident)
+    assert found.server == "relay"
+    assert found.offset == timedelta(hours=-5)
+    assert found.label() == "UTC-05:00"
+    assert found.matches == 30
+
+
+def test_quarter_hour_zones() -> None:
+    (found,) = infer_offsets(loop_logs(timedelta(hours=5, minutes=45)), ident)
+    assert found.label() == "UTC+05:45"
+
+
+def test_a_log_already_in_utc_needs_no_offset() -> None:
+    assert infer_offsets(loop_logs(timedelta(0)), ident) == []
+
+
+def test_too_few_matches_give_no_offset() -> None:
+    assert infer_offsets(loop_logs(timedelta(hours=-5), passes=2), ident) == []
+
+
+def test_unrelated_recipients_never_match() -> None:
+    events = loop_logs(timedelta(hours=-5))
+    other = [
+        transit(e.location.line, e.time, e.time_quality, e.server or "", "someone@else.example")  # type: ignore[arg-type]
+        if e.server == "relay"
+        else e
+        for e in events
+    ]
+    assert infer_offsets(other, ident) == []
+
+
+def test_servers_with_a_zone_given_are_skipped() -> None:
+    assert infer_offsets(loop_logs(timedelta(hours=-5)), ident, skip=["relay"]) == []
+
+
+def test_shifted_corrects_only_assumed_times() -> None:
+    (found,) = infer_offsets(loop_logs(timedelta(hours=-5)), ident)
+    local = transit(1, UTC0 - timedelta(hours=5), TimeQuality.ZONE_ASSUMED, "relay")
+    fixed = shifted(local, found.offset)
+    assert fixed.time == UTC0 and fixed.time_quality is TimeQuality.ZONE_INFERRED
+    exact = transit(1, UTC0, TimeQuality.EXACT, "imc1")
+    assert shifted(exact, found.offset) is exact
