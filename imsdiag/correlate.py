@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -160,6 +161,14 @@ def chain_edge_counts(chain: Iterable[Hop]) -> dict[tuple[str, str], int]:
 
 
 @dataclass
+class _Group:
+    """The open cluster of candidate events for one recipient in one file, in arrival order."""
+
+    events: list[tuple[int, Event]] = field(default_factory=list)
+    last: datetime | None = None
+
+
+@dataclass
 class Correlator:
     """What survives a file: candidate events for the detectors and facts for the rules.
 
@@ -170,8 +179,14 @@ class Correlator:
     min_repeat: int = 3
     since: datetime | None = None
     until: datetime | None = None
-    candidates: list[Event] = field(default_factory=list)
-    """Null-sender and report events that name a recipient: the cross-message detector's input."""
+    window_seconds: float = 6 * 3600.0
+    """The longest pause inside one loop (`--window`): a recipient's cluster closes after it."""
+    _kept: list[tuple[int, Event]] = field(default_factory=list)
+    """Candidates of closed clusters that reached `min_repeat`, and those merged from other files."""
+    _open: dict[str, _Group] = field(default_factory=dict)
+    _seq: int = 0
+    candidates_dropped: int = 0
+    """Candidates of clusters that closed (a pause over the window) below `min_repeat` events."""
     signals: list[Event] = field(default_factory=list)
     """Events carrying explicit loop evidence (hop limit, loops back to myself, ...)."""
     cyclic: list[Event] = field(default_factory=list)
@@ -205,11 +220,52 @@ class Correlator:
         if ev.loop_signal is not None:
             self.signals.append(ev)
         if ev.recipients and (ev.sender == "" or ev.report_kind.is_report):
-            self.candidates.append(ev)
+            self._add_candidate(ev)
         if ev.report_kind.value == "auto-reply":
             self.auto_replies.append(ev)
         if self._has_cycle(ev):
             self.cyclic.append(ev)
+
+    @property
+    def candidates(self) -> list[Event]:
+        """Null-sender and report events that name a recipient, in arrival order: the cross-message input.
+
+        Kept per recipient in clusters like the detector's: a cluster that closes (the next event
+        for that recipient comes more than `window_seconds` later in the same file) with fewer than
+        `min_repeat` events can never show a loop on its own and is dropped, so memory follows the
+        open window and the clusters that look like loops, not the length of the log.
+        """
+        seen: set[int] = set()
+        out: list[tuple[int, Event]] = []
+        for seq, ev in itertools.chain(self._kept, *(g.events for g in self._open.values())):
+            if id(ev) not in seen:
+                seen.add(id(ev))
+                out.append((seq, ev))
+        out.sort(key=lambda item: item[0])
+        return [ev for _, ev in out]
+
+    def _add_candidate(self, ev: Event) -> None:
+        self._seq += 1
+        for rcpt in ev.recipients:
+            group = self._open.get(rcpt)
+            if group is None:
+                group = self._open[rcpt] = _Group()
+            elif (
+                ev.time is not None
+                and group.last is not None
+                and (ev.time - group.last).total_seconds() > self.window_seconds
+            ):
+                self._close(group)
+            group.events.append((self._seq, ev))
+            if ev.time is not None and (group.last is None or ev.time > group.last):
+                group.last = ev.time
+
+    def _close(self, group: _Group) -> None:
+        if len(group.events) >= self.min_repeat:
+            self._kept.extend(group.events)
+        else:
+            self.candidates_dropped += len(group.events)
+        group.events = []
 
     def _has_cycle(self, ev: Event) -> bool:
         chains = [ev.received, *ev.embedded_received]
@@ -256,7 +312,10 @@ class Correlator:
 
     def merge(self, other: Correlator) -> None:
         """Fold a correlator built in another process (one per file with `--jobs`) into this one."""
-        self.candidates.extend(other.candidates)
+        for ev in other.candidates:
+            self._seq += 1
+            self._kept.append((self._seq, ev))
+        self.candidates_dropped += other.candidates_dropped
         self.signals.extend(other.signals)
         self.cyclic.extend(other.cyclic)
         self.auto_replies.extend(other.auto_replies)

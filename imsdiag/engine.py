@@ -18,11 +18,11 @@ from .correlate import Correlator
 from .errors import ConfigError, InputError
 from .models import Event, Finding, Location, ParseIssue, Severity
 from .parsers import ParseContext, Parser, Record, by_name, detect
-from .parsers.base import looks_binary
+from .parsers.base import NUL_FIRST, NUL_LINES, looks_binary
 from .result import ISSUE_EXAMPLES, FileStat, FormatStat, ScanResult, ServerInfo
 from .rules import Rule, RuleContext, all_rules, apply_rules, get_rule
 from .settings import ScanSettings
-from .sources import InputFile, discover, open_binary, read_head
+from .sources import InputFile, discover, open_binary, read_error_code, read_head, size_change
 
 _READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
 
@@ -85,7 +85,7 @@ def parse_input(f: InputFile, settings: ScanSettings) -> ParsedFile:
         head, stream = read_head(raw)
     except _READ_ERRORS as exc:
         raw.close()
-        code = "decompress-error" if pf.compression else "read-error"
+        code = read_error_code(exc, pf.compression)
         pf.skipped_reason = f"{code}: {exc}"
         pf.records = iter([ParseIssue(loc, code, f"cannot read the start of the file: {exc}")])
         return pf
@@ -105,11 +105,13 @@ def parse_input(f: InputFile, settings: ScanSettings) -> ParsedFile:
     pf.format = parser.name
     ctx = make_context(f, settings)
     pf.counters = ctx.counters
-    pf.records = _guarded(parser, stream, ctx, pf.compression)
+    pf.records = _guarded(parser, stream, ctx, pf.compression, f)
     return pf
 
 
-def _guarded(parser: Parser, stream: BinaryIO, ctx: ParseContext, compression: str | None) -> Iterator[Record]:
+def _guarded(
+    parser: Parser, stream: BinaryIO, ctx: ParseContext, compression: str | None, f: InputFile | None = None
+) -> Iterator[Record]:
     """Run a parser, passing its issues through, turning read errors and parser bugs into ParseIssues."""
     try:
         for rec in parser.parse(stream, ctx):
@@ -119,10 +121,17 @@ def _guarded(parser: Parser, stream: BinaryIO, ctx: ParseContext, compression: s
             yield rec
         yield from ctx.issues
         ctx.issues.clear()
+        nul_lines = ctx.counters.get(NUL_LINES, 0)
+        if nul_lines:
+            first = ctx.counters.get(NUL_FIRST, 0)
+            yield ParseIssue(ctx.loc(first), "nul-bytes", f"{nul_lines} line(s) held NUL bytes, shown as U+FFFD")
+        changed = size_change(f) if f is not None else None
+        if changed is not None:
+            yield ParseIssue(Location(f.display if f else ctx.path), "file-changed", changed)
     except _READ_ERRORS as exc:
         yield from ctx.issues
         ctx.issues.clear()
-        code = "decompress-error" if compression else "read-error"
+        code = read_error_code(exc, compression)
         line = ctx.counters.get("lines", 0)
         yield ParseIssue(ctx.loc(line), code, f"reading stopped after line {line}: {exc}")
     except RecursionError as exc:  # pathological nesting in a message: report, keep scanning
@@ -149,7 +158,12 @@ class FileOutcome:
 
 
 def _new_correlator(settings: ScanSettings) -> Correlator:
-    return Correlator(min_repeat=settings.min_passes, since=settings.since, until=settings.until)
+    return Correlator(
+        min_repeat=settings.min_passes,
+        since=settings.since,
+        until=settings.until,
+        window_seconds=settings.window_seconds,
+    )
 
 
 def _consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: Any = None) -> FileOutcome:
@@ -188,8 +202,23 @@ def _consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: An
     return FileOutcome(stat, corr, counts, examples, kept)
 
 
+_WORKER_INDEX: dict[str | None, Any] = {}
+
+
 def process_file(f: InputFile, settings: ScanSettings, keep_events: bool = False) -> FileOutcome:
-    """Parse one file completely and keep what correlation needs (the unit of work for `--jobs`)."""
+    """Parse one file completely and keep what correlation needs (the unit of work for `--jobs`).
+
+    With the index on, a worker process opens its own connection once and reuses it; SQLite's
+    WAL mode serialises the writers, one transaction per file.
+    """
+    if settings.use_index and f.path is not None and not keep_events:
+        index = _WORKER_INDEX.get(settings.index_path)
+        if index is None:
+            from .index import open_index
+
+            index = open_index(Path(settings.index_path) if settings.index_path else None)
+            _WORKER_INDEX[settings.index_path] = index
+        return _indexed(f, settings, index)
     return _consume(parse_input(f, settings), settings, keep_events)
 
 
@@ -332,7 +361,7 @@ def _outcomes(
     files: list[InputFile], settings: ScanSettings, index: Any, progress: ProgressSink | None
 ) -> Iterator[FileOutcome]:
     """Per-file outcomes in input order: in this process, or in `settings.jobs` worker processes."""
-    parallel = settings.jobs > 1 and index is None and sum(1 for f in files if f.path is not None) > 1
+    parallel = settings.jobs > 1 and sum(1 for f in files if f.path is not None) > 1
     if not parallel:
         for f in files:
             if progress:
@@ -342,18 +371,51 @@ def _outcomes(
                 progress.advance(f.size)
                 progress.file_done()
         return
-    # Largest files first keeps both workers busy to the end; results are merged in input order
-    # afterwards, so the report does not depend on which worker finished first.
-    order = sorted(range(len(files)), key=lambda i: -files[i].size)
+    # Small files travel in chunks (an archive folder holds thousands of 2 KB messages, and one task
+    # per file cost more in pickling than in parsing); largest chunks first keeps both workers busy
+    # to the end; results are merged in input order, so the report does not depend on scheduling.
+    chunks = _chunks(files)
+    order = sorted(range(len(chunks)), key=lambda c: -sum(files[i].size for i in chunks[c]))
     with ProcessPoolExecutor(max_workers=settings.jobs) as pool:
-        futures = {i: pool.submit(process_file, files[i], settings) for i in order}
-        for i, f in enumerate(files):
-            if progress:
-                progress.file_started(f.display)
-            yield futures[i].result()
-            if progress:
-                progress.advance(f.size)
-                progress.file_done()
+        futures = {c: pool.submit(process_chunk, [files[i] for i in chunks[c]], settings) for c in order}
+        for c, members in enumerate(chunks):
+            for i, outcome in zip(members, futures[c].result(), strict=True):
+                if progress:
+                    progress.file_started(files[i].display)
+                yield outcome
+                if progress:
+                    progress.advance(files[i].size)
+                    progress.file_done()
+
+
+CHUNK_BYTES = 8 << 20
+CHUNK_FILES = 512
+
+
+def _chunks(files: list[InputFile]) -> list[list[int]]:
+    """Contiguous runs of input indices (input order) of at most CHUNK_BYTES or CHUNK_FILES each."""
+    chunks: list[list[int]] = []
+    size = 0
+    for i, f in enumerate(files):
+        if not chunks or size + f.size > CHUNK_BYTES or len(chunks[-1]) >= CHUNK_FILES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(i)
+        size += f.size
+    return chunks
+
+
+def process_chunk(files: list[InputFile], settings: ScanSettings) -> list[FileOutcome]:
+    """`process_file` for consecutive files; their correlators are merged into the first one's.
+
+    Merging in input order here and then in the parent gives the same result as merging every
+    file in the parent, and the small files' outcomes cross the process boundary nearly empty.
+    """
+    outcomes = [process_file(f, settings) for f in files]
+    for o in outcomes[1:]:
+        outcomes[0].correlator.merge(o.correlator)
+        o.correlator = _new_correlator(settings)
+    return outcomes
 
 
 def _diagnose(corr: Correlator, settings: ScanSettings, rules: list[type[Rule]]) -> tuple[list[Finding], int, int]:

@@ -9,13 +9,15 @@ import enum
 import hashlib
 import json
 import os
+import pickle
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .models import Event, Finding, Location, ParseIssue
 from .names import normalize_message_id
@@ -236,6 +238,8 @@ class FileWriter:
         self._file_id: int | None = None
         self._dead = self._key is None or index.conn is None
         self._open = False
+        self._spool: IO[bytes] | None = None
+        self._spooled = 0
 
     def add(self, record: Event | ParseIssue) -> None:
         if self._dead:
@@ -246,23 +250,58 @@ class FileWriter:
         else:
             self._issues.append((self._seq, dumps(record)))
         if len(self._events) + len(self._issues) >= BATCH:
-            self._flush()
+            self._spill()
+
+    def _spill(self) -> None:
+        """Move the buffered batch to a temporary file: memory stays bounded and no lock is held yet.
+
+        Holding the database's write lock from the first batch to the end of a file made the
+        `--jobs` workers wait for each other for the whole parse; now a file's rows are written
+        in one short transaction at `commit`.
+        """
+        try:
+            if self._spool is None:
+                # Closed by commit/abort (`_close_spool`); a context manager cannot span the file's parse.
+                self._spool = tempfile.TemporaryFile(prefix="imsdiag-index-")  # noqa: SIM115
+            pickle.dump((self._events, self._issues), self._spool, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:  # a full temp folder only stops caching this file
+            self._fail(exc)
+            return
+        self._spooled += 1
+        self._events = []
+        self._issues = []
+
+    def _batches(self) -> Iterator[tuple[list[tuple[int, str, list[tuple[str, str]]]], list[tuple[int, str]]]]:
+        if self._spool is not None:
+            self._spool.seek(0)
+            for _ in range(self._spooled):
+                yield pickle.load(self._spool)
+        yield self._events, self._issues
+
+    def _close_spool(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+            self._spooled = 0
 
     def commit(self, counters: dict[str, int]) -> None:
         if self._dead:
             return
-        self._flush()
         conn = self._index.conn
-        if self._dead or conn is None:
+        if conn is None:
             return
         try:
-            if not self._open:
-                self._start()
+            self._start()
+            for events, issues in self._batches():
+                self._write(events, issues)
             conn.execute("UPDATE files SET counters=? WHERE id=?", (json.dumps(counters), self._file_id))
             conn.execute("COMMIT")
             self._open = False
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError, pickle.UnpicklingError, EOFError) as exc:
             self._fail(exc)
+        self._close_spool()
+        self._events.clear()
+        self._issues.clear()
         self._dead = True
 
     def abort(self) -> None:
@@ -273,6 +312,7 @@ class FileWriter:
         self._dead = True
         self._events.clear()
         self._issues.clear()
+        self._close_spool()
 
     def _start(self) -> None:
         conn = self._index.conn
@@ -288,33 +328,26 @@ class FileWriter:
         )
         self._file_id = cur.lastrowid
 
-    def _flush(self) -> None:
+    def _write(self, events: list[tuple[int, str, list[tuple[str, str]]]], issues: list[tuple[int, str]]) -> None:
+        """Insert one batch inside the open transaction."""
         conn = self._index.conn
-        if self._dead or conn is None:
-            return
-        try:
-            if not self._open:
-                self._start()
-            fid = self._file_id
-            conn.executemany(
-                "INSERT INTO records(file_id, seq, kind, data) VALUES (?,?,'i',?)",
-                [(fid, seq, data) for seq, data in self._issues],
-            )
-            # Rowids are given, not read back row by row, so each batch is two executemany calls.
-            # BEGIN IMMEDIATE holds the write lock, so no other writer can take these rowids.
-            (top,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()
-            rows = [(top + i, fid, seq, data) for i, (seq, data, _ids) in enumerate(self._events, 1)]
-            conn.executemany("INSERT INTO records(rowid, file_id, seq, kind, data) VALUES (?,?,?,'e',?)", rows)
-            conn.executemany(
-                "INSERT INTO ids(id_norm, kind, event_rowid, file_id) VALUES (?,?,?,?)",
-                [(n, k, top + i, fid) for i, (_seq, _data, ids) in enumerate(self._events, 1) for n, k in ids],
-            )
-        except sqlite3.Error as exc:
-            self._fail(exc)
-        self._events.clear()
-        self._issues.clear()
+        assert conn is not None
+        fid = self._file_id
+        conn.executemany(
+            "INSERT INTO records(file_id, seq, kind, data) VALUES (?,?,'i',?)",
+            [(fid, seq, data) for seq, data in issues],
+        )
+        # Rowids are given, not read back row by row, so each batch is two executemany calls.
+        # BEGIN IMMEDIATE holds the write lock, so no other writer can take these rowids.
+        (top,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()
+        rows = [(top + i, fid, seq, data) for i, (seq, data, _ids) in enumerate(events, 1)]
+        conn.executemany("INSERT INTO records(rowid, file_id, seq, kind, data) VALUES (?,?,?,'e',?)", rows)
+        conn.executemany(
+            "INSERT INTO ids(id_norm, kind, event_rowid, file_id) VALUES (?,?,?,?)",
+            [(n, k, top + i, fid) for i, (_seq, _data, ids) in enumerate(events, 1) for n, k in ids],
+        )
 
-    def _fail(self, exc: sqlite3.Error) -> None:
+    def _fail(self, exc: Exception) -> None:
         self._index.warnings.append(f"index: {self._file.display} not cached ({exc})")
         self.abort()
 

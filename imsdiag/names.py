@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _SUBJECT_PREFIX = re.compile(
-    r"^\s*(?:"
+    r"\s*(?:"
     r"re|fw|fwd|aw|wg|sv|vs|tr|"  # replies and forwards, several languages
     r"delivered|read|not read|undeliverable|undelivered|delivery status notification(?: \([a-z ]+\))?|"
     r"returned mail|mail delivery failed|delivery failure|failure notice|non[- ]?delivery|"
@@ -64,13 +64,12 @@ def subject_stem(subject: str | None) -> str | None:
     if subject is None:
         return None
     s = subject.strip().strip('"').strip()
-    while True:
-        new = _SUBJECT_PREFIX.sub("", s, count=1)
-        if new == s:
-            break
-        s = new
-    s = _SPACES.sub(" ", s).strip().lower()
-    return s
+    # Walk over the stacked prefixes by position: re-slicing the string once per prefix would make
+    # a hostile subject of many thousand `Re:` quadratic.
+    pos = 0
+    while (m := _SUBJECT_PREFIX.match(s, pos)) is not None and m.end() > pos:
+        pos = m.end()
+    return _SPACES.sub(" ", s[pos:]).strip().lower()
 
 
 def domain_of(addr: str | None) -> str | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import bz2
+import codecs
+import errno
 import gzip
 import io
 import lzma
 import os
 import stat
 import sys
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,14 @@ from typing import BinaryIO
 from .models import Location, ParseIssue
 
 SNIFF_BYTES = 16384
+
+EXPANSION_RATIO = 250
+"""Decompressed bytes per compressed byte above which reading stops: real logs compress 5-30x,
+a decompression bomb (one line repeated) about 1000x for gzip and far more for bz2."""
+EXPANSION_FLOOR = 64 << 20
+"""Output below this size is never stopped, however well it compressed (small files of repeats)."""
+_CHUNK = 1 << 16
+_STEP = 8192
 
 # Folder names that describe a log layout rather than a server: skipped when the server
 # name is taken from the path (`LOGDIR/<server>/Imcdata/Log/L0000001.LOG` -> `<server>`).
@@ -211,33 +222,210 @@ class _Prefixed(io.RawIOBase):
         return n
 
 
+class HighExpansion(OSError):
+    """A compressed input expanded far beyond any real log: reading stopped (decompression bomb)."""
+
+
+class _Counting(io.RawIOBase):
+    """Counts the compressed bytes a decompressor pulls, so its output can be compared with them."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.count += n
+        return n
+
+
+class _Guarded(io.RawIOBase):
+    """Decompressed output that stops with HighExpansion past EXPANSION_RATIO, and closes both layers."""
+
+    def __init__(self, inner: BinaryIO, counted: _Counting) -> None:
+        self._inner = inner
+        self._counted = counted
+        self.produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            # GzipFile/BZ2File/LZMAFile given a file object never close it themselves.
+            try:
+                self._inner.close()
+            finally:
+                self._counted.close()
+        super().close()
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        # Small read1 steps: a truncated stream raises on the step that hits its end, so everything
+        # decompressed before it still reaches the parser (one big read would lose it all).
+        data = self._inner.read1(min(len(b), _STEP))  # type: ignore[attr-defined]
+        n = len(data)
+        b[:n] = data
+        self.produced += n
+        if self.produced > EXPANSION_FLOOR and self.produced > EXPANSION_RATIO * max(self._counted.count, 1):
+            raise HighExpansion(
+                f"{self.produced >> 20} MiB decompressed from {self._counted.count} bytes, over "
+                f"{EXPANSION_RATIO}x (a decompression bomb?): decompress it yourself to read it all",
+            )
+        return n
+
+
+class _Transcoded(io.RawIOBase):
+    """A UTF-16 stream re-encoded as UTF-8 chunk by chunk, so parsers only ever see byte-oriented text."""
+
+    def __init__(self, inner: BinaryIO, encoding: str) -> None:
+        self._inner = inner
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._pending = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+        super().close()
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending and not self._eof:
+            chunk = self._inner.read(_CHUNK)
+            self._eof = not chunk
+            # errors="replace" both ways: an unpaired surrogate becomes U+FFFD, never a crash.
+            self._pending = self._decoder.decode(chunk, final=self._eof).encode("utf-8", errors="replace")
+        n = min(len(b), len(self._pending))
+        b[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+class _Failing(io.RawIOBase):
+    """A stream whose first read raises the error met while opening it."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self._exc = exc
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        raise self._exc
+
+
+def text_encoding_of(head: bytes) -> str | None:
+    """`utf-16-le`/`utf-16-be` when `head` is UTF-16 (by BOM, or ASCII text with every other byte NUL)."""
+    if head.startswith(b"\xff\xfe") and not head.startswith(b"\xff\xfe\x00\x00"):
+        return "utf-16"  # the codec reads and drops the BOM itself
+    if head.startswith(b"\xfe\xff"):
+        return "utf-16"
+    sample = head[:64] if len(head) >= 16 else b""
+    if len(sample) % 2:
+        sample = sample[:-1]
+    if sample and not any(sample[1::2]) and all(sample[0::2]):
+        return "utf-16-le"
+    if sample and not any(sample[0::2]) and all(sample[1::2]):
+        return "utf-16-be"
+    return None
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a file for reading without ever blocking: a FIFO swapped in after discovery is refused."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return open(fd, "rb", buffering=_CHUNK)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _decompressor(kind: str, source: BinaryIO) -> BinaryIO:
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[return-value]
+    if kind == "bz2":
+        return bz2.BZ2File(source, "rb")  # type: ignore[return-value]
+    return lzma.LZMAFile(source, "rb")  # type: ignore[return-value]
+
+
 def open_binary(f: InputFile) -> tuple[BinaryIO, str | None]:
-    """Open an input for reading bytes, decompressing by content; returns the stream and compression."""
+    """Open an input for reading bytes, decompressing by content; returns the stream and compression.
+
+    Compressed input is guarded against decompression bombs (HighExpansion, an OSError, is raised
+    while reading) and UTF-16 text (BOM FF FE / FE FF) comes out transcoded to UTF-8.
+    """
     raw: BinaryIO
     if f.path is None:
         stdin = sys.stdin.buffer
         head = stdin.read(8)
-        raw = io.BufferedReader(_Prefixed(head, stdin), buffer_size=1 << 16)
+        raw = io.BufferedReader(_Prefixed(head, stdin), buffer_size=_CHUNK)
     else:
-        raw = open(f.path, "rb", buffering=1 << 16)  # noqa: SIM115 - closed by the caller
-        head = raw.read(8)
-        raw.seek(0)
+        raw = _open_regular(f.path)
+        try:
+            head = raw.read(8)
+            raw.seek(0)
+        except BaseException:
+            raw.close()
+            raise
     kind = compression_of(head)
-    if kind is None:
-        return raw, None
-    if f.path is not None:
-        # Reopen by name so the decompressor owns (and closes) the file handle.
-        raw.close()
-        if kind == "gzip":
-            return gzip.open(f.path, "rb"), kind  # type: ignore[return-value]
-        if kind == "bz2":
-            return bz2.open(f.path, "rb"), kind  # type: ignore[return-value]
-        return lzma.open(f.path, "rb"), kind  # type: ignore[return-value]
-    if kind == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb"), kind  # type: ignore[return-value]
-    if kind == "bz2":
-        return bz2.BZ2File(raw, "rb"), kind  # type: ignore[return-value]
-    return lzma.LZMAFile(raw, "rb"), kind  # type: ignore[return-value]
+    stream = raw
+    if kind is not None:
+        counted = _Counting(raw)
+        stream = io.BufferedReader(_Guarded(_decompressor(kind, counted), counted), buffer_size=_CHUNK)  # type: ignore[arg-type]
+    return _transcode(stream), kind
+
+
+def _transcode(stream: BinaryIO) -> BinaryIO:
+    """`stream` itself, or a UTF-8 view of it when it holds UTF-16 text."""
+    try:
+        head = stream.peek(64)[:64]  # type: ignore[attr-defined]
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        stream.close()
+        # The first read raises the same error, where the caller already expects read errors.
+        return _Failing(exc)  # type: ignore[return-value]
+    encoding = text_encoding_of(head)
+    if encoding is None:
+        return stream
+    return io.BufferedReader(_Transcoded(stream, encoding), buffer_size=_CHUNK)
+
+
+def read_error_code(exc: BaseException, compression: str | None) -> str:
+    """The ParseIssue code for an error met while reading an input."""
+    if isinstance(exc, HighExpansion):
+        return "high-expansion"
+    return "decompress-error" if compression else "read-error"
+
+
+def size_change(f: InputFile) -> str | None:
+    """Why the file's size differs from when it was found (still written to, rotated, truncated), if it does."""
+    if f.path is None:
+        return None
+    try:
+        now = f.path.stat().st_size
+    except OSError:
+        now = 0  # removed while read: it shrank to nothing
+    if now == f.size:
+        return None
+    if now < f.size:
+        return f"file shrank from {f.size} to {now} bytes while being read (truncated or rotated): its end is missing"
+    return f"file grew from {f.size} to {now} bytes while being read: lines written since may be missing"
 
 
 def read_head(stream: BinaryIO, n: int = SNIFF_BYTES) -> tuple[bytes, BinaryIO]:

@@ -13,6 +13,10 @@ from ..models import Event, Location, ParseIssue, TimeQuality
 MAX_LINE = 1 << 20
 """Lines longer than this (1 MiB) are cut and reported; the rest of the line is skipped."""
 
+MAX_SUBJECT = 2000
+"""Characters of a subject kept on an Event: enough to group passes, and it bounds the work later
+stages (prefix stripping, stems) do on a hostile megabyte-long Subject header."""
+
 Record = Event | ParseIssue
 
 
@@ -90,7 +94,7 @@ def iter_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[tuple[int, str]]
 
     Handles LF, CRLF and bare CR endings, decodes each line on its own (a log may mix
     encodings), and cuts lines over MAX_LINE with a `line-too-long` issue. A NUL byte is
-    replaced by U+FFFD so that later stages never see it.
+    replaced by U+FFFD so that later stages never see it, and counted (NUL_LINES).
     """
     lineno = 0
     while True:
@@ -108,7 +112,7 @@ def iter_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[tuple[int, str]]
                 if more.endswith(b"\n"):
                     break
             ctx.issue(lineno, "line-too-long", f"line longer than {MAX_LINE} bytes cut ({len(raw) + skipped} bytes)")
-            yield lineno, decode(raw[:4096]).replace("\x00", "\ufffd")
+            yield lineno, _text(raw[:4096], lineno, ctx)
             continue
         raw = raw.rstrip(b"\n")
         if raw.endswith(b"\r"):
@@ -116,13 +120,27 @@ def iter_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[tuple[int, str]]
         if b"\r" in raw:  # bare-CR (old Mac) endings: one readline holds many lines
             for part in raw.split(b"\r"):
                 lineno += 1
-                yield lineno, decode(part).replace("\x00", "\ufffd")
+                yield lineno, _text(part, lineno, ctx)
             continue
         lineno += 1
-        text = decode(raw)
-        if "\x00" in text:
-            text = text.replace("\x00", "\ufffd")
-        yield lineno, text
+        yield lineno, _text(raw, lineno, ctx)
+
+
+NUL_LINES = "nul-lines"
+"""Counter: lines that held NUL bytes (shown as U+FFFD); the engine reports them once per file."""
+NUL_FIRST = "nul-first-line"
+"""Counter: the first line that held a NUL byte."""
+
+
+def _text(raw: bytes, lineno: int, ctx: ParseContext) -> str:
+    """Decode one line; NULs (a log written over a crash, a binary file) become U+FFFD and are counted."""
+    text = decode(raw)
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+        # Counted, not an issue per line: a zero-filled block after a crash would drown the report.
+        ctx.count(NUL_LINES)
+        ctx.counters.setdefault(NUL_FIRST, lineno)
+    return text
 
 
 def looks_binary(head: bytes) -> bool:

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from ..models import Direction, Event, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
-from .base import ParseContext, Parser, Record, iter_lines
+from .base import MAX_SUBJECT, ParseContext, Parser, Record, iter_lines
 from .syslog import classify_loop_text, limited_issue
 
 NAME = "exchange-tracking"
@@ -175,7 +175,7 @@ class ExchangeTrackingParser(Parser):
             message_id=normalize_message_id(row.get("message-id")),
             queue_id=row.get("internal-message-id") or None,
             about_id=(row.get("reference") or None) if is_dsn else None,
-            subject=row.get("message-subject") or None,
+            subject=row.get("message-subject", "")[:MAX_SUBJECT] or None,
             size=int(row["total-bytes"]) if row.get("total-bytes", "").isdigit() else None,
             report_kind=ReportKind.NDR if is_dsn else ReportKind.NONE,
             status=event_id or None,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 
 from ..models import Direction, Event, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record, iter_lines
-from .syslog import classify_loop_text, frac6, is_comment, limited_issue, score_share
+from .syslog import classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share
 
 NAME = "exim"
 
@@ -43,7 +43,7 @@ MAX_AGE = timedelta(hours=24)
 MAX_OPEN = 100_000
 
 
-@dataclass
+@dataclass(slots=True)  # up to MAX_OPEN of these live at once: no per-instance dict
 class _Msg:
     """What the mainlog has said so far about one Exim message id."""
 
@@ -126,6 +126,11 @@ class _EximReader:
         self.open: dict[str, _Msg] = {}
         self.server = ctx.server_hint
         self.server_source = (ctx.server_hint_source or "path") if ctx.server_hint else None
+        # Every line's base event is a copy of this one (cheaper than the dataclass constructor).
+        self._template = Event(location=ctx.loc(0), source=NAME, server=self.server, server_source=self.server_source)
+        # One-entry cache of the last stamp: consecutive lines usually share their second.
+        self._last_stamp: tuple[str | None, ...] = ()
+        self._last_time: tuple[datetime | None, TimeQuality] = (None, TimeQuality.NONE)
 
     def run(self, stream: BinaryIO) -> Iterator[Record]:
         for lineno, text in iter_lines(stream, self.ctx):
@@ -153,6 +158,12 @@ class _EximReader:
         return m
 
     def _time(self, m: re.Match[str]) -> tuple[datetime | None, TimeQuality]:
+        key = (m["date"], m["ms"], m["zone"])
+        if key != self._last_stamp:
+            self._last_stamp, self._last_time = key, self._convert(m)
+        return self._last_time
+
+    def _convert(self, m: re.Match[str]) -> tuple[datetime | None, TimeQuality]:
         try:
             naive = datetime.fromisoformat(m["date"] + frac6(m["ms"]))
         except ValueError:
@@ -166,30 +177,33 @@ class _EximReader:
 
     def _line(self, m: re.Match[str], lineno: int, text: str) -> Iterator[Record]:
         when, quality = self._time(m)
-        base = Event(
-            location=self.ctx.loc(lineno),
-            source=NAME,
-            text=text,
-            time=when,
-            time_quality=quality if when else TimeQuality.NONE,
-            server=self.server,
-            server_source=self.server_source,
-        )
         rest = m["rest"]
         msg = _MSG.match(rest)
         if msg is None:
-            yield from self._other(rest, base)
+            yield from self._other(rest, self._base(lineno, text, when, quality))
             return
         mid, flag, body = msg["id"], msg["flag"], msg["body"] or ""
-        base = replace(base, queue_id=mid, event_code=flag)
+        if flag == "Completed":  # most common line after arrivals and deliveries: no event, no base
+            self.open.pop(mid, None)
+            return
+        if flag == "Frozen":
+            self.ctx.count("frozen")
+            return
+        base = self._base(lineno, text, when, quality, queue_id=mid, event_code=flag)
         if flag == "<=":
             yield self._arrival(mid, body, base)
-        elif flag == "Completed":
-            self.open.pop(mid, None)
-        elif flag == "Frozen":
-            self.ctx.count("frozen")
         else:
             yield self._delivery(mid, flag, body, base)
+
+    def _base(self, lineno: int, text: str, when: datetime | None, quality: TimeQuality, **more: object) -> Event:
+        return evolve(
+            self._template,
+            location=self.ctx.loc(lineno),
+            text=text,
+            time=when,
+            time_quality=quality if when else TimeQuality.NONE,
+            **more,
+        )
 
     def _state(self, mid: str, when: datetime | None) -> _Msg:
         state = self.open.get(mid)
@@ -228,8 +242,9 @@ class _EximReader:
             direction = Direction.GENERATED if fields.get("P") == "local" else Direction.IN
         host, helo, ip = peer_of(body)
         recipients = recipients_of(body)
-        return replace(
-            self._fill(base, state),
+        return self._fill(
+            base,
+            state,
             direction=direction,
             peer_host=host,
             peer_ip=ip,
@@ -248,8 +263,9 @@ class _EximReader:
         nxt = _NEXT_ID.search(confirm) if confirm else None
         dsn = _DSN.search(body) if flag in ("**", "==") else None
         recipient = normalize_address(first)
-        return replace(
-            self._fill(base, state),
+        return self._fill(
+            base,
+            state,
             direction=Direction.OUT if remote else Direction.LOCAL,
             recipients=(recipient,) if recipient else (),
             peer_host=host,
@@ -270,7 +286,7 @@ class _EximReader:
             return
         idm = _IDLINE.match(rest)
         host, helo, ip = peer_of(rest)
-        yield replace(
+        yield evolve(
             base,
             queue_id=idm["id"] if idm else None,
             direction=Direction.IN,
@@ -281,13 +297,15 @@ class _EximReader:
             loop_signal=signal,
         )
 
-    def _fill(self, base: Event, state: _Msg) -> Event:
-        return replace(
-            base,
-            sender=state.sender,
-            size=state.size,
-            message_id=state.message_id,
-            subject=state.subject,
-            about_id=state.about_id,
-            report_kind=state.report_kind,
-        )
+    def _fill(self, base: Event, state: _Msg, **changes: object) -> Event:
+        """`base` with the message's stitched facts and `changes` applied, in one copy."""
+        facts: dict[str, object] = {
+            "sender": state.sender,
+            "size": state.size,
+            "message_id": state.message_id,
+            "subject": state.subject,
+            "about_id": state.about_id,
+            "report_kind": state.report_kind,
+        }
+        facts.update(changes)
+        return evolve(base, **facts)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..models import Event, Hop, Location, LoopSignal, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_message_id, report_kind_from_subject
-from .base import decode
+from .base import MAX_SUBJECT, decode
 from .received import build_from_text, parse_date, parse_received, unfold
 
 MAX_TEXT_SCAN = 65536
@@ -383,7 +383,7 @@ def _read(data: bytes, defects: list[str], location: Location | None, lines: tup
     if not msg.keys():
         defects.append("no-headers")
     defects.extend(sorted({type(d).__name__ for d in getattr(msg, "defects", [])})[:5])
-    subject = _decode_words(_header(msg, "Subject") or "") or None
+    subject = _decode_words(_header(msg, "Subject") or "")[:MAX_SUBJECT] or None
     return_path = null_path(_header(msg, "Return-Path"))
     date = None
     date_text = _header(msg, "Date")

@@ -125,13 +125,15 @@ class ImsArchiveParser(Parser):
 
     def _message(self, stream: _Joined, ctx: ParseContext, first_line: int, env: Envelope | None) -> Iterator[Record]:
         buf = MessageBuffer()
+        last_line = max(first_line - 1, 1)  # the envelope's own last line, when nothing follows it
         for n, text in iter_lines(cast(BinaryIO, stream), ctx):
-            lineno = n + first_line - 1
+            lineno = last_line = n + first_line - 1
             if buf.first_line == 0 and not text.strip():
                 continue
             buf.add(lineno, text)
         if buf.empty:
-            ctx.issue(first_line, "no-headers", "IMS archive file holds no message after its envelope")
+            # Point at a line that exists: the last one read, not the one after the envelope.
+            ctx.issue(last_line, "no-headers", "IMS archive file holds no message after its envelope")
             return
         info = read_message(b"".join(buf.chunks), location=Location(ctx.path), received_lines=tuple(buf.received_lines))
         if buf.truncated:

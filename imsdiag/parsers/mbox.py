@@ -31,15 +31,17 @@ class MboxParser(Parser):
 
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
         buf: MessageBuffer | None = None
+        separator_line = 0
         previous_blank = True
         for lineno, text in iter_lines(stream, ctx):
             # A `From ` line separates messages only after a blank line (or at the top):
             # a body line that happens to start with "From " must not split a message.
             if previous_blank and is_from_separator(text):
                 if buf is not None:
-                    yield from buffer_events(buf, ctx, "mbox")
+                    yield from buffer_events(buf, ctx, "mbox", separator_line)
                 buf = MessageBuffer()
                 buf.first_line = lineno + 1  # the event points at the message's first header
+                separator_line = lineno
                 previous_blank = False
                 continue
             previous_blank = not text.strip()
@@ -47,4 +49,4 @@ class MboxParser(Parser):
                 buf = MessageBuffer()  # junk before the first separator still gets read
             buf.add(lineno, text)
         if buf is not None:
-            yield from buffer_events(buf, ctx, "mbox")
+            yield from buffer_events(buf, ctx, "mbox", separator_line)

@@ -88,9 +88,12 @@ class MessageBuffer:
         return not any(c.strip() for c in self.chunks)
 
 
-def buffer_events(buf: MessageBuffer, ctx: ParseContext, source: str) -> Iterator[Record]:
-    """The Event (and issues) for one collected message."""
+def buffer_events(buf: MessageBuffer, ctx: ParseContext, source: str, separator_line: int = 0) -> Iterator[Record]:
+    """The Event (and issues) for one collected message; `separator_line` is its mbox `From ` line, if any."""
     if buf.empty:
+        if separator_line:
+            # A `From ` line promises a message: saying nothing would hide a cut or emptied mailbox.
+            ctx.issue(separator_line, "empty-message", "mbox From line with no message after it")
         return
     loc = ctx.loc(buf.first_line)
     info = read_message(b"".join(buf.chunks), location=Location(ctx.path), received_lines=tuple(buf.received_lines))
@@ -124,10 +127,12 @@ class MessageFileParser(Parser):
 
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
         buf = MessageBuffer()
+        separator_line = 0
         for lineno, text in iter_lines(stream, ctx):
             if lineno == 1 and _FROM_SEPARATOR.match(text):
+                separator_line = 1
                 continue  # the mbox envelope line is not a header
             if buf.first_line == 0 and not text.strip():
                 continue
             buf.add(lineno, text)
-        yield from buffer_events(buf, ctx, "message")
+        yield from buffer_events(buf, ctx, "message", separator_line)

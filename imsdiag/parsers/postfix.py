@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -12,7 +12,7 @@ from ..models import Direction, Event, LoopSignal, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record
 from .sendmail import SendmailHandler
-from .syslog import SyslogLine, classify_loop_text, parse_syslog_stream, score_share, sniff_programs
+from .syslog import SyslogLine, classify_loop_text, evolve, parse_syslog_stream, score_share, sniff_programs
 
 NAME = "postfix"
 
@@ -51,7 +51,7 @@ MAX_OPEN = 100_000
 EVICT_EVERY = 2000
 
 
-@dataclass
+@dataclass(slots=True)  # up to MAX_OPEN of these live at once: no per-instance dict
 class _Msg:
     """What the log has said so far about one open queue id."""
 
@@ -119,6 +119,8 @@ class PostfixHandler:
         self.ctx = ctx
         self.open: dict[str, _Msg] = {}
         self._since_evict = 0
+        # Every line's base event is a copy of this one (cheaper than the dataclass constructor).
+        self._template = Event(location=ctx.loc(0), source=NAME)
 
     def accepts(self, program: str) -> bool:
         return _PROGRAM.match(program) is not None
@@ -131,17 +133,21 @@ class PostfixHandler:
     def handle(self, line: SyslogLine, lineno: int, text: str) -> Iterator[Record]:
         """One Postfix line: update the queue-id state and yield the events it completes."""
         self._maybe_evict(line.time)
-        base = Event(
+        daemon = daemon_of(line.program)
+        m = _QID.match(line.message)
+        if m is not None and self._state_only(daemon, m["qid"], m["rest"], line.time):
+            return  # two lines in three only update the queue-id state: no Event is built for them
+        base = evolve(
+            self._template,
             location=self.ctx.loc(lineno),
-            source=NAME,
             text=text,
             time=line.time,
             time_quality=line.quality if line.time else TimeQuality.NONE,
             server=line.host,
             server_source="content" if line.host else None,
-            event_code=daemon_of(line.program),
+            event_code=daemon,
         )
-        yield from self.handle_message(daemon_of(line.program), line.message, base)
+        yield from self.handle_message(daemon, line.message, base)
 
     def handle_message(self, daemon: str, msg: str, base: Event) -> Iterator[Record]:
         """Interpret a message body (without syslog prefix) from `daemon`; `base` carries line facts."""
@@ -166,6 +172,31 @@ class PostfixHandler:
             yield from self._queue_info(daemon, qid, state, rest, base)
 
     # -- per-queue-id state ------------------------------------------------------------------
+
+    def _state_only(self, daemon: str, qid: str, rest: str, when: datetime | None) -> bool:
+        """Handle `client=`, `message-id=`, pickup `uid=` and `removed` lines; False for any other line."""
+        if qid == "NOQUEUE" or daemon == "bounce":
+            return False
+        if rest == "removed":
+            self.open.pop(qid, None)
+            return True
+        if rest.startswith("client="):
+            state = self._state(qid, when)
+            c = _CLIENT.match(rest)
+            if c is not None:
+                state.client_host, state.client_ip = normalize_host(c["host"]), c["ip"]
+            state.origin = state.origin or daemon
+            return True
+        if rest.startswith("message-id="):
+            state = self._state(qid, when)
+            value = rest[len("message-id=") :].split(" ", 1)[0]
+            state.message_id = normalize_message_id(value) or state.message_id
+            return True
+        if rest.startswith("uid=") and daemon == "pickup":
+            state = self._state(qid, when)
+            state.origin = state.origin or "pickup"
+            return True
+        return False
 
     def _state(self, qid: str, when: datetime | None) -> _Msg:
         state = self.open.get(qid)
@@ -281,7 +312,7 @@ class PostfixHandler:
         new_state = self._state(new_id, base.time)
         new_state.origin, new_state.about_id, new_state.report_kind = "bounce", qid, kind
         new_state.sender = ""
-        yield replace(
+        yield evolve(
             base,
             direction=Direction.GENERATED,
             queue_id=new_id,
@@ -305,7 +336,7 @@ class PostfixHandler:
         sender = _ENV_FROM.search(rest)
         rcpt = _ENV_TO.search(rest)
         recipient = address(rcpt["addr"]) if rcpt else None
-        return replace(
+        return evolve(
             base,
             direction=Direction.IN,
             peer_host=normalize_host(r["host"]) if r else None,
@@ -324,7 +355,7 @@ class PostfixHandler:
             return
         r = _REJECT.match(rest)
         event = self._reject_event(rest, base, signal, r)
-        yield replace(
+        yield evolve(
             event,
             queue_id=qid,
             sender=event.sender if event.sender is not None else state.sender,
@@ -344,7 +375,7 @@ class PostfixHandler:
             self.ctx.count("ignored")
             return
         h = _WARN_HOST.search(msg)
-        yield replace(
+        yield evolve(
             base,
             direction=Direction.OUT if daemon in _RELAY_DAEMONS else Direction.UNKNOWN,
             peer_host=normalize_host(h["host"]) if h else None,
@@ -356,16 +387,16 @@ class PostfixHandler:
 
     def _fill(self, base: Event, qid: str, state: _Msg, **changes: object) -> Event:
         """`base` with the stitched queue-id facts and `changes` applied."""
-        event = replace(
-            base,
-            queue_id=qid,
-            sender=state.sender,
-            message_id=state.message_id,
-            size=state.size,
-            about_id=state.about_id,
-            report_kind=state.report_kind,
-        )
-        return replace(event, **changes)  # type: ignore[arg-type]
+        facts: dict[str, object] = {
+            "queue_id": qid,
+            "sender": state.sender,
+            "message_id": state.message_id,
+            "size": state.size,
+            "about_id": state.about_id,
+            "report_kind": state.report_kind,
+        }
+        facts.update(changes)
+        return evolve(base, **facts)
 
 
 _SNIFF_PROGRAM = re.compile(r"postfix(?:-[\w.-]{1,64})?/")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from ..models import Direction, Event, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record
-from .syslog import SyslogLine, classify_loop_text, parse_syslog_stream, score_share, sniff_programs
+from .syslog import SyslogLine, classify_loop_text, evolve, parse_syslog_stream, score_share, sniff_programs
 
 NAME = "sendmail"
 
@@ -36,7 +36,7 @@ MAX_AGE = timedelta(hours=24)
 MAX_OPEN = 100_000
 
 
-@dataclass
+@dataclass(slots=True)  # up to MAX_OPEN of these live at once: no per-instance dict
 class _Msg:
     """What the log has said so far about one Sendmail queue id."""
 
@@ -46,6 +46,8 @@ class _Msg:
     message_id: str | None = None
     about_id: str | None = None
     report_kind: ReportKind = ReportKind.NONE
+    pending: int | None = None
+    """Recipients (`nrcpts=`) not yet delivered: at zero the id is dropped, as Sendmail logs no `removed`."""
 
 
 def split_addresses(raw: str) -> tuple[str, ...]:
@@ -93,6 +95,8 @@ class SendmailHandler:
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
         self.open: dict[str, _Msg] = {}
+        # Every line's base event is a copy of this one (cheaper than the dataclass constructor).
+        self._template = Event(location=ctx.loc(0), source=NAME)
 
     def accepts(self, program: str) -> bool:
         return _PROGRAM.match(program) is not None
@@ -102,9 +106,9 @@ class SendmailHandler:
         return iter(())
 
     def handle(self, line: SyslogLine, lineno: int, text: str) -> Iterator[Record]:
-        base = Event(
+        base = evolve(
+            self._template,
             location=self.ctx.loc(lineno),
-            source=NAME,
             text=text,
             time=line.time,
             time_quality=line.quality if line.time else TimeQuality.NONE,
@@ -158,6 +162,8 @@ class SendmailHandler:
         state.sender = normalize_address(fm["from"] if fm else fields.get("from"))
         state.size = int(fields["size"]) if fields.get("size", "").isdigit() else state.size
         state.message_id = normalize_message_id(fields.get("msgid")) or state.message_id
+        nrcpts = fields.get("nrcpts", "")
+        state.pending = int(nrcpts) if nrcpts.isdigit() and len(nrcpts) < 7 else None
         if state.report_kind.is_report:
             self.ctx.count("dsn-arrivals")  # reported already by its `DSN:` line
             return
@@ -174,12 +180,19 @@ class SendmailHandler:
         dsn = fields.get("dsn") or None
         mailer = fields.get("mailer", "")
         nxt = _NEXT_ID.search(stat)
+        recipients = split_addresses(tm["to"] if tm else fields.get("to", ""))
+        if state.pending is not None and stat.startswith("Sent"):
+            state.pending -= len(recipients)
+            if state.pending <= 0:
+                # Every recipient delivered: nothing later needs this id's facts (a failure keeps
+                # them for its DSN line). Without this a day of relay log kept every id.
+                self.open.pop(qid, None)
         yield self._fill(
             base,
             qid,
             state,
             direction=Direction.LOCAL if mailer in _LOCAL_MAILERS else Direction.OUT,
-            recipients=split_addresses(tm["to"] if tm else fields.get("to", "")),
+            recipients=recipients,
             peer_host=host,
             peer_ip=ip,
             status=status_of(stat, dsn),
@@ -197,7 +210,7 @@ class SendmailHandler:
             return
         event = self._fill(base, qid, state, status="syserr", loop_signal=signal)
         if m is not None:
-            event = replace(
+            event = evolve(
                 event,
                 sender=normalize_address(m["from"]),
                 recipients=split_addresses(m["to"]),
@@ -213,7 +226,7 @@ class SendmailHandler:
             new_id = d["new"]
             new = self._state(new_id, base.time)
             new.sender, new.about_id, new.report_kind = "", qid, ReportKind.NDR
-            yield replace(
+            yield evolve(
                 base,
                 direction=Direction.GENERATED,
                 queue_id=new_id,
@@ -232,16 +245,16 @@ class SendmailHandler:
         yield self._fill(base, qid, state, loop_signal=signal)
 
     def _fill(self, base: Event, qid: str, state: _Msg, **changes: object) -> Event:
-        event = replace(
-            base,
-            queue_id=qid,
-            sender=state.sender,
-            message_id=state.message_id,
-            size=state.size,
-            about_id=state.about_id,
-            report_kind=state.report_kind,
-        )
-        return replace(event, **changes)  # type: ignore[arg-type]
+        facts: dict[str, object] = {
+            "queue_id": qid,
+            "sender": state.sender,
+            "message_id": state.message_id,
+            "size": state.size,
+            "about_id": state.about_id,
+            "report_kind": state.report_kind,
+        }
+        facts.update(changes)
+        return evolve(base, **facts)
 
 
 _SNIFF_PROGRAM = re.compile(r"(?:sendmail|sm-[\w-]{1,64})$")

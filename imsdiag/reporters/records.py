@@ -31,12 +31,20 @@ def clean_text(text: str | None) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+_XML_VISIBLE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def xml_text(text: str | None) -> str:
-    """Text XML 1.0 can carry: NUL, other C0 controls and lone surrogates removed, line ends as LF."""
+    """Text XML 1.0 can carry: NUL, other C0 controls and lone surrogates removed, line ends as LF.
+
+    C1 controls (U+009B is a one-byte CSI on some terminals) and bidi overrides are legal XML but
+    reach whoever opens the report in a terminal or a CI page: they are written as visible `\\uXXXX`.
+    """
     if not text:
         return ""
     # An XML parser turns CR into LF anyway (XML 1.0 §2.11); doing it here keeps a raw CR out of logs.
-    return _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    cleaned = _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _XML_VISIBLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", cleaned)
 
 
 def iso_time(value: datetime | None) -> str | None:
