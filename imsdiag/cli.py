@@ -70,7 +70,7 @@ def common_input_options(func: F) -> F:
             "--index",
             "index_path",
             metavar="PATH",
-            help="Index database (default: the user cache folder, e.g. ~/.cache/imsdiag/index-v1.sqlite).",
+            help="Index database (default: the user cache folder, e.g. ~/.cache/imsdiag/index-v2.sqlite).",
         ),
         click.option("--no-index", is_flag=True, help="Do not read or write the event index."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Config file."),

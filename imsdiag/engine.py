@@ -222,9 +222,19 @@ def process_file(f: InputFile, settings: ScanSettings, keep_events: bool = False
     return _consume(parse_input(f, settings), settings, keep_events)
 
 
+def parse_key(f: InputFile, settings: ScanSettings) -> str:
+    """The settings that change what a parser makes of a file's bytes, for the index to compare."""
+    ctx = make_context(f, settings)
+    zones = ",".join(f"{k}={v}" for k, v in sorted((k, str(v)) for k, v in ctx.server_tz.items()))
+    return (
+        f"tz={ctx.default_tz};assumed={ctx.tz_assumed};server_tz={zones};year={ctx.year_hint};fmt={settings.log_format}"
+    )
+
+
 def _indexed(f: InputFile, settings: ScanSettings, index: Any) -> FileOutcome:
     """Process a file through the index: replay cached records, or parse and store them."""
-    cached = index.cached_file(f) if f.path is not None else None
+    key = parse_key(f, settings)
+    cached = index.cached_file(f, key) if f.path is not None else None
     if cached is not None:
         pf = ParsedFile(file=f, format=cached.format, compression=cached.compression, records=cached.records())
         pf.counters = dict(cached.counters)
@@ -232,7 +242,7 @@ def _indexed(f: InputFile, settings: ScanSettings, index: Any) -> FileOutcome:
     pf = parse_input(f, settings)
     if f.path is None:
         return _consume(pf, settings, keep_events=False)
-    writer = index.begin_file(f, pf.format, pf.compression)
+    writer = index.begin_file(f, pf.format, pf.compression, key)
     try:
         out = _consume(pf, settings, keep_events=False, sink=writer)
     except BaseException:

@@ -24,7 +24,7 @@ from .names import normalize_message_id
 from .serialize import dumps, event_from_json, finding_from_json, issue_from_json, to_dict
 from .sources import InputFile
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APP_ID = 0x494D5344  # "IMSD": marks the file as ours, so a foreign database is never trusted
 BUSY_TIMEOUT_MS = 15000
 BATCH = 2000
@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS files(
     format TEXT,
     compression TEXT,
     server_hint TEXT,
+    parse_key TEXT NOT NULL DEFAULT '',
     counters TEXT NOT NULL DEFAULT '{{}}'
 );
 CREATE TABLE IF NOT EXISTS records(
@@ -118,7 +119,7 @@ def link_allowed(kind: str, server: str | None, origins: Iterable[Origin]) -> bo
 
 
 def default_index_path() -> Path:
-    """`$XDG_CACHE_HOME/imsdiag/index-v1.sqlite`, else `~/.cache/imsdiag/index-v1.sqlite`."""
+    """`$XDG_CACHE_HOME/imsdiag/index-v2.sqlite`, else `~/.cache/imsdiag/index-v2.sqlite`."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "imsdiag" / f"index-v{SCHEMA_VERSION}.sqlite"
 
@@ -226,7 +227,10 @@ def event_json(event: Event) -> str:
 class FileWriter:
     """Stores one file's records in one transaction; a database failure only stops caching, never the scan."""
 
-    def __init__(self, index: EventIndex, f: InputFile, fmt: str | None, compression: str | None) -> None:
+    def __init__(
+        self, index: EventIndex, f: InputFile, fmt: str | None, compression: str | None, parse_key: str = ""
+    ) -> None:
+        self._parse_key = parse_key
         self._index = index
         self._file = f
         self._fmt = fmt
@@ -323,8 +327,18 @@ class FileWriter:
         self._open = True
         self._index.forget_path(path)
         cur = conn.execute(
-            "INSERT INTO files(path, size, mtime_ns, display, format, compression, server_hint) VALUES (?,?,?,?,?,?,?)",
-            (path, size, mtime_ns, self._file.display, self._fmt, self._compression, self._file.server_hint),
+            "INSERT INTO files(path, size, mtime_ns, display, format, compression, server_hint, parse_key)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (
+                path,
+                size,
+                mtime_ns,
+                self._file.display,
+                self._fmt,
+                self._compression,
+                self._file.server_hint,
+                self._parse_key,
+            ),
         )
         self._file_id = cur.lastrowid
 
@@ -363,8 +377,13 @@ class EventIndex:
 
     # -- files -------------------------------------------------------------------------------
 
-    def cached_file(self, f: InputFile) -> CachedFile | None:
-        """The stored file when its size and mtime still match; None when absent, stale or stdin."""
+    def cached_file(self, f: InputFile, parse_key: str | None = None) -> CachedFile | None:
+        """The stored file when its size, mtime and parse settings still match; None when absent, stale or stdin.
+
+        `parse_key` names the settings that change what a parser makes of the same bytes (zones, the
+        year of year-less stamps, a forced format): a file parsed under other settings is read again.
+        None accepts whatever settings the stored copy was parsed with (explain reads what scan stored).
+        """
         if f.path is None or self.conn is None:
             return None
         key = _stat_key(f.path)
@@ -375,13 +394,18 @@ class EventIndex:
         except sqlite3.Error as exc:
             self.warnings.append(f"index: read failed ({exc})")
             return None
-        if row is None or row["size"] != key[1] or row["mtime_ns"] != key[2]:
+        if (
+            row is None
+            or row["size"] != key[1]
+            or row["mtime_ns"] != key[2]
+            or (parse_key is not None and row["parse_key"] != parse_key)
+        ):
             return None
         return CachedFile(self.conn, row["id"], row, f.display)
 
-    def begin_file(self, f: InputFile, fmt: str | None, compression: str | None) -> FileWriter:
+    def begin_file(self, f: InputFile, fmt: str | None, compression: str | None, parse_key: str = "") -> FileWriter:
         """A writer for one file's records; nothing is stored until `commit`. stdin is never stored."""
-        return FileWriter(self, f, fmt, compression)
+        return FileWriter(self, f, fmt, compression, parse_key)
 
     def forget_path(self, abs_path: str) -> None:
         """Drop a file's rows (inside the caller's transaction)."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from imsdiag.index import APP_ID, default_index_path, event_ids, open_index
 from imsdiag.models import Direction, Event, Finding, Hop, Location, ParseIssue, ReportKind, Severity, TimeQuality
+from imsdiag.settings import ScanSettings
 from imsdiag.sources import InputFile
 
 T0 = datetime(2001, 2, 7, 22, 1, 20, tzinfo=timezone.utc)
@@ -242,9 +244,9 @@ def test_foreign_sqlite_database_is_not_trusted(tmp_path: Path) -> None:
 
 def test_default_path_honours_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert default_index_path() == tmp_path / "cache" / "imsdiag" / "index-v1.sqlite"
+    assert default_index_path() == tmp_path / "cache" / "imsdiag" / "index-v2.sqlite"
     ix = open_index(None)
-    assert (tmp_path / "cache" / "imsdiag" / "index-v1.sqlite").exists()
+    assert (tmp_path / "cache" / "imsdiag" / "index-v2.sqlite").exists()
     ix.close()
 
 
@@ -296,3 +298,20 @@ def test_opening_while_another_run_writes_is_not_corruption(tmp_path: Path, log:
     assert len(reader.lookup("D2VQ1AB2")) == 1  # WAL: readers see the last committed state
     assert not list(tmp_path.glob("ix.sqlite.bad-*"))
     holder.conn.execute("ROLLBACK")
+
+
+def test_index_is_not_reused_under_other_parse_settings(tmp_path: Path) -> None:
+    # The same bytes read with another zone give other times: the cached copy must not be replayed.
+    from imsdiag.engine import scan
+    from imsdiag.timewindow import parse_zone
+
+    from .conftest import SAMPLES
+
+    logs = str(SAMPLES / "exim-hop-limit")
+    base = ScanSettings(paths=(logs,), use_index=True, index_path=str(tmp_path / "ix.sqlite"), jobs=1)
+    utc = scan(base)
+    east = scan(replace(base, tz=parse_zone("+02:00")))
+    again = scan(replace(base, tz=parse_zone("+02:00")))
+    assert utc.first_time is not None and east.first_time is not None
+    assert utc.first_time - east.first_time == timedelta(hours=2)
+    assert again.first_time == east.first_time
