@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import lzma
+import signal
 import time
 import zlib
 from collections import Counter
@@ -293,26 +294,32 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
     order = {f.display: i for i, f in enumerate(files)}
     dated, yearless = _split_yearless(files, settings)
     year_note = ""
+    guess: int | None = settings.year_hint
+    if yearless and guess is None:
+        # Year-less syslog stamps take their year from the other logs of the bundle (a fresh copy of
+        # a 1999 relay log has this year's mtime and would miss every loop). Guess it from the first
+        # stamps of the dated files so every file can be parsed at once; re-read only on a wrong guess.
+        guess = _first_year(dated, settings)
+    parse_settings = replace(settings, year_hint=guess) if guess is not None else settings
+    late = {f.display for f in yearless}
+    held: list[FileOutcome] = []
     if progress:
         progress.start(len(files), sum(f.size for f in files))
     try:
-        for group in (dated, yearless):
-            if group is yearless and group and settings.year_hint is None and corr.last_time is not None:
-                # Year-less syslog stamps are dated from the other evidence of the same bundle: a
-                # fresh copy of a 1999 relay log has this year's mtime, and would miss every loop.
-                settings = replace(settings, year_hint=corr.last_time.year)
-                year_note = (
-                    f"year-less syslog stamps in {len(group)} file(s) were dated {corr.last_time.year}, "
-                    "the year of the other logs"
-                )
-            for outcome in _outcomes(group, settings, index, progress):
-                stats.append(outcome.stat)
-                corr.merge(outcome.correlator)
-                for code, n in outcome.issue_counts.items():
-                    counts[code] += n
-                for ex in outcome.issue_examples:
-                    if sum(1 for e in examples if e.code == ex.code) < ISSUE_EXAMPLES:
-                        examples.append(ex)
+        for outcome in _outcomes(files, parse_settings, index, progress):
+            if outcome.stat.path in late:
+                held.append(outcome)
+            else:
+                _absorb(outcome, corr, stats, counts, examples)
+        if yearless and settings.year_hint is None and corr.last_time is not None:
+            year = corr.last_time.year
+            if year != guess:
+                held = list(_outcomes(yearless, replace(settings, year_hint=year), index, None))
+            year_note = (
+                f"year-less syslog stamps in {len(yearless)} file(s) were dated {year}, the year of the other logs"
+            )
+        for outcome in held:
+            _absorb(outcome, corr, stats, counts, examples)
     finally:
         if progress:
             progress.stop()
@@ -343,6 +350,40 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         first_time=corr.first_time,
         last_time=corr.last_time,
     )
+
+
+def _absorb(
+    outcome: FileOutcome,
+    corr: Correlator,
+    stats: list[FileStat],
+    counts: Counter[str],
+    examples: list[ParseIssue],
+) -> None:
+    """Fold one file's outcome into the scan totals."""
+    stats.append(outcome.stat)
+    corr.merge(outcome.correlator)
+    for code, n in outcome.issue_counts.items():
+        counts[code] += n
+    for ex in outcome.issue_examples:
+        if sum(1 for e in examples if e.code == ex.code) < ISSUE_EXAMPLES:
+            examples.append(ex)
+
+
+def _first_year(files: list[InputFile], settings: ScanSettings, tries: int = 20) -> int | None:
+    """The latest year among the first time stamps of up to `tries` dated files (a cheap look ahead)."""
+    years: list[int] = []
+    for f in files[:tries]:
+        records = parse_input(f, settings).records
+        try:
+            for rec in records:
+                if isinstance(rec, Event) and rec.time is not None:
+                    years.append(rec.time.year)
+                    break
+        finally:
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
+    return max(years) if years else None
 
 
 def _split_yearless(files: list[InputFile], settings: ScanSettings) -> tuple[list[InputFile], list[InputFile]]:
@@ -386,7 +427,8 @@ def _outcomes(
     # to the end; results are merged in input order, so the report does not depend on scheduling.
     chunks = _chunks(files)
     order = sorted(range(len(chunks)), key=lambda c: -sum(files[i].size for i in chunks[c]))
-    with ProcessPoolExecutor(max_workers=settings.jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=_worker_init)
+    try:
         futures = {c: pool.submit(process_chunk, [files[i] for i in chunks[c]], settings) for c in order}
         for c, members in enumerate(chunks):
             for i, outcome in zip(members, futures[c].result(), strict=True):
@@ -396,6 +438,20 @@ def _outcomes(
                 if progress:
                     progress.advance(files[i].size)
                     progress.file_done()
+    except BaseException:
+        # Ctrl-C (or a consumer that stops early): drop the queued work and stop the workers now,
+        # rather than letting `shutdown(wait=True)` run every queued chunk to the end first.
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            proc.terminate()
+        raise
+    pool.shutdown()
+
+
+def _worker_init() -> None:
+    """Workers ignore Ctrl-C: the parent stops them, so the terminal shows no worker tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 CHUNK_BYTES = 8 << 20
