@@ -7,10 +7,10 @@ import ipaddress
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
-from .models import Event, Hop
+from .models import Event, Hop, TimeQuality
 from .names import normalize_host
 
 MAX_ADDRESSES = 200_000
@@ -205,6 +205,8 @@ class Correlator:
     events_outside_window: int = 0
     first_time: datetime | None = None
     last_time: datetime | None = None
+    spans: dict[tuple[str, bool], tuple[datetime, datetime]] = field(default_factory=dict)
+    """(server, zone assumed) -> first and last time: lets `retime` correct the input's time span."""
 
     def add(self, ev: Event) -> None:
         self.events_seen += 1
@@ -216,6 +218,12 @@ class Correlator:
                 self.first_time = ev.time
             if self.last_time is None or ev.time > self.last_time:
                 self.last_time = ev.time
+            key = (ev.server or "", ev.time_quality is TimeQuality.ZONE_ASSUMED)
+            span = self.spans.get(key)
+            if span is None:
+                self.spans[key] = (ev.time, ev.time)
+            elif ev.time < span[0] or ev.time > span[1]:
+                self.spans[key] = (min(span[0], ev.time), max(span[1], ev.time))
         self._learn(ev)
         if ev.loop_signal is not None:
             self.signals.append(ev)
@@ -235,6 +243,40 @@ class Correlator:
         `min_repeat` events can never show a loop on its own and is dropped, so memory follows the
         open window and the clusters that look like loops, not the length of the log.
         """
+        return [ev for _, ev in self._kept_and_open()]
+
+    def retime(self, offsets: dict[str, timedelta]) -> int:
+        """Correct the zone-assumed times of the servers in `offsets` (inferred zones); returns how many.
+
+        Runs once, after every file is merged and before detection: the detector then orders and
+        pairs the passes of every log on one clock.
+        """
+        if not offsets:
+            return 0
+        changed = 0
+
+        def fix(ev: Event) -> Event:
+            nonlocal changed
+            off = offsets.get(self.canonical(ev.server) or "")
+            if off is None or ev.time is None or ev.time_quality is not TimeQuality.ZONE_ASSUMED:
+                return ev
+            changed += 1
+            return replace(ev, time=ev.time - off, time_quality=TimeQuality.ZONE_INFERRED)
+
+        kept = [(seq, fix(ev)) for seq, ev in self._kept_and_open()]
+        self._kept, self._open = kept, {}
+        self.signals = [fix(e) for e in self.signals]
+        self.cyclic = [fix(e) for e in self.cyclic]
+        self.auto_replies = [fix(e) for e in self.auto_replies]
+        bounds: list[datetime] = []
+        for (server, assumed), (lo, hi) in self.spans.items():
+            off = offsets.get(self.canonical(server) or "") if assumed else None
+            bounds += [lo - off, hi - off] if off is not None else [lo, hi]
+        if bounds:
+            self.first_time, self.last_time = min(bounds), max(bounds)
+        return changed
+
+    def _kept_and_open(self) -> list[tuple[int, Event]]:
         seen: set[int] = set()
         out: list[tuple[int, Event]] = []
         for seq, ev in itertools.chain(self._kept, *(g.events for g in self._open.values())):
@@ -242,7 +284,7 @@ class Correlator:
                 seen.add(id(ev))
                 out.append((seq, ev))
         out.sort(key=lambda item: item[0])
-        return [ev for _, ev in out]
+        return out
 
     def _add_candidate(self, ev: Event) -> None:
         self._seq += 1
@@ -331,6 +373,9 @@ class Correlator:
                 self.servers[name] = src
         for k, v in other.addresses.items():
             self.addresses[k] |= v
+        for key, (lo, hi) in other.spans.items():
+            span = self.spans.get(key)
+            self.spans[key] = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
         self.events_seen += other.events_seen
         self.events_outside_window += other.events_outside_window
         for t in (other.first_time, other.last_time):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from . import loops as loop_detector
+from .clocks import infer_offsets
 from .correlate import Correlator
 from .errors import ConfigError, InputError
 from .models import Event, Finding, Location, ParseIssue, Severity
@@ -329,6 +330,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         if not files:
             raise InputError(f"no files found in {what}")
         raise InputError(f"no mail evidence found in {what}: {len(files)} file(s) read, none in a known format")
+    zone_notes = infer_zones(corr, settings)
     findings, suppressed, filtered = _diagnose(corr, settings, rules)
     if index is not None:
         index.store_findings(findings, [s.path for s in stats])
@@ -346,7 +348,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         seconds=time.monotonic() - started,
         suppressed=suppressed,
         filtered=filtered,
-        notes=(*_notes(corr, stats, settings), *((year_note,) if year_note else ())),
+        notes=_notes(corr, stats, settings, year_note, zone_notes),
         first_time=corr.first_time,
         last_time=corr.last_time,
     )
@@ -484,6 +486,22 @@ def process_chunk(files: list[InputFile], settings: ScanSettings) -> list[FileOu
     return outcomes
 
 
+def infer_zones(corr: Correlator, settings: ScanSettings) -> list[str]:
+    """Put zone-less local stamps on one clock with the exact ones, when the evidence says how; notes."""
+    if settings.tz is not None:
+        return []  # the user named the zone: it wins
+    corr.aliases.finish()
+    offsets = infer_offsets(corr.candidates, corr.canonical, skip=[name for name, _ in settings.server_tz])
+    if not offsets:
+        return []
+    corr.retime({o.server: o.offset for o in offsets})
+    return [
+        f"local times of {o.server} read as {o.label()}: {o.matches} of its transits match exact times in "
+        "other logs at that offset (give --tz or --server-tz to set it yourself)"
+        for o in offsets
+    ]
+
+
 def _diagnose(corr: Correlator, settings: ScanSettings, rules: list[type[Rule]]) -> tuple[list[Finding], int, int]:
     loops = loop_detector.detect(corr, settings.min_passes, settings.window_seconds)
     ctx = RuleContext(
@@ -534,16 +552,25 @@ def _formats(stats: list[FileStat]) -> tuple[FormatStat, ...]:
     return tuple(FormatStat(k, *v) for k, v in sorted(agg.items()))
 
 
-def _notes(corr: Correlator, stats: list[FileStat], settings: ScanSettings) -> tuple[str, ...]:
+def _notes(
+    corr: Correlator, stats: list[FileStat], settings: ScanSettings, year_note: str, zone_notes: list[str]
+) -> tuple[str, ...]:
+    """What the reader should know about how the input was read, skipped files first, times last."""
     notes = []
     skipped = [s for s in stats if s.format is None]
     if skipped:
         reasons = Counter(s.skipped_reason or "skipped" for s in skipped)
         notes.append(f"{len(skipped)} file(s) skipped: " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())))
-    if settings.tz is None and any(s.format in ("ims-protocol", "postfix", "sendmail") for s in stats):
-        notes.append("local time stamps were read as UTC (no --tz given); cross-server times may be shifted")
     if corr.events_outside_window:
         notes.append(f"{corr.events_outside_window} event(s) outside --since/--until were ignored")
+    if year_note:
+        notes.append(year_note)
+    if settings.tz is None and any(s.format in ("ims-protocol", "postfix", "sendmail", "exim") for s in stats):
+        if zone_notes:
+            notes.append("local time stamps were read as UTC (no --tz given), except where a zone was inferred:")
+        else:
+            notes.append("local time stamps were read as UTC (no --tz given); cross-server times may be shifted")
+    notes.extend(zone_notes)
     return tuple(notes)
 
 

@@ -84,3 +84,19 @@ def test_shifted_corrects_only_assumed_times() -> None:
     assert fixed.time == UTC0 and fixed.time_quality is TimeQuality.ZONE_INFERRED
     exact = transit(1, UTC0, TimeQuality.EXACT, "imc1")
     assert shifted(exact, found.offset) is exact
+
+
+def test_the_shipped_scenario_is_put_on_one_clock() -> None:
+    # The IMS protocol log and the relay's syslog are local time (-0500); the tracking log is GMT.
+    from imsdiag.engine import scan
+    from imsdiag.settings import ScanSettings
+
+    from ..conftest import SAMPLES
+
+    r = scan(ScanSettings(paths=(str(SAMPLES / "q178436-site-connector"),), jobs=1))
+    (f,) = r.findings
+    # 42 passes about two minutes apart: 84 minutes, 14:12 to 15:36 UTC, not 09:12 to 15:36.
+    assert f.first_seen is not None and f.last_seen is not None
+    assert (f.first_seen.hour, f.first_seen.minute) == (14, 12)
+    assert (f.last_seen - f.first_seen).total_seconds() < 90 * 60
+    assert any("read as UTC-05:00" in n for n in r.notes)
