@@ -142,6 +142,20 @@ def _transit_counts(events: Sequence[Event], corr: Correlator) -> tuple[Counter[
     return Counter({e: len(v) for e, v in best.items()}), best
 
 
+def _per_pass(events: Sequence[Event], corr: Correlator) -> list[tuple[datetime, float]]:
+    """Received-line counts of one pass each: the copies of the single observer that saw most of them.
+
+    Each pass leaves an inbound and an outbound archive copy; mixing them would halve the growth.
+    """
+    groups: dict[tuple[str, str, str], list[Event]] = defaultdict(list)
+    for e in events:
+        groups[(corr.canonical(e.server) or "", e.source, e.direction.value)].append(e)
+    if not groups:
+        return []
+    best = max(groups.values(), key=len)
+    return [(e.time, float(len(e.received))) for e in best if e.time is not None]
+
+
 def _period(events: Sequence[Event]) -> float | None:
     times = sorted(e.time for e in events if e.time is not None)
     if len(times) < 2:
@@ -193,7 +207,7 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Correlator, min_passes: int
         kinds = Counter(k for k in (_kind(e) for e in events) if k is not ReportKind.NONE)
         sizes = [(e.time, float(e.size)) for e in main if e.time is not None and e.size]
         ring_events = [e for e in events if (edge := event_edge(e, corr)) is None or edge in ring_edges]
-        rec_growth = [(e.time, float(len(e.received))) for e in ring_events if e.time is not None and e.received]
+        rec_growth = _per_pass([e for e in ring_events if e.time is not None and e.received], corr)
         loop = Loop(
             kind="null-sender-repeat",
             hosts=ring,
