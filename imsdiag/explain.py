@@ -291,7 +291,7 @@ def _explain_indexed(ident: str, settings: ScanSettings, files: list[InputFile] 
         findings: list[Finding] | None = None
         paths = [str(f.path) for f in files if f.path is not None] if files is not None else None
         if files is not None and paths is not None:
-            stale = [f for f in files if index.cached_file(f) is None]
+            stale = index.stale_files(files)
             if stale or not index.has_findings_for(paths):
                 findings = _refresh(index, settings, files, notes, len(stale))
                 if findings is None:  # the engine did not fill the index: read the logs directly
@@ -322,7 +322,7 @@ def _refresh(
     engine = _engine()
 
     result = engine.scan(settings)
-    if any(index.cached_file(f) is None for f in files):
+    if index.stale_files(files):
         notes.append("the index could not be brought up to date; the logs were read directly")
         return None
     if stale:

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import difflib
 import enum
+import functools
 import hashlib
 import json
 import os
@@ -124,13 +125,31 @@ def default_index_path() -> Path:
     return Path(base) / "imsdiag" / f"index-v{SCHEMA_VERSION}.sqlite"
 
 
+@functools.lru_cache(maxsize=65536)
+def abs_path(path: str | Path) -> str:
+    """The absolute, symlink-resolved path that keys a file in the index, computed once per path.
+
+    Resolving walks every component with lstat: done four times per file for a 4,000-file log set,
+    it was most of an `explain` run.
+    """
+    return str(Path(path).resolve())
+
+
+def _abs(path: str | Path) -> str:
+    return abs_path(str(path))
+
+
+def _identity(e: Event) -> tuple[str, int, str, str | None, str | None]:
+    return (e.location.path, e.location.line, e.source, e.message_id, e.queue_id)
+
+
 def _stat_key(path: Path) -> tuple[str, int, int] | None:
     """(absolute path, size, mtime_ns) of a file now, or None when it cannot be stat'ed."""
     try:
         st = path.stat()
     except OSError:
         return None
-    return str(path.resolve()), st.st_size, st.st_mtime_ns
+    return _abs(path), st.st_size, st.st_mtime_ns
 
 
 def _files_key(files: Iterable[str]) -> str:
@@ -403,6 +422,27 @@ class EventIndex:
             return None
         return CachedFile(self.conn, row["id"], row, f.display)
 
+    def stale_files(self, files: Sequence[InputFile]) -> list[InputFile]:
+        """The files not stored as they are now (absent, or size/mtime changed), with one query for all."""
+        if self.conn is None:
+            return [f for f in files if f.path is not None]
+        try:
+            stored = {
+                row["path"]: (row["size"], row["mtime_ns"])
+                for row in self.conn.execute("SELECT path, size, mtime_ns FROM files")
+            }
+        except sqlite3.Error as exc:
+            self.warnings.append(f"index: read failed ({exc})")
+            return [f for f in files if f.path is not None]
+        stale = []
+        for f in files:
+            if f.path is None:
+                continue
+            key = _stat_key(f.path)
+            if key is None or stored.get(key[0]) != (key[1], key[2]):
+                stale.append(f)
+        return stale
+
     def begin_file(self, f: InputFile, fmt: str | None, compression: str | None, parse_key: str = "") -> FileWriter:
         """A writer for one file's records; nothing is stored until `commit`. stdin is never stored."""
         return FileWriter(self, f, fmt, compression, parse_key)
@@ -427,7 +467,7 @@ class EventIndex:
         for f in files:
             if f.path is None:
                 continue
-            row = self.conn.execute("SELECT id FROM files WHERE path=?", (str(f.path.resolve()),)).fetchone()
+            row = self.conn.execute("SELECT id FROM files WHERE path=?", (_abs(f.path),)).fetchone()
             if row is not None:
                 ids.append(row["id"])
         self._scope = ids
@@ -438,7 +478,7 @@ class EventIndex:
         """Keep the findings of a scan over `files` (paths), replacing those of an earlier scan of the same set."""
         if self.conn is None:
             return
-        abs_files = sorted({str(Path(p).resolve()) for p in files})
+        abs_files = sorted({_abs(p) for p in files})
         key = _files_key(abs_files)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -474,7 +514,7 @@ class EventIndex:
         """True when a scan over exactly these files stored its findings (even none)."""
         if self.conn is None:
             return False
-        key = _files_key(str(Path(p).resolve()) for p in files)
+        key = _files_key(_abs(p) for p in files)
         return self.conn.execute("SELECT 1 FROM scans WHERE key=?", (key,)).fetchone() is not None
 
     def findings_for(self, ids: Iterable[str], files: Sequence[str] | None = None) -> list[Finding]:
@@ -487,7 +527,7 @@ class EventIndex:
         where, params = "", []
         if files is not None:
             where = " AND f.scan_key=?"
-            params = [_files_key(str(Path(p).resolve()) for p in files)]
+            params = [_files_key(_abs(p) for p in files)]
         out: dict[str, Finding] = {}
         for chunk in _chunks(norms, 500):
             marks = ",".join("?" * len(chunk))
@@ -527,7 +567,9 @@ class EventIndex:
         if self.conn is None:
             return []
         origins: dict[str, set[Origin]] = {}
-        known = {dumps(e) for e in events}
+        # One record per file line and source: its location identifies it (serialising every event
+        # to compare them cost most of an explain on a long loop).
+        known = {_identity(e) for e in events}
         frontier = list(events)
         out: list[Event] = []
         for _ in range(depth):
@@ -542,7 +584,7 @@ class EventIndex:
                 break
             frontier = []
             for event in self._events_for(sorted(new_ids)):
-                key = dumps(event)
+                key = _identity(event)
                 if key in known:
                     continue
                 if not any(n in new_ids and link_allowed(k, event.server, origins[n]) for n, k in event_ids(event)):
