@@ -11,7 +11,7 @@ from typing import BinaryIO
 from ..models import Direction, Event, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record, iter_lines
-from .syslog import classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share
+from .syslog import OpenIds, classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share
 
 NAME = "exim"
 
@@ -123,7 +123,7 @@ class _EximReader:
 
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.open: dict[str, _Msg] = {}
+        self.open: OpenIds[_Msg] = OpenIds(_Msg, ctx, MAX_AGE, MAX_OPEN)
         self.server = ctx.server_hint
         self.server_source = (ctx.server_hint_source or "path") if ctx.server_hint else None
         # Every line's base event is a copy of this one (cheaper than the dataclass constructor).
@@ -206,24 +206,7 @@ class _EximReader:
         )
 
     def _state(self, mid: str, when: datetime | None) -> _Msg:
-        state = self.open.get(mid)
-        if state is None:
-            self._evict(when)
-            state = _Msg()
-            self.open[mid] = state
-        if when is not None:
-            state.last_seen = when
-        return state
-
-    def _evict(self, now: datetime | None) -> None:
-        """Ids never `Completed` (frozen, log cut) are dropped after a day of log time or by count."""
-        if len(self.open) < MAX_OPEN and (now is None or len(self.open) % 1000):
-            return
-        if now is not None:
-            for q in [q for q, s in self.open.items() if s.last_seen and now - s.last_seen > MAX_AGE]:
-                del self.open[q]
-        while len(self.open) >= MAX_OPEN:
-            del self.open[next(iter(self.open))]
+        return self.open.state(mid, when)
 
     def _arrival(self, mid: str, body: str, base: Event) -> Event:
         """`<= sender H=host (helo) [ip] P=proto S=size id=msgid T="subject" for rcpt...`."""

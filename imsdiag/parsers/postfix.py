@@ -12,7 +12,7 @@ from ..models import Direction, Event, LoopSignal, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record
 from .sendmail import SendmailHandler
-from .syslog import SyslogLine, classify_loop_text, evolve, parse_syslog_stream, score_share, sniff_programs
+from .syslog import OpenIds, SyslogLine, classify_loop_text, evolve, parse_syslog_stream, score_share, sniff_programs
 
 NAME = "postfix"
 
@@ -117,8 +117,7 @@ class PostfixHandler:
 
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.open: dict[str, _Msg] = {}
-        self._since_evict = 0
+        self.open: OpenIds[_Msg] = OpenIds(_Msg, ctx, MAX_AGE, MAX_OPEN, EVICT_EVERY)
         # Every line's base event is a copy of this one (cheaper than the dataclass constructor).
         self._template = Event(location=ctx.loc(0), source=NAME)
 
@@ -132,7 +131,6 @@ class PostfixHandler:
 
     def handle(self, line: SyslogLine, lineno: int, text: str) -> Iterator[Record]:
         """One Postfix line: update the queue-id state and yield the events it completes."""
-        self._maybe_evict(line.time)
         daemon = daemon_of(line.program)
         m = _QID.match(line.message)
         if m is not None and self._state_only(daemon, m["qid"], m["rest"], line.time):
@@ -199,27 +197,7 @@ class PostfixHandler:
         return False
 
     def _state(self, qid: str, when: datetime | None) -> _Msg:
-        state = self.open.get(qid)
-        if state is None:
-            state = _Msg()
-            self.open[qid] = state
-        if when is not None:
-            state.last_seen = when
-        return state
-
-    def _maybe_evict(self, now: datetime | None) -> None:
-        self._since_evict += 1
-        if self._since_evict < EVICT_EVERY and len(self.open) < MAX_OPEN:
-            return
-        self._since_evict = 0
-        if now is not None:
-            stale = [q for q, s in self.open.items() if s.last_seen is not None and now - s.last_seen > MAX_AGE]
-            for q in stale:
-                del self.open[q]
-            self.ctx.count("evicted", len(stale))
-        while len(self.open) >= MAX_OPEN:  # no usable times: drop the oldest entries first
-            del self.open[next(iter(self.open))]
-            self.ctx.count("evicted")
+        return self.open.state(qid, when)
 
     # -- line kinds ---------------------------------------------------------------------------
 

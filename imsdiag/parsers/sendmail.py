@@ -11,7 +11,7 @@ from typing import BinaryIO
 from ..models import Direction, Event, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record
-from .syslog import SyslogLine, classify_loop_text, evolve, parse_syslog_stream, score_share, sniff_programs
+from .syslog import OpenIds, SyslogLine, classify_loop_text, evolve, parse_syslog_stream, score_share, sniff_programs
 
 NAME = "sendmail"
 
@@ -94,7 +94,7 @@ class SendmailHandler:
 
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.open: dict[str, _Msg] = {}
+        self.open: OpenIds[_Msg] = OpenIds(_Msg, ctx, MAX_AGE, MAX_OPEN)
         # Every line's base event is a copy of this one (cheaper than the dataclass constructor).
         self._template = Event(location=ctx.loc(0), source=NAME)
 
@@ -136,24 +136,7 @@ class SendmailHandler:
             yield from self._other(qid, state, rest, base)
 
     def _state(self, qid: str, when: datetime | None) -> _Msg:
-        state = self.open.get(qid)
-        if state is None:
-            self._evict(when)
-            state = _Msg()
-            self.open[qid] = state
-        if when is not None:
-            state.last_seen = when
-        return state
-
-    def _evict(self, now: datetime | None) -> None:
-        """Sendmail logs no `removed`: ids are dropped after a day of log time (or by count)."""
-        if len(self.open) < MAX_OPEN and (now is None or len(self.open) % 1000):
-            return
-        if now is not None:
-            for q in [q for q, s in self.open.items() if s.last_seen and now - s.last_seen > MAX_AGE]:
-                del self.open[q]
-        while len(self.open) >= MAX_OPEN:
-            del self.open[next(iter(self.open))]
+        return self.open.state(qid, when)
 
     def _arrival(self, qid: str, state: _Msg, rest: str, base: Event) -> Iterator[Record]:
         """`from=<s>, size=N, class=0, nrcpts=N, msgid=<m>, proto=ESMTP, relay=host [ip]`."""

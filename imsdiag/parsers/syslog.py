@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, TypeVar
 
 from ..models import Event, LoopSignal, TimeQuality
 from ..names import normalize_host
@@ -309,3 +309,58 @@ def score_share(share: float) -> int:
     if share <= 0.0:
         return 0
     return min(95, int(31 + 64 * share))
+
+
+class _Stamped(Protocol):
+    last_seen: datetime | None
+
+
+S = TypeVar("S", bound=_Stamped)
+
+
+class OpenIds(dict[str, S]):
+    """Per-queue-id state of an MTA log with bounded memory.
+
+    Ids the log never closes (a message frozen, a log cut mid-message, Sendmail's missing `removed`)
+    are swept out once they have been silent for `max_age` of log time, checked every `sweep_every`
+    new ids; beyond `max_open` the oldest go first, for logs without usable times.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], S],
+        ctx: ParseContext,
+        max_age: timedelta = timedelta(hours=24),
+        max_open: int = 100_000,
+        sweep_every: int = 1000,
+    ) -> None:
+        super().__init__()
+        self._factory = factory
+        self._ctx = ctx
+        self._max_age = max_age
+        self._max_open = max_open
+        self._sweep_every = sweep_every
+        self._new = 0
+
+    def state(self, qid: str, when: datetime | None) -> S:
+        """The state of `qid`, created when new, stamped with `when`."""
+        st = self.get(qid)
+        if st is None:
+            self._new += 1
+            if self._new >= self._sweep_every or len(self) >= self._max_open:
+                self._sweep(when)
+            st = self[qid] = self._factory()
+        if when is not None:
+            st.last_seen = when
+        return st
+
+    def _sweep(self, now: datetime | None) -> None:
+        self._new = 0
+        if now is not None:
+            stale = [q for q, s in self.items() if s.last_seen is not None and now - s.last_seen > self._max_age]
+            for q in stale:
+                del self[q]
+            self._ctx.count("evicted", len(stale))
+        while len(self) >= self._max_open:
+            del self[next(iter(self))]
+            self._ctx.count("evicted")
