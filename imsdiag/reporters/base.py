@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, TextIO
 
@@ -34,3 +36,15 @@ class Reporter(abc.ABC):
     @abc.abstractmethod
     def report(self, result: ScanResult, out: TextIO) -> None:
         """Write the whole report for `result` to `out`."""
+
+
+def common_folder(paths: Sequence[str]) -> str:
+    """The folder every path shares, with a trailing separator, so tables can show the rest ('' if none)."""
+    folders = [os.path.dirname(p) for p in paths]
+    if len(paths) < 2 or not all(folders):
+        return ""
+    try:
+        common = os.path.commonpath(folders)
+    except ValueError:  # absolute and relative paths mixed
+        return ""
+    return common + os.sep if common else ""

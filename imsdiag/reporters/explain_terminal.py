@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import ClassVar, TextIO
 
 from rich import box
@@ -14,7 +13,7 @@ from ..explain import Explanation, LoopView, Sighting
 from ..hops import Q178436_NOTE, ChainAnalysis, HopRow
 from ..models import Event, Finding
 from ..textsafe import safe_markup
-from .base import ReportOptions
+from .base import ReportOptions, common_folder
 
 _DIRECTION_ARROW = {"in": "← in", "out": "→ out", "generated": "✚ gen", "local": "↓ local", "unknown": "?"}
 
@@ -47,17 +46,6 @@ def _peer(e: Event) -> str:
 
 SHOW_FIRST, SHOW_LAST = 16, 8
 """A long loop's timeline shows its start and its end; -v (or --format json) shows every sighting."""
-
-
-def _common_folder(paths: list[str]) -> str:
-    folders = [os.path.dirname(p) for p in paths]
-    if len(paths) < 2 or not all(folders):
-        return ""
-    try:
-        common = os.path.commonpath(folders)
-    except ValueError:
-        return ""
-    return common + os.sep if common else ""
 
 
 def _table() -> Table:
@@ -120,7 +108,7 @@ class ExplainTerminalReporter:
     def _timeline(self, console: Console, sightings: tuple[Sighting, ...]) -> None:
         """One sighting per line (pass, time, server, direction, peer, envelope, status), its
         file:line on the next: a table with a path column folds everything at 100 columns."""
-        prefix = _common_folder([s.event.location.path for s in sightings])
+        prefix = common_folder([s.event.location.path for s in sightings])
         under = f" [muted](paths under {safe_markup(prefix, 200)})[/]" if prefix else ""
         console.print(f"[rule]Sightings[/] in time order, all servers{under}")
         shown = list(sightings)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from ..console import make_console
 from ..models import Evidence, Finding, ParseIssue, Severity
 from ..result import ScanResult
 from ..textsafe import safe_text
-from .base import Reporter, ReportOptions
+from .base import Reporter, ReportOptions, common_folder
 
 # Rule-authored paragraphs (summary, cause, fix) interpolate log values such as hosts and subjects,
 # so they are escaped too; the limits only stop a hostile 1 MB subject from flooding the screen.
@@ -458,22 +457,10 @@ def _formats_table(result: ScanResult) -> Group:
     return Group(_heading("Read"), table)
 
 
-def _common_folder(paths: Sequence[str]) -> str:
-    """The folder every path shares, so the table can show the rest ('' when none)."""
-    folders = [os.path.dirname(p) for p in paths]
-    if len(paths) < 2 or not all(folders):
-        return ""
-    try:
-        common = os.path.commonpath(folders)
-    except ValueError:
-        return ""
-    return common + os.sep if common else ""
-
-
 def _files_table(result: ScanResult) -> Group:
     """Every input file, paths shown below their common folder so the numbers keep their room."""
     table = _plain_table()
-    prefix = _common_folder([f.path for f in result.files])
+    prefix = common_folder([f.path for f in result.files])
     table.add_column("Path", no_wrap=True, overflow="fold")
     table.add_column("Server", no_wrap=True, overflow="ellipsis", max_width=30)
     for name in ("Lines", "Events", "Issues"):
