@@ -307,7 +307,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
     if progress:
         progress.start(len(files), sum(f.size for f in files))
     try:
-        for outcome in _outcomes(files, parse_settings, index, progress):
+        for outcome in _outcomes(files, parse_settings, index, progress, frozenset(late)):
             if outcome.stat.path in late:
                 held.append(outcome)
             else:
@@ -411,9 +411,17 @@ def _sniff_format(f: InputFile) -> str | None:
 
 
 def _outcomes(
-    files: list[InputFile], settings: ScanSettings, index: Any, progress: ProgressSink | None
+    files: list[InputFile],
+    settings: ScanSettings,
+    index: Any,
+    progress: ProgressSink | None,
+    apart: frozenset[str] = frozenset(),
 ) -> Iterator[FileOutcome]:
-    """Per-file outcomes in input order: in this process, or in `settings.jobs` worker processes."""
+    """Per-file outcomes in input order: in this process, or in `settings.jobs` worker processes.
+
+    Files named in `apart` (year-less logs the scan may re-read) never share a chunk with others:
+    a chunk's correlators are merged in the worker, and a re-read file must not be counted twice.
+    """
     parallel = settings.jobs > 1 and sum(1 for f in files if f.path is not None) > 1
     if not parallel:
         for f in files:
@@ -427,7 +435,7 @@ def _outcomes(
     # Small files travel in chunks (an archive folder holds thousands of 2 KB messages, and one task
     # per file cost more in pickling than in parsing); largest chunks first keeps both workers busy
     # to the end; results are merged in input order, so the report does not depend on scheduling.
-    chunks = _chunks(files)
+    chunks = _chunks(files, apart)
     order = sorted(range(len(chunks)), key=lambda c: -sum(files[i].size for i in chunks[c]))
     pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=_worker_init)
     try:
@@ -460,16 +468,20 @@ CHUNK_BYTES = 8 << 20
 CHUNK_FILES = 512
 
 
-def _chunks(files: list[InputFile]) -> list[list[int]]:
-    """Contiguous runs of input indices (input order) of at most CHUNK_BYTES or CHUNK_FILES each."""
+def _chunks(files: list[InputFile], apart: frozenset[str] = frozenset()) -> list[list[int]]:
+    """Contiguous runs of input indices (input order) of at most CHUNK_BYTES or CHUNK_FILES each;
+    a file in `apart` always gets a chunk of its own."""
     chunks: list[list[int]] = []
     size = 0
+    alone = False
     for i, f in enumerate(files):
-        if not chunks or size + f.size > CHUNK_BYTES or len(chunks[-1]) >= CHUNK_FILES:
+        own = f.display in apart
+        if not chunks or own or alone or size + f.size > CHUNK_BYTES or len(chunks[-1]) >= CHUNK_FILES:
             chunks.append([])
             size = 0
         chunks[-1].append(i)
         size += f.size
+        alone = own
     return chunks
 
 

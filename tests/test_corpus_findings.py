@@ -67,3 +67,11 @@ def test_long_healthy_chains_are_not_loops(corpus_result: ScanResult, corpus: Pa
     for name in ("sisimai/maildir_bsd/lhost-x5-01.eml", "flanker/bounce/office365.eml", "flufl_bounce/dsn_04.txt"):
         assert (corpus / name).is_file()
         assert name not in flagged
+
+
+def test_two_jobs_find_exactly_what_one_job_finds(corpus_result: ScanResult, corpus: Path) -> None:
+    # The corpus mixes dated logs with year-less syslog whose year is first guessed and then corrected:
+    # a re-read file must replace, not add to, what its first reading gave, also inside worker chunks.
+    two = scan(ScanSettings(paths=(str(corpus),), jobs=2))
+    assert sorted(f.fingerprint for f in two.findings) == sorted(f.fingerprint for f in corpus_result.findings)
+    assert two.events == corpus_result.events
