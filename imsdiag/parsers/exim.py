@@ -39,11 +39,9 @@ _SNIFF_LINE = re.compile(
     rf"(?:{_ID} |[HFU]=|Start queue run|End queue run|\S{{1,64}} authenticator failed|no host name found|SMTP )"
 )
 _STATUS = {"=>": "sent", "->": "sent", "*>": "suppressed", "**": "bounced", "==": "deferred"}
-MAX_AGE = timedelta(hours=24)
-MAX_OPEN = 100_000
 
 
-@dataclass(slots=True)  # up to MAX_OPEN of these live at once: no per-instance dict
+@dataclass(slots=True)  # up to syslog.MAX_OPEN of these live at once: no per-instance dict
 class _Msg:
     """What the mainlog has said so far about one Exim message id."""
 
@@ -123,7 +121,7 @@ class _EximReader:
 
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.open: OpenIds[_Msg] = OpenIds(_Msg, ctx, MAX_AGE, MAX_OPEN)
+        self.open: OpenIds[_Msg] = OpenIds(_Msg, ctx)
         self.server = ctx.server_hint
         self.server_source = (ctx.server_hint_source or "path") if ctx.server_hint else None
         # Every line's base event is a copy of this one (cheaper than the dataclass constructor).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import BinaryIO
 
 from ..models import Direction, Event, LoopSignal, ReportKind, TimeQuality
@@ -44,14 +44,10 @@ _REPORT_KINDS = {
     "delay": ReportKind.DELAY,
     "delivery status": ReportKind.DELIVERY_RECEIPT,
 }
-MAX_AGE = timedelta(hours=24)
-"""Open queue ids not seen for this long (log time) are dropped, so memory stays bounded."""
-MAX_OPEN = 100_000
-"""Hard cap on open queue ids, for logs without usable times."""
 EVICT_EVERY = 2000
 
 
-@dataclass(slots=True)  # up to MAX_OPEN of these live at once: no per-instance dict
+@dataclass(slots=True)  # up to syslog.MAX_OPEN of these live at once: no per-instance dict
 class _Msg:
     """What the log has said so far about one open queue id."""
 
@@ -117,7 +113,7 @@ class PostfixHandler:
 
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.open: OpenIds[_Msg] = OpenIds(_Msg, ctx, MAX_AGE, MAX_OPEN, EVICT_EVERY)
+        self.open: OpenIds[_Msg] = OpenIds(_Msg, ctx, sweep_every=EVICT_EVERY)
         # Every line's base event is a copy of this one (cheaper than the dataclass constructor).
         self._template = Event(location=ctx.loc(0), source=NAME)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import BinaryIO
 
 from ..models import Direction, Event, ReportKind, TimeQuality
@@ -32,11 +32,9 @@ _RELAY = re.compile(r"(?:[^\s,@]{1,255}@)?(?P<host>[^\s,@]{1,255})(?: \[(?P<ip>[
 _STAT = re.compile(r", stat=(?P<stat>.*)$", re.DOTALL)
 _NEXT_ID = re.compile(r"\bqueued as (?P<id>[0-9A-Za-z]{5,20})\b")
 _LOCAL_MAILERS = frozenset({"local", "prog", "*file*", "*include*", "cyrus", "cyrusv2", "procmail", "mail.local"})
-MAX_AGE = timedelta(hours=24)
-MAX_OPEN = 100_000
 
 
-@dataclass(slots=True)  # up to MAX_OPEN of these live at once: no per-instance dict
+@dataclass(slots=True)  # up to syslog.MAX_OPEN of these live at once: no per-instance dict
 class _Msg:
     """What the log has said so far about one Sendmail queue id."""
 
@@ -94,7 +92,7 @@ class SendmailHandler:
 
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.open: OpenIds[_Msg] = OpenIds(_Msg, ctx, MAX_AGE, MAX_OPEN)
+        self.open: OpenIds[_Msg] = OpenIds(_Msg, ctx)
         # Every line's base event is a copy of this one (cheaper than the dataclass constructor).
         self._template = Event(location=ctx.loc(0), source=NAME)
 

@@ -311,6 +311,12 @@ def score_share(share: float) -> int:
     return min(95, int(31 + 64 * share))
 
 
+MAX_AGE = timedelta(hours=24)
+"""Open queue ids not seen for this long (log time) are dropped, so memory stays bounded."""
+MAX_OPEN = 100_000
+"""Hard cap on open queue ids, for logs without usable times."""
+
+
 class _Stamped(Protocol):
     last_seen: datetime | None
 
@@ -330,8 +336,8 @@ class OpenIds(dict[str, S]):
         self,
         factory: Callable[[], S],
         ctx: ParseContext,
-        max_age: timedelta = timedelta(hours=24),
-        max_open: int = 100_000,
+        max_age: timedelta = MAX_AGE,
+        max_open: int = MAX_OPEN,
         sweep_every: int = 1000,
     ) -> None:
         super().__init__()
