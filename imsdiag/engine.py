@@ -7,7 +7,7 @@ import signal
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -24,7 +24,7 @@ from .parsers.base import NUL_FIRST, NUL_LINES, looks_binary
 from .result import ISSUE_EXAMPLES, FileStat, FormatStat, ScanResult, ServerInfo
 from .rules import Rule, RuleContext, all_rules, apply_rules, get_rule
 from .settings import ScanSettings
-from .sources import InputFile, discover, open_binary, read_error_code, read_head, size_change
+from .sources import InputFile, discover, open_binary, open_input, read_error_code, read_head, size_change
 
 _READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
 
@@ -50,6 +50,8 @@ class ParsedFile:
     records: Iterator[Record] = field(default_factory=lambda: iter(()))
     counters: dict[str, int] = field(default_factory=dict)
     """Filled while `records` is consumed (`lines`, `ignored`, ...)."""
+    position: Callable[[], int] = field(default=lambda: 0)
+    """Bytes of the file on disk read so far (drives progress inside one large file)."""
 
 
 YEARLESS_FORMATS = frozenset({"postfix", "sendmail"})
@@ -78,7 +80,7 @@ def parse_input(f: InputFile, settings: ScanSettings) -> ParsedFile:
     pf = ParsedFile(file=f)
     loc = Location(f.display)
     try:
-        raw, pf.compression = open_binary(f)
+        raw, pf.compression, pf.position = open_input(f)
     except OSError as exc:
         pf.skipped_reason = f"cannot open: {exc.strerror or exc}"
         pf.records = iter([ParseIssue(loc, "unreadable-file", pf.skipped_reason)])
@@ -204,10 +206,35 @@ def _consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: An
     return FileOutcome(stat, corr, counts, examples, kept)
 
 
+class _Ticker:
+    """Moves the progress bar while one file is read, from the file's position on disk."""
+
+    EVERY = 512
+    """Records between two position checks: cheap, and a few hundred KB of log at most."""
+
+    def __init__(self, progress: ProgressSink) -> None:
+        self.progress = progress
+        self.advanced = 0
+
+    def wrap(self, pf: ParsedFile) -> None:
+        pf.records = self._ticking(pf.records, pf.position)
+
+    def _ticking(self, records: Iterator[Record], position: Callable[[], int]) -> Iterator[Record]:
+        for n, rec in enumerate(records, 1):
+            if n % self.EVERY == 0:
+                pos = position()
+                if pos > self.advanced:
+                    self.progress.advance(pos - self.advanced)
+                    self.advanced = pos
+            yield rec
+
+
 _WORKER_INDEX: dict[str | None, Any] = {}
 
 
-def process_file(f: InputFile, settings: ScanSettings, keep_events: bool = False) -> FileOutcome:
+def process_file(
+    f: InputFile, settings: ScanSettings, keep_events: bool = False, ticker: _Ticker | None = None
+) -> FileOutcome:
     """Parse one file completely and keep what correlation needs (the unit of work for `--jobs`).
 
     With the index on, a worker process opens its own connection once and reuses it; SQLite's
@@ -220,8 +247,11 @@ def process_file(f: InputFile, settings: ScanSettings, keep_events: bool = False
 
             index = open_index(Path(settings.index_path) if settings.index_path else None)
             _WORKER_INDEX[settings.index_path] = index
-        return _indexed(f, settings, index)
-    return _consume(parse_input(f, settings), settings, keep_events)
+        return _indexed(f, settings, index, ticker)
+    pf = parse_input(f, settings)
+    if ticker is not None:
+        ticker.wrap(pf)
+    return _consume(pf, settings, keep_events)
 
 
 def parse_key(f: InputFile, settings: ScanSettings) -> str:
@@ -233,7 +263,7 @@ def parse_key(f: InputFile, settings: ScanSettings) -> str:
     )
 
 
-def _indexed(f: InputFile, settings: ScanSettings, index: Any) -> FileOutcome:
+def _indexed(f: InputFile, settings: ScanSettings, index: Any, ticker: _Ticker | None = None) -> FileOutcome:
     """Process a file through the index: replay cached records, or parse and store them."""
     key = parse_key(f, settings)
     cached = index.cached_file(f, key) if f.path is not None else None
@@ -242,6 +272,8 @@ def _indexed(f: InputFile, settings: ScanSettings, index: Any) -> FileOutcome:
         pf.counters = dict(cached.counters)
         return _consume(pf, settings, keep_events=False)
     pf = parse_input(f, settings)
+    if ticker is not None:
+        ticker.wrap(pf)
     if f.path is None:
         return _consume(pf, settings, keep_events=False)
     writer = index.begin_file(f, pf.format, pf.compression, key)
@@ -425,11 +457,14 @@ def _outcomes(
     parallel = settings.jobs > 1 and sum(1 for f in files if f.path is not None) > 1
     if not parallel:
         for f in files:
+            ticker = _Ticker(progress) if progress else None
             if progress:
                 progress.file_started(f.display)
-            yield _indexed(f, settings, index) if index is not None else process_file(f, settings)
-            if progress:
-                progress.advance(f.size)
+            yield (
+                _indexed(f, settings, index, ticker) if index is not None else process_file(f, settings, ticker=ticker)
+            )
+            if progress and ticker is not None:
+                progress.advance(max(0, f.size - ticker.advanced))
                 progress.file_done()
         return
     # Small files travel in chunks (an archive folder holds thousands of 2 KB messages, and one task

@@ -12,10 +12,10 @@ import os
 import stat
 import sys
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from .models import Location, ParseIssue
 
@@ -365,8 +365,23 @@ def _decompressor(kind: str, source: BinaryIO) -> BinaryIO:
     return lzma.LZMAFile(source, "rb")  # type: ignore[return-value]
 
 
+class Opened(NamedTuple):
+    """An input opened for reading: the (decompressed, UTF-8) stream, its compression, and how far
+    into the file on disk reading has got (for progress; 0 for standard input)."""
+
+    stream: BinaryIO
+    compression: str | None
+    position: Callable[[], int]
+
+
 def open_binary(f: InputFile) -> tuple[BinaryIO, str | None]:
-    """Open an input for reading bytes, decompressing by content; returns the stream and compression.
+    """Open an input for reading bytes, decompressing by content; returns the stream and compression."""
+    opened = open_input(f)
+    return opened.stream, opened.compression
+
+
+def open_input(f: InputFile) -> Opened:
+    """Open an input for reading bytes, decompressing by content.
 
     Compressed input is guarded against decompression bombs (HighExpansion, an OSError, is raised
     while reading) and UTF-16 text (BOM FF FE / FE FF) comes out transcoded to UTF-8.
@@ -389,7 +404,23 @@ def open_binary(f: InputFile) -> tuple[BinaryIO, str | None]:
     if kind is not None:
         counted = _Counting(raw)
         stream = io.BufferedReader(_Guarded(_decompressor(kind, counted), counted), buffer_size=_CHUNK)  # type: ignore[arg-type]
-    return _transcode(stream), kind
+    return Opened(_transcode(stream), kind, _position_of(raw) if f.path is not None else _zero)
+
+
+def _zero() -> int:
+    return 0
+
+
+def _position_of(raw: BinaryIO) -> Callable[[], int]:
+    """Bytes of the file on disk read so far, however many layers (decompressor, buffers) sit on top."""
+
+    def position() -> int:
+        try:
+            return raw.tell()
+        except (OSError, ValueError):  # closed or unseekable: progress simply stops moving
+            return 0
+
+    return position
 
 
 def _transcode(stream: BinaryIO) -> BinaryIO:
