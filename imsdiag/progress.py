@@ -139,9 +139,12 @@ def _stderr_is_terminal() -> bool:
 
 def _terminal_width() -> int | None:
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns
     except (AttributeError, ValueError, OSError):  # no real fd (tests, IDEs): let rich decide
         return None
+    # A pseudo-terminal that never got a size (`script`, some CI runners) reports 0 columns: a bar
+    # 0 columns wide draws nothing at all, so fall back to the classic 80.
+    return columns if columns > 0 else 80
 
 
 def make_progress(quiet: bool, color: str) -> Progress | NullProgress:

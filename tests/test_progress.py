@@ -115,3 +115,14 @@ def test_null_progress_does_nothing() -> None:
         progress.advance(100)
         progress.file_done()
     progress.stop()
+
+
+def test_a_terminal_without_a_size_gets_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `script` and some CI pseudo-terminals report 0 columns; a 0-wide bar would draw nothing.
+    import os as _os
+
+    from imsdiag import progress as progress_module
+
+    monkeypatch.setattr(_os, "get_terminal_size", lambda fd: _os.terminal_size((0, 0)))
+    monkeypatch.setattr(progress_module.sys.stderr, "fileno", lambda: 2, raising=False)
+    assert progress_module._terminal_width() == 80
