@@ -24,7 +24,7 @@ from .parsers.base import NUL_FIRST, NUL_LINES, looks_binary
 from .result import ISSUE_EXAMPLES, FileStat, FormatStat, ScanResult, ServerInfo
 from .rules import Rule, RuleContext, all_rules, apply_rules, get_rule
 from .settings import ScanSettings
-from .sources import InputFile, discover, open_binary, open_input, read_error_code, read_head, size_change
+from .sources import InputFile, discover, open_input, read_error_code, read_head, size_change
 
 _READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
 
@@ -325,32 +325,30 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
 
         index = open_index(Path(settings.index_path) if settings.index_path else None)
     order = {f.display: i for i, f in enumerate(files)}
-    dated, yearless = _split_yearless(files, settings)
     year_note = ""
     guess: int | None = settings.year_hint
-    if yearless and guess is None:
+    if guess is None:
         # Year-less syslog stamps take their year from the other logs of the bundle (a fresh copy of
         # a 1999 relay log has this year's mtime and would miss every loop). Guess it from the first
         # stamps of the dated files so every file can be parsed at once; re-read only on a wrong guess.
-        guess = _first_year(dated, settings)
+        guess = _first_year(files, settings)
     parse_settings = replace(settings, year_hint=guess) if guess is not None else settings
-    late = {f.display for f in yearless}
+    by_path = {f.display: f for f in files}
     held: list[FileOutcome] = []
     if progress:
         progress.start(len(files), sum(f.size for f in files))
     try:
-        for outcome in _outcomes(files, parse_settings, index, progress, frozenset(late)):
-            if outcome.stat.path in late:
+        for outcome in _outcomes(files, parse_settings, index, progress):
+            if settings.year_hint is None and outcome.stat.format in YEARLESS_FORMATS:
                 held.append(outcome)
             else:
                 _absorb(outcome, corr, stats, counts, examples)
-        if yearless and settings.year_hint is None and corr.last_time is not None:
+        if held and corr.last_time is not None:
             year = corr.last_time.year
             if year != guess:
+                yearless = [by_path[o.stat.path] for o in held]
                 held = list(_outcomes(yearless, replace(settings, year_hint=year), index, None))
-            year_note = (
-                f"year-less syslog stamps in {len(yearless)} file(s) were dated {year}, the year of the other logs"
-            )
+            year_note = f"year-less syslog stamps in {len(held)} file(s) were dated {year}, the year of the other logs"
         for outcome in held:
             _absorb(outcome, corr, stats, counts, examples)
     finally:
@@ -406,9 +404,17 @@ def _absorb(
 def _first_year(files: list[InputFile], settings: ScanSettings, tries: int = 20) -> int | None:
     """The latest year among the first time stamps of up to `tries` dated files (a cheap look ahead)."""
     years: list[int] = []
-    for f in files[:tries]:
-        records = parse_input(f, settings).records
+    for f in files:
+        if tries <= 0:
+            break
+        if f.path is None:
+            continue  # standard input can be read only once: the real parse needs it
+        parsed = parse_input(f, settings)
+        records = parsed.records
         try:
+            if parsed.format is None or parsed.format in YEARLESS_FORMATS:
+                continue
+            tries -= 1
             for rec in records:
                 if isinstance(rec, Event) and rec.time is not None:
                     years.append(rec.time.year)
@@ -420,40 +426,10 @@ def _first_year(files: list[InputFile], settings: ScanSettings, tries: int = 20)
     return max(years) if years else None
 
 
-def _split_yearless(files: list[InputFile], settings: ScanSettings) -> tuple[list[InputFile], list[InputFile]]:
-    """Files whose format has year-less stamps go second, so they can take their year from the rest."""
-    if settings.year_hint is not None or settings.log_format:
-        return files, []
-    dated: list[InputFile] = []
-    yearless: list[InputFile] = []
-    for f in files:
-        (yearless if f.path is not None and _sniff_format(f) in YEARLESS_FORMATS else dated).append(f)
-    return dated, yearless
-
-
-def _sniff_format(f: InputFile) -> str | None:
-    try:
-        raw, _ = open_binary(f)
-        with raw:
-            head, _stream = read_head(raw, 4096)
-    except _READ_ERRORS:
-        return None
-    parser, _ = detect(head, f.display)
-    return parser.name if parser else None
-
-
 def _outcomes(
-    files: list[InputFile],
-    settings: ScanSettings,
-    index: Any,
-    progress: ProgressSink | None,
-    apart: frozenset[str] = frozenset(),
+    files: list[InputFile], settings: ScanSettings, index: Any, progress: ProgressSink | None
 ) -> Iterator[FileOutcome]:
-    """Per-file outcomes in input order: in this process, or in `settings.jobs` worker processes.
-
-    Files named in `apart` (year-less logs the scan may re-read) never share a chunk with others:
-    a chunk's correlators are merged in the worker, and a re-read file must not be counted twice.
-    """
+    """Per-file outcomes in input order: in this process, or in `settings.jobs` worker processes."""
     parallel = settings.jobs > 1 and sum(1 for f in files if f.path is not None) > 1
     if not parallel:
         for f in files:
@@ -470,7 +446,7 @@ def _outcomes(
     # Small files travel in chunks (an archive folder holds thousands of 2 KB messages, and one task
     # per file cost more in pickling than in parsing); largest chunks first keeps both workers busy
     # to the end; results are merged in input order, so the report does not depend on scheduling.
-    chunks = _chunks(files, apart)
+    chunks = _chunks(files)
     order = sorted(range(len(chunks)), key=lambda c: -sum(files[i].size for i in chunks[c]))
     pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=_worker_init)
     try:
@@ -503,20 +479,16 @@ CHUNK_BYTES = 8 << 20
 CHUNK_FILES = 512
 
 
-def _chunks(files: list[InputFile], apart: frozenset[str] = frozenset()) -> list[list[int]]:
-    """Contiguous runs of input indices (input order) of at most CHUNK_BYTES or CHUNK_FILES each;
-    a file in `apart` always gets a chunk of its own."""
+def _chunks(files: list[InputFile]) -> list[list[int]]:
+    """Contiguous runs of input indices (input order) of at most CHUNK_BYTES or CHUNK_FILES each."""
     chunks: list[list[int]] = []
     size = 0
-    alone = False
     for i, f in enumerate(files):
-        own = f.display in apart
-        if not chunks or own or alone or size + f.size > CHUNK_BYTES or len(chunks[-1]) >= CHUNK_FILES:
+        if not chunks or size + f.size > CHUNK_BYTES or len(chunks[-1]) >= CHUNK_FILES:
             chunks.append([])
             size = 0
         chunks[-1].append(i)
         size += f.size
-        alone = own
     return chunks
 
 
@@ -525,10 +497,13 @@ def process_chunk(files: list[InputFile], settings: ScanSettings) -> list[FileOu
 
     Merging in input order here and then in the parent gives the same result as merging every
     file in the parent, and the small files' outcomes cross the process boundary nearly empty.
+    Year-less logs keep their own correlator: the scan may re-read them with another year, and
+    what their first reading gave must then be dropped, not found merged into a neighbour.
     """
     outcomes = [process_file(f, settings) for f in files]
-    for o in outcomes[1:]:
-        outcomes[0].correlator.merge(o.correlator)
+    dated = [o for o in outcomes if o.stat.format not in YEARLESS_FORMATS]
+    for o in dated[1:]:
+        dated[0].correlator.merge(o.correlator)
         o.correlator = _new_correlator(settings)
     return outcomes
 
