@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .models import Event, TimeQuality
+from .transits import transit_edges
+
+Key = tuple[str, tuple[str, str] | None]
+"""A transit's matching key: the recipient and the hop (from, to); None as hop matches any hop."""
 
 STEP = 900.0
 """Zone offsets are whole quarter hours (UTC+05:45 and +12:45 exist; nothing finer)."""
@@ -36,13 +40,30 @@ class Offset:
     offset: timedelta
     matches: int
     tried: int
+    relative_to: str | None = None
+    """Set when no log carried a zone: the offset puts this server on `relative_to`'s clock."""
 
     def label(self) -> str:
-        """`UTC-05:00` style."""
+        """`UTC-05:00` style, or `imc1's clock -03:00` for an offset relative to another local-time log."""
         total = int(self.offset.total_seconds())
         sign = "+" if total >= 0 else "-"
         h, m = divmod(abs(total) // 60, 60)
+        if self.relative_to:
+            return f"{self.relative_to}'s clock {sign}{h:02d}:{m:02d}"
         return f"UTC{sign}{h:02d}:{m:02d}"
+
+    def note(self) -> str:
+        """One sentence for the report: which offset, from how many matching transits."""
+        if self.relative_to:
+            return (
+                f"local times of {self.server} were put on the clock of {self.relative_to} "
+                f"({self.label()}): {self.matches} of its transits match {self.relative_to}'s at that shift "
+                "(no log carried a zone; give --tz or --server-tz to set them yourself)"
+            )
+        return (
+            f"local times of {self.server} read as {self.label()}: {self.matches} of its transits match exact "
+            "times in other logs at that offset (give --tz or --server-tz to set it yourself)"
+        )
 
 
 def infer_offsets(
@@ -54,14 +75,14 @@ def infer_offsets(
     the shift wins by two to one over the next best; otherwise its times are left as they were.
     """
     skipped = {canonical(s) or s for s in skip}
-    exact: dict[str, list[datetime]] = defaultdict(list)
+    exact: dict[Key, list[datetime]] = defaultdict(list)
     assumed: dict[str, list[Event]] = defaultdict(list)
     for e in events:
         if e.time is None:
             continue
         if e.time_quality is TimeQuality.EXACT:
-            for r in e.recipients:
-                exact[r].append(e.time)
+            for k in _pool_keys(e, canonical):
+                exact[k].append(e.time)
         elif e.time_quality is TimeQuality.ZONE_ASSUMED:
             server = canonical(e.server)
             if server and server not in skipped:
@@ -70,13 +91,83 @@ def infer_offsets(
         times.sort()
     out: list[Offset] = []
     for server in sorted(assumed):
-        found = _offset_for(server, assumed[server], exact)
+        found = _offset_for(server, assumed[server], exact, canonical)
         if found is not None:
             out.append(found)
+    out += _relative(assumed, {o.server: o.offset for o in out}, exact, canonical)
     return out
 
 
-def _offset_for(server: str, events: list[Event], exact: dict[str, list[datetime]]) -> Offset | None:
+def _relative(
+    assumed: dict[str, list[Event]],
+    placed: dict[str, timedelta],
+    exact: dict[Key, list[datetime]],
+    canonical: Callable[[str | None], str | None],
+) -> list[Offset]:
+    """Place the local-time servers the exact stamps alone did not anchor, from each other's transits.
+
+    Two IMS servers' protocol logs, hours apart in local time, log each transit at both ends: the
+    shift at which most of them line up is the difference of their zones. The pool to match against
+    is every exact stamp plus the corrected stamps of servers already placed; when no log carried a
+    zone at all, the server with the most transits is the reference clock and the others are put on it.
+    """
+    pending = sorted((s for s in assumed if s not in placed), key=lambda s: (-len(assumed[s]), s))
+    if not pending:
+        return []
+    pool: dict[Key, list[datetime]] = defaultdict(list)
+    for k, times in exact.items():
+        pool[k].extend(times)
+
+    def add(server: str, off: timedelta) -> None:
+        for e in assumed[server]:
+            if e.time is not None:
+                for k in _pool_keys(e, canonical):
+                    pool[k].append(e.time - off)
+
+    for server, off in placed.items():
+        add(server, off)
+    anchor: str | None = None
+    if not any(pool.values()):
+        anchor = pending.pop(0)
+        add(anchor, timedelta(0))
+    for times in pool.values():
+        times.sort()
+    out: list[Offset] = []
+    for server in pending:
+        found = _offset_for(server, assumed[server], pool, canonical)
+        if found is not None:
+            out.append(Offset(server, found.offset, found.matches, found.tried, relative_to=anchor))
+            for e in assumed[server]:
+                if e.time is not None:
+                    for k in _pool_keys(e, canonical):
+                        bisect.insort(pool[k], e.time - found.offset)
+    return out
+
+
+def _pool_keys(e: Event, canonical: Callable[[str | None], str | None]) -> list[Key]:
+    """Where an event waits to be matched: under each hop it proves, and under "any hop"."""
+    edges = transit_edges(e, canonical)
+    return [(r, edge) for r in e.recipients for edge in edges] + [(r, None) for r in e.recipients]
+
+
+def _lookup_keys(e: Event, canonical: Callable[[str | None], str | None]) -> list[Key]:
+    """Where an event's twin at the other end would be: the same hop when the event shows one.
+
+    Matching a transit only with the same hop seen from the other end keeps the passes of a regular
+    loop from voting for shifts that are whole multiples of its period.
+    """
+    edges = transit_edges(e, canonical)
+    if edges:
+        return [(r, edge) for r in e.recipients for edge in edges]
+    return [(r, None) for r in e.recipients]
+
+
+def _offset_for(
+    server: str,
+    events: list[Event],
+    exact: dict[Key, list[datetime]],
+    canonical: Callable[[str | None], str | None] = lambda s: s,
+) -> Offset | None:
     sample = events if len(events) <= SAMPLE else events[:: max(1, len(events) // SAMPLE)][:SAMPLE]
     votes: Counter[int] = Counter()
     tried = 0
@@ -84,8 +175,8 @@ def _offset_for(server: str, events: list[Event], exact: dict[str, list[datetime
     for e in sample:
         assert e.time is not None
         steps: set[int] = set()
-        for r in e.recipients:
-            times = exact.get(r)
+        for k in _lookup_keys(e, canonical):
+            times = exact.get(k)
             if not times:
                 continue
             lo = bisect.bisect_left(times, e.time - window)
@@ -102,7 +193,10 @@ def _offset_for(server: str, events: list[Event], exact: dict[str, list[datetime
         return None
     (best, n), *rest = [*votes.most_common(2), (0, 0)]
     second = rest[0][1]
-    if best == 0 or n < MIN_MATCHES or n < 2 * second or n * 2 < tried:
+    # The shift must win clearly: two to one over the next, or nearly every matched transit with a wide
+    # margin (a regular loop's passes line up by chance at shifts near a multiple of its period).
+    clear = n >= 2 * second or (n * 10 >= tried * 9 and n - second >= max(MIN_MATCHES, n // 4))
+    if best == 0 or n < MIN_MATCHES or not clear or n * 2 < tried:
         return None
     # diff = local - utc, so utc = local - diff.
     return Offset(server=server, offset=timedelta(seconds=best * STEP), matches=n, tried=tried)

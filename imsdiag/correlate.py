@@ -1,15 +1,15 @@
-"""Correlation: keep only the events loop detection needs, learn host aliases, builds and address proxies."""
+"""Correlation: keep only the events loop detection needs; gather host-name evidence, builds and address proxies."""
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import itertools
+import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from .hosts import HostEvidence, is_loopback
 from .models import Event, Hop, TimeQuality
 from .names import normalize_host
 
@@ -18,125 +18,9 @@ MAX_ADDRESSES = 200_000
 
 _SOURCE_RANK = {"banner": 0, "content": 1, "option": 2, "path": 3}
 
-# Sources whose peer name and IP may come from different places (an archive envelope names the
-# next hop, its IP field may be the previous one): joining them would merge two hosts into one.
-PAIRLESS_SOURCES = frozenset({"ims-archive", "message", "mbox"})
+_BUILD = re.compile(r"\d{1,2}\.\d{1,2}\.\d{1,5}(?:\.\d{1,5})?")
 
 IMS_SOURCES = frozenset({"ims-protocol", "ims-tracking", "ims-archive"})
-
-
-def is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=4096)
-def is_loopback(name: str | None) -> bool:
-    """`localhost`, 127.0.0.0/8 and ::1: a host talking to itself (content filters re-inject this way)."""
-    if not name:
-        return False
-    n = name.strip("[]").lower()
-    if n == "localhost" or n.startswith("localhost.") or n.startswith("ipv6:::1"):
-        return True
-    try:
-        return ipaddress.ip_address(n).is_loopback
-    except ValueError:
-        return False
-
-
-class HostAliases:
-    """Union-find over host names and IP addresses that name the same machine.
-
-    A relay log says `imc1.company.com [120.120.120.120]`, an IMS log says `A connection to
-    120.120.120.120`, a folder says `imc1`: all three must become one node of the loop ring.
-    """
-
-    def __init__(self) -> None:
-        self._parent: dict[str, str] = {}
-        self._canon: dict[str, str] = {}
-        # Raw (a, b) pairs already joined: every line of a relay log repeats the same few pairs,
-        # and normalising and finding both again was a tenth of the correlation cost.
-        self._joined: set[tuple[str, str]] = set()
-
-    def _find(self, x: str) -> str:
-        parent = self._parent
-        root = x
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while parent.get(x, x) != root:  # path compression keeps later lookups flat
-            parent[x], x = root, parent[x]
-        return root
-
-    def add(self, name: str | None) -> None:
-        n = normalize_host(name)
-        if n and n not in self._parent:
-            self._parent[n] = n
-
-    def union(self, a: str | None, b: str | None) -> None:
-        if a is not None and b is not None:
-            if (a, b) in self._joined:
-                return
-            if len(self._joined) >= 65536:  # bounded on logs with ever-new peers
-                self._joined.clear()
-            self._joined.add((a, b))
-        na, nb = normalize_host(a), normalize_host(b)
-        # Every machine is "localhost"/127.0.0.1: joining through them would make one host of all.
-        if not na or not nb or na == nb or is_loopback(na) or is_loopback(nb):
-            return
-        self.add(na)
-        self.add(nb)
-        ra, rb = self._find(na), self._find(nb)
-        if ra != rb:
-            self._parent[ra] = rb
-
-    def merge(self, other: HostAliases) -> None:
-        for name in other._parent:
-            self.add(name)
-            self.union(name, other._find(name))
-
-    def finish(self) -> None:
-        """Join short names (`imc1`) to the one known FQDN whose first label they are."""
-        by_label: dict[str, set[str]] = defaultdict(set)
-        for name in list(self._parent):
-            if "." in name and not is_ip(name):
-                by_label[name.split(".", 1)[0]].add(self._find(name))
-        for name in list(self._parent):
-            if "." not in name and not is_ip(name):
-                roots = by_label.get(name, set())
-                if len(roots) == 1:
-                    self.union(name, next(iter(roots)))
-        best: dict[str, str] = {}
-        for name in self._parent:
-            root = self._find(name)
-            if root not in best or _name_rank(name) < _name_rank(best[root]):
-                best[root] = name
-        self._canon = {name: best[self._find(name)] for name in self._parent}
-
-    def canonical(self, name: str | None) -> str | None:
-        """The best display name of `name`'s group (after `finish`): an FQDN, a short name, then an IP."""
-        n = normalize_host(name)
-        if not n:
-            return None
-        return self._canon.get(n, n)
-
-    def groups(self) -> list[tuple[str, ...]]:
-        out: dict[str, list[str]] = defaultdict(list)
-        for m in self._parent:
-            out[self._find(m)].append(m)
-        return [tuple(sorted(v, key=_name_rank)) for v in out.values() if len(v) > 1]
-
-
-def _name_rank(name: str) -> tuple[int, int, str]:
-    """Display preference: a host name with a real top-level domain, other dotted names, short names, IPs."""
-    if is_ip(name):
-        return (3, 0, name)
-    if "." in name:
-        tld = name.rsplit(".", 1)[1]
-        return (0 if tld.isalpha() else 1, -name.count("."), name)
-    return (2, 0, name)
 
 
 def hop_edge(hop: Hop) -> tuple[str | None, str | None]:
@@ -192,7 +76,8 @@ class Correlator:
     cyclic: list[Event] = field(default_factory=list)
     """Messages whose own (or embedded) Received chain repeats an edge at least `min_repeat` times."""
     auto_replies: list[Event] = field(default_factory=list)
-    aliases: HostAliases = field(default_factory=HostAliases)
+    hosts: HostEvidence = field(default_factory=HostEvidence)
+    """Every name pairing the records proved or suggested; frozen into one HostMap after reading."""
     builds: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     software: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     ims_servers: set[str] = field(default_factory=set)
@@ -245,37 +130,6 @@ class Correlator:
         """
         return [ev for _, ev in self._kept_and_open()]
 
-    def retime(self, offsets: dict[str, timedelta]) -> int:
-        """Correct the zone-assumed times of the servers in `offsets` (inferred zones); returns how many.
-
-        Runs once, after every file is merged and before detection: the detector then orders and
-        pairs the passes of every log on one clock.
-        """
-        if not offsets:
-            return 0
-        changed = 0
-
-        def fix(ev: Event) -> Event:
-            nonlocal changed
-            off = offsets.get(self.canonical(ev.server) or "")
-            if off is None or ev.time is None or ev.time_quality is not TimeQuality.ZONE_ASSUMED:
-                return ev
-            changed += 1
-            return replace(ev, time=ev.time - off, time_quality=TimeQuality.ZONE_INFERRED)
-
-        kept = [(seq, fix(ev)) for seq, ev in self._kept_and_open()]
-        self._kept, self._open = kept, {}
-        self.signals = [fix(e) for e in self.signals]
-        self.cyclic = [fix(e) for e in self.cyclic]
-        self.auto_replies = [fix(e) for e in self.auto_replies]
-        bounds: list[datetime] = []
-        for (server, assumed), (lo, hi) in self.spans.items():
-            off = offsets.get(self.canonical(server) or "") if assumed else None
-            bounds += [lo - off, hi - off] if off is not None else [lo, hi]
-        if bounds:
-            self.first_time, self.last_time = min(bounds), max(bounds)
-        return changed
-
     def _kept_and_open(self) -> list[tuple[int, Event]]:
         seen: set[int] = set()
         out: list[tuple[int, Event]] = []
@@ -319,22 +173,22 @@ class Correlator:
         return False
 
     def _learn(self, ev: Event) -> None:
-        al = self.aliases
+        self.hosts.learn(ev)
         if ev.server:
-            al.add(ev.server)
             src = ev.server_source or "content"
             old = self.servers.get(ev.server)
             if old is None or _SOURCE_RANK.get(src, 9) < _SOURCE_RANK.get(old, 9):
                 self.servers[ev.server] = src
-        if ev.peer_host and ev.peer_ip and ev.source not in PAIRLESS_SOURCES:
-            al.union(ev.peer_host, ev.peer_ip)
-        elif ev.peer_host:
-            al.add(ev.peer_host)
-        for hop in ev.received:
-            if hop.from_host and hop.from_ip:
-                al.union(hop.from_host, hop.from_ip)
         if ev.server and ev.build:
             self.builds[ev.server].add(ev.build)
+        for name, value in ev.headers:
+            if name == "x-peer-software":
+                # An outbound session's peer greeted with its IMS banner: that build is the peer's.
+                peer = ev.peer_names[0] if ev.peer_names else ev.peer_host or ev.peer_ip
+                m = _BUILD.search(value)
+                if peer and m:
+                    self.builds[peer].add(m.group(0))
+                    self.ims_servers.add(normalize_host(peer) or peer)
         if ev.server and ev.software:
             self.software[ev.server].add(ev.software)
         if ev.server and (ev.source in IMS_SOURCES or (ev.software and "mail service" in ev.software.lower())):
@@ -361,7 +215,7 @@ class Correlator:
         self.signals.extend(other.signals)
         self.cyclic.extend(other.cyclic)
         self.auto_replies.extend(other.auto_replies)
-        self.aliases.merge(other.aliases)
+        self.hosts.merge(other.hosts)
         for k, v in other.builds.items():
             self.builds[k] |= v
         for k, v in other.software.items():
@@ -384,6 +238,3 @@ class Correlator:
                     self.first_time = t
                 if self.last_time is None or t > self.last_time:
                     self.last_time = t
-
-    def canonical(self, host: str | None) -> str | None:
-        return self.aliases.canonical(host)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from . import loops as loop_detector
-from .clocks import infer_offsets
 from .correlate import Correlator
 from .errors import ConfigError, InputError
+from .evidence import Evidence, freeze
 from .models import Event, Finding, Location, ParseIssue, Severity
 from .parsers import ParseContext, Parser, Record, by_name, detect
 from .parsers.base import NUL_FIRST, NUL_LINES, looks_binary
@@ -192,6 +192,7 @@ def _consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: An
             if counts[rec.code] <= ISSUE_EXAMPLES:
                 examples.append(rec)
     f = pf.file
+    corr.hosts.learn_file(f.server_hint, servers)
     stat = FileStat(
         path=f.display,
         format=pf.format,
@@ -360,8 +361,10 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         if not files:
             raise InputError(f"no files found in {what}")
         raise InputError(f"no mail evidence found in {what}: {len(files)} file(s) read, none in a known format")
-    zone_notes = infer_zones(corr, settings)
-    findings, suppressed, filtered = _diagnose(corr, settings, rules)
+    evidence = build_evidence(corr, settings)
+    stats = [replace(s, server=evidence.canonical(s.server) or s.server) if s.server else s for s in stats]
+    zone_notes = [o.note() for o in evidence.offsets]
+    findings, suppressed, filtered = _diagnose(evidence, settings, rules)
     if index is not None:
         index.store_findings(findings, [s.path for s in stats])
         index.close()
@@ -370,7 +373,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         issues=tuple(examples),
         issue_counts=tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
         files=tuple(stats),
-        servers=_servers(corr, stats),
+        servers=_servers(evidence, stats),
         formats=_formats(stats),
         bytes_read=sum(s.bytes for s in stats if s.format),
         lines_read=sum(s.lines for s in stats),
@@ -379,8 +382,9 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         suppressed=suppressed,
         filtered=filtered,
         notes=_notes(corr, stats, settings, year_note, zone_notes),
-        first_time=corr.first_time,
-        last_time=corr.last_time,
+        first_time=evidence.first_time,
+        last_time=evidence.last_time,
+        host_joins=_host_joins(evidence, findings),
     )
 
 
@@ -508,30 +512,14 @@ def process_chunk(files: list[InputFile], settings: ScanSettings) -> list[FileOu
     return outcomes
 
 
-def infer_zones(corr: Correlator, settings: ScanSettings) -> list[str]:
-    """Put zone-less local stamps on one clock with the exact ones, when the evidence says how; notes."""
-    if settings.tz is not None:
-        return []  # the user named the zone: it wins
-    corr.aliases.finish()
-    offsets = infer_offsets(corr.candidates, corr.canonical, skip=[name for name, _ in settings.server_tz])
-    if not offsets:
-        return []
-    corr.retime({o.server: o.offset for o in offsets})
-    return [
-        f"local times of {o.server} read as {o.label()}: {o.matches} of its transits match exact times in "
-        "other logs at that offset (give --tz or --server-tz to set it yourself)"
-        for o in offsets
-    ]
+def build_evidence(corr: Correlator, settings: ScanSettings) -> Evidence:
+    """One host map and one clock over everything read (the user's --tz wins over inferred zones)."""
+    return freeze(corr, settings.host_aliases, settings.server_tz, infer_zones=settings.tz is None)
 
 
-def _diagnose(corr: Correlator, settings: ScanSettings, rules: list[type[Rule]]) -> tuple[list[Finding], int, int]:
-    loops = loop_detector.detect(corr, settings.min_passes, settings.window_seconds)
-    ctx = RuleContext(
-        builds=tuple(sorted({(corr.canonical(s) or s, b) for s, bs in corr.builds.items() for b in bs})),
-        ims_servers=frozenset(corr.canonical(s) or s for s in corr.ims_servers),
-        aliases=tuple(sorted((a, g[0]) for g in corr.aliases.groups() for a in g[1:])),
-        addresses={k: frozenset(v) for k, v in corr.addresses.items()},
-    )
+def _diagnose(ev: Evidence, settings: ScanSettings, rules: list[type[Rule]]) -> tuple[list[Finding], int, int]:
+    loops = loop_detector.detect(ev, settings.min_passes, settings.window_seconds)
+    ctx = RuleContext.from_evidence(ev)
     overrides: dict[str, Severity] = {}
     for key, sev in settings.severity_overrides:
         try:
@@ -543,22 +531,34 @@ def _diagnose(corr: Correlator, settings: ScanSettings, rules: list[type[Rule]])
     return kept, len(findings) - len(kept), filtered
 
 
-def _servers(corr: Correlator, stats: list[FileStat]) -> tuple[ServerInfo, ...]:
+def _servers(ev: Evidence, stats: list[FileStat]) -> tuple[ServerInfo, ...]:
+    """One row per machine whose logs were read, under its canonical name."""
     formats: dict[str, set[str]] = {}
     for s in stats:
         if s.server and s.format:
-            formats.setdefault(s.server, set()).add(s.format)
+            formats.setdefault(ev.canonical(s.server) or s.server, set()).add(s.format)
     out = []
-    for name, source in sorted(corr.servers.items()):
+    for name, source in sorted(ev.servers.items()):
         out.append(
             ServerInfo(
                 name=name,
                 name_source=source,
-                builds=tuple(sorted(corr.builds.get(name, ()))),
-                software=tuple(sorted(corr.software.get(name, ()))),
+                builds=tuple(sorted(ev.builds.get(name, ()))),
+                software=tuple(sorted(ev.software.get(name, ()))),
                 formats=tuple(sorted(formats.get(name, ()))),
             )
         )
+    return tuple(out)
+
+
+def _host_joins(ev: Evidence, findings: list[Finding]) -> tuple[tuple[str, str, str], ...]:
+    """The joins that made the machines the report names (servers read, ring hosts): name, machine, why."""
+    shown = set(ev.servers) | {h for f in findings for h in f.hosts}
+    out = []
+    for j in ev.hosts.joins:
+        machine = ev.canonical(j.a) or j.a
+        if machine in shown:
+            out.append((j.a if j.a != machine else j.b, machine, j.reason))
     return tuple(out)
 
 

@@ -121,6 +121,16 @@ class Event:
     peer_host: str | None = None
     peer_ip: str | None = None
     helo: str | None = None
+    peer_names: tuple[str, ...] = ()
+    """Other names the peer gave itself in this session: its 220 banner host, its EHLO-reply host."""
+    origin_host: str | None = None
+    """On a relay's delivery record: the client the message came from (`client=X[ip]`, `relay=X [ip]`),
+    so one record proves both hops of the transit (origin -> server -> peer)."""
+    origin_ip: str | None = None
+    raw_server: str | None = None
+    """`server` as the log wrote it, kept when the host map replaced it with the machine's canonical name."""
+    raw_peer: str | None = None
+    """`peer_host` (or `peer_ip`) as the log wrote it, kept when the host map canonicalised it."""
     sender: str | None = None
     """Envelope sender. `""` is the null sender `<>` (a fact); None means the log did not say."""
     recipients: tuple[str, ...] = ()

@@ -74,6 +74,8 @@ class ScanResult:
     first_time: datetime | None = None
     """Earliest event time in the input (after --since/--until)."""
     last_time: datetime | None = None
+    host_joins: tuple[tuple[str, str, str], ...] = ()
+    """The host map: (name, joined to, the evidence) for every join, in the order they were made."""
 
     @property
     def issue_total(self) -> int:

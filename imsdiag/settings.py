@@ -16,6 +16,9 @@ class ScanSettings:
     tz: tzinfo | None = None
     """Zone of zone-less local stamps (IMS protocol logs, syslog); None assumes UTC and says so."""
     server_tz: tuple[tuple[str, tzinfo], ...] = ()
+    """Per-server zones; the name may be any of the machine's names (the host map resolves it)."""
+    host_aliases: tuple[tuple[str, str], ...] = ()
+    """`--host-alias A=B`: names the user knows are one machine, joined before any inferred join."""
     log_format: str | None = None
     """Force one parser for every file instead of detecting by content."""
     min_passes: int = 3

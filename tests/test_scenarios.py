@@ -57,7 +57,14 @@ def normalise(text: str, fmt: str) -> str:
 
 
 def test_scenarios_are_shipped() -> None:
-    assert SCENARIOS == ["exim-hop-limit", "healthy", "postfix-forwarding-loop", "q178436-site-connector"]
+    assert SCENARIOS == [
+        "exim-hop-limit",
+        "healthy",
+        "postfix-forwarding-loop",
+        "q178436-relay-only",
+        "q178436-site-connector",
+        "q178436-two-ims",
+    ]
 
 
 def test_q178436_scenario(results: dict[str, ScanResult]) -> None:

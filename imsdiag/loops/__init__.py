@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from ..correlate import Correlator
+from ..evidence import Evidence
 from ..models import Loop
 from .chains import detect_chain_loops
 from .crossmessage import detect_null_sender_loops
 from .explicit import detect_auto_reply_volleys, detect_explicit
 
 
-def detect(corr: Correlator, min_passes: int, window_seconds: float) -> list[Loop]:
+def detect(corr: Evidence, min_passes: int, window_seconds: float) -> list[Loop]:
     """Every loop the evidence shows, before any rule names a cause."""
-    corr.aliases.finish()
     loops: list[Loop] = []
     loops += detect_null_sender_loops(corr, min_passes, window_seconds)
     loops += detect_chain_loops(corr, min_passes)

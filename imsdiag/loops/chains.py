@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from ..correlate import Correlator, hop_edge
+from ..correlate import hop_edge
+from ..evidence import Evidence
 from ..models import Event, Hop, Loop
 from .addresses import looped_address
 from .crossmessage import Edge, ring_order, strongly_connected
 
 
-def chain_cycle(chain: Sequence[Hop], corr: Correlator, min_repeat: int) -> tuple[tuple[str, ...], int, bool] | None:
+def chain_cycle(chain: Sequence[Hop], corr: Evidence, min_repeat: int) -> tuple[tuple[str, ...], int, bool] | None:
     """(ring, repetitions, closed) for a chain whose busiest edge repeats >= min_repeat times.
 
     `closed` is False when only one direction of the ring is recorded: the Q178436 shape, where
@@ -39,7 +40,7 @@ def chain_cycle(chain: Sequence[Hop], corr: Correlator, min_repeat: int) -> tupl
     return (top_edge[0], top_edge[1]), top, False
 
 
-def detect_chain_loops(corr: Correlator, min_repeat: int) -> list[Loop]:
+def detect_chain_loops(corr: Evidence, min_repeat: int) -> list[Loop]:
     """One Loop per (ring, recipient), gathering every message whose chain shows that ring."""
     groups: dict[tuple[tuple[str, ...], str, bool], list[tuple[Event, int, bool]]] = defaultdict(list)
     for ev in corr.cyclic:
@@ -83,7 +84,7 @@ def detect_chain_loops(corr: Correlator, min_repeat: int) -> list[Loop]:
     return loops
 
 
-def recurring_segment(chain: Sequence[Hop], corr: Correlator) -> tuple[str, ...] | None:
+def recurring_segment(chain: Sequence[Hop], corr: Evidence) -> tuple[str, ...] | None:
     """The hosts between the first `by` host that recurs and its return, oldest first (A, B for A B A).
 
     Weaker than a cycle: one round trip is enough. Explicit loop reports use it to name the hosts

@@ -12,24 +12,21 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from ..correlate import Correlator
+from ..evidence import Evidence
 from ..models import Direction, Event, Loop, ReportKind
 from ..names import report_kind_from_subject, subject_stem
+from ..transits import Edge, transit_edges
 
-Edge = tuple[str, str]
+
+def event_edges(ev: Event, corr: Evidence) -> tuple[Edge, ...]:
+    """The hops an event proves, in the evidence's canonical names (see `transits.transit_edges`)."""
+    return transit_edges(ev, corr.canonical)
 
 
-def event_edge(ev: Event, corr: Correlator) -> Edge | None:
-    """The hop an event shows, as (from host, to host) in canonical names; None when it shows none."""
-    server = corr.canonical(ev.server)
-    peer = corr.canonical(ev.peer_host) or corr.canonical(ev.peer_ip)
-    if not server or not peer or server == peer:
-        return None
-    if ev.direction is Direction.OUT:
-        return (server, peer)
-    if ev.direction is Direction.IN:
-        return (peer, server)
-    return None
+def event_edge(ev: Event, corr: Evidence) -> Edge | None:
+    """The outermost hop an event shows (its last edge), or None."""
+    edges = event_edges(ev, corr)
+    return edges[-1] if edges else None
 
 
 def split_by_gap(events: Sequence[Event], gap_seconds: float) -> list[list[Event]]:
@@ -124,7 +121,7 @@ def ring_order(component: Sequence[str], edge_count: Counter[Edge], start: str |
     return tuple(ring)
 
 
-def _transit_counts(events: Sequence[Event], corr: Correlator) -> tuple[Counter[Edge], dict[Edge, list[Event]]]:
+def _transit_counts(events: Sequence[Event], corr: Evidence) -> tuple[Counter[Edge], dict[Edge, list[Event]]]:
     """Passes per edge, counted per observer (server + source) and maximised over observers.
 
     The same transit is usually logged at both ends and by several sources on one server
@@ -132,8 +129,7 @@ def _transit_counts(events: Sequence[Event], corr: Correlator) -> tuple[Counter[
     """
     per_observer: dict[tuple[Edge, str, str], list[Event]] = defaultdict(list)
     for ev in events:
-        edge = event_edge(ev, corr)
-        if edge is not None:
+        for edge in event_edges(ev, corr):
             per_observer[(edge, corr.canonical(ev.server) or "", ev.source)].append(ev)
     best: dict[Edge, list[Event]] = {}
     for (edge, _srv, _src), evs in per_observer.items():
@@ -142,7 +138,7 @@ def _transit_counts(events: Sequence[Event], corr: Correlator) -> tuple[Counter[
     return Counter({e: len(v) for e, v in best.items()}), best
 
 
-def _per_pass(events: Sequence[Event], corr: Correlator) -> list[tuple[datetime, float]]:
+def _per_pass(events: Sequence[Event], corr: Evidence) -> list[tuple[datetime, float]]:
     """Received-line counts of one pass each: the copies of the single observer that saw most of them.
 
     Each pass leaves an inbound and an outbound archive copy; mixing them would halve the growth.
@@ -170,7 +166,7 @@ def _growth(values: Sequence[tuple[datetime, float]]) -> float | None:
     return (values[-1][1] - values[0][1]) / (len(values) - 1)
 
 
-def detect_null_sender_loops(corr: Correlator, min_passes: int, window_seconds: float) -> list[Loop]:
+def detect_null_sender_loops(corr: Evidence, min_passes: int, window_seconds: float) -> list[Loop]:
     """Group null-sender/report events per recipient, split on long gaps, and find host rings."""
     by_rcpt: dict[str, list[Event]] = defaultdict(list)
     for ev in corr.candidates:
@@ -185,14 +181,20 @@ def detect_null_sender_loops(corr: Correlator, min_passes: int, window_seconds: 
     return loops
 
 
-def _ring_loop(rcpt: str, events: list[Event], corr: Correlator, min_passes: int) -> Loop | None:
-    counts, edge_events = _transit_counts(events, corr)
+def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) -> Loop | None:
+    counts, _ = _transit_counts(events, corr)
     if not counts:
         return None
     best: Loop | None = None
     for comp in strongly_connected(counts):
         members = set(comp)
-        ring_edges = {e: n for e, n in counts.items() if e[0] in members and e[1] in members}
+        # Count only what travelled inside the ring: a relay's delivery of a one-off bounce that came
+        # from outside (an Internet NDR to the same user) crosses a ring edge but is no pass.
+        inside = [e for e in events if all(a in members and b in members for a, b in event_edges(e, corr))]
+        ring_counts, edge_events = _transit_counts(inside, corr)
+        ring_edges = {e: n for e, n in ring_counts.items() if e[0] in members and e[1] in members}
+        if not ring_edges:
+            continue
         passes = max(ring_edges.values())
         # Every edge of the ring must have been travelled at least twice: one receipt going out and
         # coming back once is a misroute, not yet a loop.
@@ -206,7 +208,7 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Correlator, min_passes: int
         stems = Counter(s for s in (subject_stem(e.subject) for e in events) if s)
         kinds = Counter(k for k in (_kind(e) for e in events) if k is not ReportKind.NONE)
         sizes = [(e.time, float(e.size)) for e in main if e.time is not None and e.size]
-        ring_events = [e for e in events if (edge := event_edge(e, corr)) is None or edge in ring_edges]
+        ring_events = [e for e in inside if not (es := event_edges(e, corr)) or any(x in ring_edges for x in es)]
         rec_growth = _per_pass([e for e in ring_events if e.time is not None and e.received], corr)
         loop = Loop(
             kind="null-sender-repeat",
@@ -236,15 +238,15 @@ def _kind(e: Event) -> ReportKind:
     return ReportKind(from_subject) if from_subject else ReportKind.NONE
 
 
-def _origin(timed: Sequence[Event], corr: Correlator) -> str | None:
+def _origin(timed: Sequence[Event], corr: Evidence) -> str | None:
     """Where the loop started: the server of the first generated report, else the first sender host."""
     for e in timed:
         if e.direction is Direction.GENERATED and e.server:
             return corr.canonical(e.server)
     for e in timed:
-        edge = event_edge(e, corr)
-        if edge:
-            return edge[0]
+        edges = event_edges(e, corr)
+        if edges:
+            return edges[0][0]
     return None
 
 

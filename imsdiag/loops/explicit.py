@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from ..correlate import Correlator
+from ..evidence import Evidence
 from ..models import Event, Loop, LoopSignal
 from ..names import subject_stem
 from .addresses import looped_address
@@ -28,7 +28,7 @@ def _addresses_or_domain(cluster: list[Event], key: str) -> tuple[str, ...]:
     return (key.split(":", 1)[1],) if key.startswith("domain:") and key != "domain:" else ()
 
 
-def detect_explicit(corr: Correlator, window_seconds: float) -> list[Loop]:
+def detect_explicit(corr: Evidence, window_seconds: float) -> list[Loop]:
     """Group loop-signal events by signal and the address (or domain) they are about."""
     groups: dict[tuple[LoopSignal, str], list[Event]] = defaultdict(list)
     for ev in corr.signals:
@@ -67,7 +67,7 @@ def detect_explicit(corr: Correlator, window_seconds: float) -> list[Loop]:
     return loops
 
 
-def _ring_from_chains(events: list[Event], corr: Correlator) -> tuple[str, ...]:
+def _ring_from_chains(events: list[Event], corr: Evidence) -> tuple[str, ...]:
     """Hosts of a round trip shown by a bounce's returned original (or the message's own chain)."""
     for e in events:
         for chain in (*e.embedded_received, e.received):
@@ -77,7 +77,7 @@ def _ring_from_chains(events: list[Event], corr: Correlator) -> tuple[str, ...]:
     return ()
 
 
-def detect_auto_reply_volleys(corr: Correlator, min_passes: int, window_seconds: float) -> list[Loop]:
+def detect_auto_reply_volleys(corr: Evidence, min_passes: int, window_seconds: float) -> list[Loop]:
     """Auto-replies answering each other: both addresses of a pair keep sending auto-replies to the other."""
     pairs: dict[frozenset[str], list[Event]] = defaultdict(list)
     for ev in corr.auto_replies:

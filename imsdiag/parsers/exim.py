@@ -52,6 +52,9 @@ class _Msg:
     subject: str | None = None
     about_id: str | None = None
     report_kind: ReportKind = ReportKind.NONE
+    client_host: str | None = None
+    """Who handed the message over (`H=` of the `<=` line); None for local submissions."""
+    client_ip: str | None = None
 
 
 def fields_of(body: str) -> dict[str, str]:
@@ -222,6 +225,7 @@ class _EximReader:
             # A bounce Exim made itself is submitted locally; one received over SMTP came from elsewhere.
             direction = Direction.GENERATED if fields.get("P") == "local" else Direction.IN
         host, helo, ip = peer_of(body)
+        state.client_host, state.client_ip = host, ip
         recipients = recipients_of(body)
         return self._fill(
             base,
@@ -252,6 +256,9 @@ class _EximReader:
             peer_host=host,
             peer_ip=ip,
             helo=helo,
+            # A relayed message proves both hops: the `<=` client -> this host -> the `=>` host.
+            origin_host=state.client_host if remote else None,
+            origin_ip=state.client_ip if remote else None,
             status=_STATUS[flag],
             dsn=dsn["dsn"] if dsn else None,
             next_id=(nxt["id"] or nxt["exim"]) if nxt else None,

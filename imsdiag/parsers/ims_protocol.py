@@ -108,6 +108,7 @@ class _Txn:
     peer_host: str | None = None
     peer_ip: str | None = None
     helo: str | None = None
+    peer_names: tuple[str, ...] = ()
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -119,6 +120,8 @@ class _Session:
     peer_host: str | None = None
     peer_ip: str | None = None
     helo: str | None = None
+    peer_names: list[str] = field(default_factory=list)
+    """Names the peer gave itself: its 220 banner host and EHLO-reply host (outbound sessions)."""
     pending: str | None = None
     """The command whose reply is awaited (`HELO`, `MAIL`, `RCPT`, `DATA`, `DOT`, ...)."""
     peer_headers: list[tuple[str, str]] = field(default_factory=list)
@@ -204,6 +207,12 @@ def _host_token(text: str) -> str | None:
     return word
 
 
+def _add_peer_name(s: _Session, host: str | None) -> None:
+    name = normalize_host(host)
+    if name and name not in s.peer_names and len(s.peer_names) < 4:
+        s.peer_names.append(name)
+
+
 def _mail_args(rest: str) -> tuple[str, str]:
     """Split the argument of MAIL FROM / RCPT TO into (address, ESMTP parameters)."""
     s = rest.strip()
@@ -283,6 +292,7 @@ class _Reader:
             peer_host=t.peer_host,
             peer_ip=t.peer_ip,
             helo=t.helo,
+            peer_names=t.peer_names,
             sender=t.sender,
             recipients=tuple(t.recipients),
             message_id=message_id,
@@ -308,6 +318,8 @@ class _Reader:
         """A 220 greeting: the IMS's own on an inbound session, the peer's on an outbound one."""
         m = _IMS_SOFTWARE.search(text[:MAX_TEXT])
         if s.direction is Direction.OUT:
+            # The peer names itself: the host map ties this name to the address connected to.
+            _add_peer_name(s, _host_token(text[3:].lstrip(" -")))
             if m:
                 s.peer_headers.append(("x-peer-software", m.group(1)))
             return
@@ -347,6 +359,7 @@ class _Reader:
             else:
                 t.status = "incomplete"
         t.direction, t.peer_host, t.peer_ip, t.helo = s.direction, s.peer_host, s.peer_ip, s.helo
+        t.peer_names = tuple(s.peer_names)
         t.extra_headers.extend(s.peer_headers)
         self.ctx.count("transactions")
         self._ready(t)
@@ -528,6 +541,11 @@ class _Reader:
                 host = _host_token(text[4:])
                 if host and ("." in host or "hello" in text.lower()):
                     self._learn_server(host, "content")
+            elif s.direction is Direction.OUT and code.startswith("2"):
+                # `250-imc2.company.com Hello [imc1]`; Sendmail's `250-Hello x, pleased` names us, not itself.
+                host = _host_token(text[4:])
+                if host and "." in host:
+                    _add_peer_name(s, host)
             m = _BRACKET_IP.search(text[:MAX_TEXT])
             if m and s.direction is Direction.IN and s.peer_ip is None:
                 s.peer_ip = m.group(1)

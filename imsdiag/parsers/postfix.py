@@ -251,6 +251,8 @@ class PostfixHandler:
         headers: tuple[tuple[str, str], ...] = ()
         if "orig_to" in fields:
             headers = (("orig-to", address(fields["orig_to"]) or ""),)
+        # A relayed message proves two hops: its smtpd client -> this host -> the relay it went to.
+        relayed = daemon in _RELAY_DAEMONS and state.origin == "smtpd"
         yield self._fill(
             base,
             qid,
@@ -259,6 +261,8 @@ class PostfixHandler:
             recipients=(recipient,) if recipient else (),
             peer_host=normalize_host(relay["host"]) if relay else None,
             peer_ip=relay["ip"] if relay else None,
+            origin_host=state.client_host if relayed else None,
+            origin_ip=state.client_ip if relayed else None,
             status=status["status"] if status else None,
             dsn=fields.get("dsn") or None,
             next_id=next_id_of(note),

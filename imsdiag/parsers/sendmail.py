@@ -44,6 +44,9 @@ class _Msg:
     message_id: str | None = None
     about_id: str | None = None
     report_kind: ReportKind = ReportKind.NONE
+    client_host: str | None = None
+    """Who handed the message to this Sendmail (`relay=host [ip]` of the `from=` line)."""
+    client_ip: str | None = None
     pending: int | None = None
     """Recipients (`nrcpts=`) not yet delivered: at zero the id is dropped, as Sendmail logs no `removed`."""
 
@@ -149,6 +152,7 @@ class SendmailHandler:
             self.ctx.count("dsn-arrivals")  # reported already by its `DSN:` line
             return
         host, ip = relay_of(fields.get("relay"))
+        state.client_host, state.client_ip = host, ip
         yield self._fill(base, qid, state, direction=Direction.IN, peer_host=host, peer_ip=ip)
 
     def _delivery(self, qid: str, state: _Msg, rest: str, base: Event) -> Iterator[Record]:
@@ -162,6 +166,9 @@ class SendmailHandler:
         mailer = fields.get("mailer", "")
         nxt = _NEXT_ID.search(stat)
         recipients = split_addresses(tm["to"] if tm else fields.get("to", ""))
+        local = mailer in _LOCAL_MAILERS
+        # A relayed message proves two hops: client -> this host (the `from=` line) -> next hop.
+        origin_host, origin_ip = (None, None) if local else (state.client_host, state.client_ip)
         if state.pending is not None and stat.startswith("Sent"):
             state.pending -= len(recipients)
             if state.pending <= 0:
@@ -172,10 +179,12 @@ class SendmailHandler:
             base,
             qid,
             state,
-            direction=Direction.LOCAL if mailer in _LOCAL_MAILERS else Direction.OUT,
+            direction=Direction.LOCAL if local else Direction.OUT,
             recipients=recipients,
             peer_host=host,
             peer_ip=ip,
+            origin_host=origin_host,
+            origin_ip=origin_ip,
             status=status_of(stat, dsn),
             dsn=dsn,
             next_id=nxt["id"] if nxt else None,

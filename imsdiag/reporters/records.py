@@ -212,6 +212,9 @@ def scan_document(result: ScanResult, fail_on: str = "error", version: str = "")
         "servers": [server_dict(s) for s in sorted(result.servers, key=lambda s: s.name)],
         "formats": [format_dict(s) for s in sorted(result.formats, key=lambda s: s.format)],
         "notes": [clean_text(n) for n in result.notes],
+        "host_map": [
+            {"name": clean_text(a), "same_as": clean_text(b), "reason": clean_text(r)} for a, b, r in result.host_joins
+        ],
     }
 
 

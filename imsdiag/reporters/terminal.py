@@ -117,6 +117,9 @@ class TerminalReporter(Reporter):
         if self.options.verbose >= 1:
             console.print()
             console.print(_servers_table(result))
+            if result.host_joins:
+                console.print()
+                console.print(_host_map_table(result))
             console.print()
             console.print(_files_table(result))
         console.print()
@@ -444,6 +447,17 @@ def _servers_table(result: ScanResult) -> Group:
             _safe(", ".join(s.formats) or "-"),
         )
     return Group(_heading(f"Servers ({len(result.servers):,})"), table)
+
+
+def _host_map_table(result: ScanResult) -> Group:
+    """Which names were taken for one machine, and the evidence for each join (`scan -v`)."""
+    table = _plain_table()
+    table.add_column("Name", style="host", no_wrap=True, overflow="fold")
+    table.add_column("Same machine as", style="host", no_wrap=True, overflow="fold")
+    table.add_column("Because")
+    for a, b, reason in result.host_joins:
+        table.add_row(_safe(a), _safe(b), _safe(reason, 200))
+    return Group(_heading(f"Host map ({len(result.host_joins):,} joins)"), table)
 
 
 def _formats_table(result: ScanResult) -> Group:

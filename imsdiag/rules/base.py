@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..evidence import Evidence
+from ..hosts import HostMap
 from ..models import Finding, Loop, Severity
 
 DOCS_URL = "https://github.com/imsdiag/imsdiag/blob/main/docs/rules.md"
@@ -21,10 +23,19 @@ class RuleContext:
     """(server, build) pairs seen anywhere in the input."""
     ims_servers: frozenset[str] = frozenset()
     """Servers known to run an Exchange IMS/IMC (from banners, Received lines, IMS log formats)."""
-    aliases: tuple[tuple[str, str], ...] = ()
-    """(alias, canonical host) pairs learned while reading."""
+    hosts: HostMap = field(default_factory=HostMap)
+    """The scan's host map: every name of a machine -> its canonical name."""
     addresses: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Local part -> every address seen with it."""
+
+    @classmethod
+    def from_evidence(cls, ev: Evidence) -> RuleContext:
+        return cls(
+            builds=tuple(sorted((s, b) for s, bs in ev.builds.items() for b in bs)),
+            ims_servers=ev.ims_servers,
+            hosts=ev.hosts,
+            addresses=ev.addresses,
+        )
 
     def proxies_of(self, address: str) -> list[str]:
         """Other addresses of the same user in the same organisation (`user2@imc2.company.com` for

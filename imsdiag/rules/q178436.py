@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from ..models import Direction, Finding, Loop, ReportKind, Severity
+from ..models import Direction, Event, Finding, Loop, ReportKind, Severity
 from .base import Rule, RuleContext
 from .common import base_finding, duration_text, parse_build, ring_text, span
 
@@ -22,6 +23,48 @@ RELEASES: dict[tuple[int, ...], str] = {
     (5, 5, 2653): "Exchange 5.5 SP4",
 }
 """IMS builds by release (Q257618, Q158530)."""
+
+EXCHANGE_MESSAGE_ID = re.compile(r"^[0-9A-Fa-f]{32,40}@", re.ASCII)
+"""Exchange 5.x Message-IDs: a long hex string (a GUID and a counter), e.g.
+`6180A23D98B7D011BD4800A0C90D616D051C@server.company1.com` (Q166577)."""
+
+
+def ims_lookalikes(loop: Loop) -> list[str]:
+    """Ring hosts that look like an Exchange IMS from what other hosts logged about them.
+
+    With only a relay's log there is no IMS log to say so: the Message-IDs the peer creates (the
+    Exchange hex form, domain on the peer), its X-Mailer or Received software, or its banner do.
+    """
+    hosts = set(loop.hosts)
+    found: dict[str, str] = {}
+    for ev in loop.events:
+        for host in (ev.peer_host, ev.origin_host):
+            if host in hosts and host not in found and _ims_sign(ev, host):
+                found[host] = host
+    return sorted(found)
+
+
+def _ims_sign(ev: Event, host: str) -> bool:
+    mid = ev.message_id or ""
+    if EXCHANGE_MESSAGE_ID.match(mid) and _same_domain(mid.rsplit("@", 1)[1], host):
+        return True
+    for name, value in ev.headers:
+        if name in ("x-mailer", "x-peer-software") and "internet mail service" in value.lower():
+            return True
+    return False
+
+
+def _same_domain(a: str, host: str) -> bool:
+    """`imc1.company.com` made a Message-ID `...@imc1.company.com` (or `...@IMC1`)."""
+    a, host = a.lower().rstrip("."), host.lower()
+    return a == host or a.split(".", 1)[0] == host.split(".", 1)[0]
+
+
+def _null_sender_receipts(loop: Loop) -> bool:
+    """A Received-chain loop of null-sender delivery receipts: the Q178436 message, seen in archived copies."""
+    return loop.report_kind is ReportKind.DELIVERY_RECEIPT or any(
+        e.sender == "" and e.report_kind in (ReportKind.DELIVERY_RECEIPT, ReportKind.NONE) for e in loop.events
+    )
 
 
 def build_status(build: str) -> tuple[str, bool | None]:
@@ -85,32 +128,49 @@ class Q178436(Rule):
     references = ("KB Q178436", "KB Q189270", "KB Q242221", "KB Q257618", "KB Q300931", "RFC 5321 §4.5.5")
 
     def check(self, loops: list[Loop], ctx: RuleContext) -> Iterator[tuple[Finding, set[int]]]:
-        for i, loop in enumerate(loops):
-            if loop.kind != "null-sender-repeat":
+        taken: set[int] = set()
+        # Cross-message rings first: they carry the passes and the period; a Received-chain cycle of
+        # the same receipts joins them as supporting evidence, or stands alone (archives only).
+        order = sorted(range(len(loops)), key=lambda i: loops[i].kind != "null-sender-repeat")
+        for i in order:
+            loop = loops[i]
+            if i in taken or loop.kind not in ("null-sender-repeat", "received-cycle"):
                 continue
-            ims_hosts = [h for h in loop.hosts if h in ctx.ims_servers]
-            if not ims_hosts:
+            if loop.kind == "received-cycle" and not _null_sender_receipts(loop):
                 continue
             # An NDR or auto-reply loop through an IMS is another cause (Q238498, Q216161): leave it
             # to the generic rule, which names those candidates.
             if loop.report_kind not in (ReportKind.DELIVERY_RECEIPT, ReportKind.NONE):
+                continue
+            ims_hosts = [h for h in loop.hosts if h in ctx.ims_servers]
+            lookalike = [] if ims_hosts else ims_lookalikes(loop)
+            if not ims_hosts and not lookalike:
                 continue
             claimed = {i}
             related = [loop]
             for j, other in enumerate(loops):
                 if (
                     j != i
+                    and j not in taken
                     and other.kind == "received-cycle"
                     and set(other.addresses) & set(loop.addresses)
                     and set(other.hosts) <= set(loop.hosts) | set(ctx.ims_servers)
                 ):
                     claimed.add(j)
                     related.append(other)
-            yield self._finding(loop, related, ims_hosts, ctx), claimed
+            taken |= claimed
+            yield self._finding(loop, related, ims_hosts or lookalike, ctx, inferred=not ims_hosts), claimed
 
-    def _finding(self, loop: Loop, related: list[Loop], ims_hosts: list[str], ctx: RuleContext) -> Finding:
+    def _finding(
+        self, loop: Loop, related: list[Loop], ims_hosts: list[str], ctx: RuleContext, inferred: bool = False
+    ) -> Finding:
         address = loop.addresses[0] if loop.addresses else "(unknown address)"
         reasons: list[str] = []
+        if inferred:
+            reasons.append(
+                f"{', '.join(ims_hosts)} looks like an Exchange IMS (Exchange-form Message-IDs or IMS software "
+                "named in what the other hosts logged); no log of the IMS itself was read"
+            )
         receipt = loop.report_kind is ReportKind.DELIVERY_RECEIPT
         if receipt:
             reasons.append("the looping message is a delivery receipt (subject or tracking report status)")
@@ -138,14 +198,25 @@ class Q178436(Rule):
         proxies = sorted(a for a in ctx.proxies_of(address) if a != address)
         if proxies:
             reasons.append(f"the user has another SMTP proxy: {', '.join(proxies)}")
-        score = len(reasons)
+        ids = {e.message_id for e in loop.events if e.message_id}
+        if loop.passes >= 3 and len(ids) * 2 >= loop.passes:
+            reasons.append(f"every pass is a new message ({len(ids)} Message-IDs), as when the IMS re-creates it")
+        score = len(reasons) - (1 if inferred else 0)
         confidence = "high" if receipt and score >= 3 else "medium" if score >= 2 else "low"
+        if inferred:
+            # The IMS is recognised only from what other hosts logged about it: never "high".
+            confidence = "medium" if score >= 1 else "low"
         ring = ring_text(loop.hosts)
-        period = duration_text(loop.period_seconds)
+        period = f", one every {duration_text(loop.period_seconds)}" if loop.period_seconds else ""
         stem = f' "Delivered: {loop.subject_stem}"' if loop.subject_stem else ""
+        what = (
+            f"A delivery receipt{stem} for {address} with a null sender (MAIL FROM:<>)"
+            if receipt or loop.subject_stem
+            else f"A null-sender message (MAIL FROM:<>) for {address}, by its shape the IMS's delivery receipt,"
+        )
         summary = (
-            f"A delivery receipt{stem} for {address} with a null sender (MAIL FROM:<>) is looping {ring}: "
-            f"{loop.passes} passes {span(loop.first_seen, loop.last_seen)}, one every {period}. "
+            f"{what} is looping {ring}: "
+            f"{loop.passes} passes {span(loop.first_seen, loop.last_seen)}{period}. "
             "Each pass is a new message and the IMS adds no Received line, so no hop count will stop it; "
             "the sender never gets the receipt, and the IMS logs and archive folders keep growing."
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from imsdiag.correlate import Correlator
+from imsdiag.evidence import freeze
 from imsdiag.loops import detect
 from imsdiag.models import Direction, Event, Hop, Location, LoopSignal, ReportKind, Severity, TimeQuality
 from imsdiag.rules import RuleContext, apply_rules
@@ -47,13 +48,9 @@ def run(events: list[Event], min_passes: int = 3) -> tuple[list, Correlator]:
     corr = Correlator(min_repeat=min_passes)
     for e in events:
         corr.add(e)
-    loops = detect(corr, min_passes, 6 * 3600)
-    ctx = RuleContext(
-        builds=tuple(sorted((s, b) for s, bs in corr.builds.items() for b in bs)),
-        ims_servers=frozenset(corr.ims_servers),
-        addresses={k: frozenset(v) for k, v in corr.addresses.items()},
-    )
-    findings, _ = apply_rules(loops, ctx)
+    evidence = freeze(corr, infer_zones=False)
+    loops = detect(evidence, min_passes, 6 * 3600)
+    findings, _ = apply_rules(loops, RuleContext.from_evidence(evidence))
     return findings, corr
 
 

@@ -1,0 +1,160 @@
+"""The frozen evidence detectors read: one host map and one clock applied, once, to every kept event.
+
+Reading gathers a `Correlator` per file; after the merge nothing is mutated. `freeze` builds the host
+map, puts every kept event on its machine's canonical name (raw names kept beside it), corrects
+zone-less local stamps (the user's `--server-tz` under any of a host's names, then the offsets
+inferred from matching transits) and hands the detectors, rules and reporters one immutable snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone, tzinfo
+
+from .clocks import Offset, infer_offsets
+from .correlate import IMS_SOURCES, Correlator
+from .hosts import HostMap
+from .models import Event, TimeQuality
+from .names import domain_of
+
+_SOURCE_RANK = {"banner": 0, "content": 1, "option": 2, "path": 3}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What survived reading, on one host map and one clock."""
+
+    candidates: tuple[Event, ...] = ()
+    signals: tuple[Event, ...] = ()
+    cyclic: tuple[Event, ...] = ()
+    auto_replies: tuple[Event, ...] = ()
+    hosts: HostMap = field(default_factory=HostMap)
+    builds: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    software: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    ims_servers: frozenset[str] = frozenset()
+    addresses: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    servers: Mapping[str, str] = field(default_factory=dict)
+    """Machine (canonical name) -> how its name was found (`banner`, `content`, `option`, `path`)."""
+    offsets: tuple[Offset, ...] = ()
+    first_time: datetime | None = None
+    last_time: datetime | None = None
+
+    def canonical(self, host: str | None) -> str | None:
+        return self.hosts.canonical(host)
+
+
+def freeze(
+    corr: Correlator,
+    user_aliases: Iterable[tuple[str, str]] = (),
+    server_tz: Iterable[tuple[str, tzinfo]] = (),
+    infer_zones: bool = True,
+) -> Evidence:
+    """The immutable snapshot of a finished read (see the module docstring for the order of steps)."""
+    domains = {d for addrs in corr.addresses.values() for a in addrs if (d := domain_of(a))}
+    hm = corr.hosts.freeze(user_aliases, domains)
+    zones: dict[str, tzinfo] = {}
+    for name, tz in server_tz:
+        c = hm.canonical(name)
+        if c:
+            zones[c] = tz
+
+    def place(ev: Event) -> Event:
+        ev = canonical_event(ev, hm)
+        if zones and ev.time is not None and ev.time_quality is TimeQuality.ZONE_ASSUMED:
+            tz = zones.get(ev.server or "")
+            if tz is not None:
+                # Read as UTC for want of a zone; the user named this machine's zone under another name.
+                local = ev.time.replace(tzinfo=None)
+                ev = replace(ev, time=local.replace(tzinfo=tz).astimezone(timezone.utc), time_quality=TimeQuality.EXACT)
+        return ev
+
+    candidates = [place(e) for e in corr.candidates]
+    signals = [place(e) for e in corr.signals]
+    cyclic = [place(e) for e in corr.cyclic]
+    autos = [place(e) for e in corr.auto_replies]
+    offsets: list[Offset] = []
+    if infer_zones:
+        offsets = infer_offsets(candidates, lambda s: s, skip=list(zones))
+    shift = {o.server: o.offset for o in offsets}
+    if shift:
+        candidates, signals, cyclic, autos = (
+            [_retime(e, shift) for e in evs] for evs in (candidates, signals, cyclic, autos)
+        )
+    first, last = _span(corr, hm, shift, zones)
+    return Evidence(
+        candidates=tuple(candidates),
+        signals=tuple(signals),
+        cyclic=tuple(cyclic),
+        auto_replies=tuple(autos),
+        hosts=hm,
+        builds=_by_machine(corr.builds, hm),
+        software=_by_machine(corr.software, hm),
+        ims_servers=frozenset(c for s in corr.ims_servers if (c := hm.canonical(s))),
+        addresses={k: frozenset(v) for k, v in corr.addresses.items()},
+        servers=_servers(corr.servers, hm),
+        offsets=tuple(offsets),
+        first_time=first,
+        last_time=last,
+    )
+
+
+def canonical_event(ev: Event, hm: HostMap) -> Event:
+    """`ev` with server, peer and origin on their machines' canonical names; the log's own names kept."""
+    server = hm.canonical(ev.server) or ev.server
+    peer = hm.canonical(ev.peer_host) or hm.canonical(ev.peer_ip)
+    origin = hm.canonical(ev.origin_host) or hm.canonical(ev.origin_ip)
+    changes: dict[str, object] = {}
+    if server != ev.server:
+        changes["server"], changes["raw_server"] = server, ev.server
+    if peer != ev.peer_host:
+        changes["peer_host"], changes["raw_peer"] = peer, ev.peer_host or ev.peer_ip
+    if origin != ev.origin_host:
+        changes["origin_host"] = origin
+    return replace(ev, **changes) if changes else ev  # type: ignore[arg-type]
+
+
+def _retime(ev: Event, offsets: Mapping[str, timedelta]) -> Event:
+    """The event with its zone-assumed time corrected by its server's inferred offset."""
+    off = offsets.get(ev.server or "")
+    if off is None or ev.time is None or ev.time_quality is not TimeQuality.ZONE_ASSUMED:
+        return ev
+    return replace(ev, time=ev.time - off, time_quality=TimeQuality.ZONE_INFERRED)
+
+
+def _by_machine(table: Mapping[str, set[str]], hm: HostMap) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for name, values in table.items():
+        out.setdefault(hm.canonical(name) or name, set()).update(values)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _servers(servers: Mapping[str, str], hm: HostMap) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, src in servers.items():
+        c = hm.canonical(name) or name
+        old = out.get(c)
+        if old is None or _SOURCE_RANK.get(src, 9) < _SOURCE_RANK.get(old, 9):
+            out[c] = src
+    return out
+
+
+def _span(
+    corr: Correlator, hm: HostMap, shift: Mapping[str, timedelta], zones: Mapping[str, tzinfo]
+) -> tuple[datetime | None, datetime | None]:
+    """First and last time of the input, with every server's stamps on the corrected clock."""
+    bounds: list[datetime] = []
+    for (server, assumed), (lo, hi) in corr.spans.items():
+        c = hm.canonical(server) or server
+        if assumed and c in zones:
+            tz = zones[c]
+            lo, hi = (t.replace(tzinfo=None).replace(tzinfo=tz).astimezone(timezone.utc) for t in (lo, hi))
+        elif assumed and c in shift:
+            lo, hi = lo - shift[c], hi - shift[c]
+        bounds += [lo, hi]
+    if not bounds:
+        return corr.first_time, corr.last_time
+    return min(bounds), max(bounds)
+
+
+__all__ = ["IMS_SOURCES", "Evidence", "canonical_event", "freeze"]
