@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__
-from .config import Config, load_config, parse_server_tz_option, parse_severity_option
+from .config import Config, load_config, parse_host_alias_option, parse_server_tz_option, parse_severity_option
 from .errors import ConfigError, ExitCode, ImsdiagError
 from .models import Severity
 from .parsers import PARSERS
@@ -59,7 +59,18 @@ def common_input_options(func: F) -> F:
             "--tz", metavar="ZONE", help="Zone of zone-less local time stamps (IMS logs, syslog). Default UTC."
         ),
         click.option(
-            "--server-tz", "server_tz", metavar="NAME=ZONE", multiple=True, help="Zone for one server; repeatable."
+            "--server-tz",
+            "server_tz",
+            metavar="NAME=ZONE",
+            multiple=True,
+            help="Zone for one server, by any of its names; repeatable.",
+        ),
+        click.option(
+            "--host-alias",
+            "host_alias",
+            metavar="NAME=NAME",
+            multiple=True,
+            help="Two names (or a name and an address) of one machine, e.g. relay=10.0.0.5; repeatable.",
         ),
         click.option(
             "--log-format",
@@ -117,6 +128,7 @@ def _settings(
     log_format: str | None,
     index_path: str | None,
     no_index: bool,
+    host_alias: tuple[str, ...] = (),
     since: str | None = None,
     until: str | None = None,
     select: tuple[str, ...] = (),
@@ -139,6 +151,10 @@ def _settings(
     except (ValueError, ConfigError) as exc:
         _bad("--server-tz", str(exc))
     try:
+        aliases = tuple(parse_host_alias_option(a) for a in host_alias) or (cfg.host_alias or ())
+    except ValueError as exc:
+        _bad("--host-alias", str(exc))
+    try:
         since_t = parse_when(since, now) if since else cfg.since
         until_t = parse_when(until, now) if until else cfg.until
     except ValueError as exc:
@@ -155,6 +171,7 @@ def _settings(
         paths=paths,
         tz=zone,
         server_tz=stz,
+        host_aliases=aliases,
         log_format=log_format,
         min_passes=min_passes or cfg.min_passes or 3,
         window_seconds=win.total_seconds() if win else 6 * 3600.0,
@@ -223,6 +240,7 @@ def scan(
     write_baseline: str | None,
     tz: str | None,
     server_tz: tuple[str, ...],
+    host_alias: tuple[str, ...],
     log_format: str | None,
     index_path: str | None,
     no_index: bool,
@@ -253,6 +271,7 @@ def scan(
         cfg,
         tz=tz,
         server_tz=server_tz,
+        host_alias=host_alias,
         log_format=log_format,
         index_path=index_path,
         no_index=no_index,
@@ -317,6 +336,7 @@ def explain_cmd(
     output: str | None,
     tz: str | None,
     server_tz: tuple[str, ...],
+    host_alias: tuple[str, ...],
     log_format: str | None,
     index_path: str | None,
     no_index: bool,
@@ -353,6 +373,7 @@ def explain_cmd(
         cfg,
         tz=tz,
         server_tz=server_tz,
+        host_alias=host_alias,
         log_format=log_format,
         index_path=index_path,
         no_index=no_index,

@@ -38,6 +38,7 @@ class Config:
     tz: tzinfo | None = None
     """Zone of zone-less local stamps."""
     server_tz: tuple[tuple[str, tzinfo], ...] | None = None
+    host_alias: tuple[tuple[str, str], ...] | None = None
     """(server, zone) pairs; the server name is normalised like every host name."""
     min_passes: int | None = None
     window: timedelta | None = None
@@ -92,6 +93,15 @@ def parse_server_tz_option(text: str) -> tuple[str, tzinfo]:
     if not name:
         raise ValueError(f"{text!r} is not SERVER=ZONE (e.g. imc1.company.com=Europe/Berlin)")
     return name, parse_zone(zone)
+
+
+def parse_host_alias_option(text: str) -> tuple[str, str]:
+    """One `name=other-name` pair, as in `--host-alias relay=relay.company.com`: two names of one machine."""
+    a, sep, b = text.partition("=")
+    na, nb = (normalize_host(a.strip()), normalize_host(b.strip())) if sep else (None, None)
+    if not na or not nb or na == nb:
+        raise ValueError(f"{text!r} is not NAME=OTHER-NAME (e.g. relay=relay.company.com or imc1=10.1.1.1)")
+    return na, nb
 
 
 def _split_list(value: Any) -> list[str]:
@@ -165,6 +175,7 @@ _KEYS: dict[str, tuple[str, _Converter]] = {
     "until": ("until", lambda v, now, base: _when(v, now)),
     "tz": ("tz", lambda v, now, base: parse_zone(_string(v))),
     "server-tz": ("server_tz", lambda v, now, base: tuple(parse_server_tz_option(p) for p in _pairs(v))),
+    "host-alias": ("host_alias", lambda v, now, base: tuple(parse_host_alias_option(p) for p in _pairs(v))),
     "min-passes": ("min_passes", lambda v, now, base: _int(v, 2)),
     "window": ("window", lambda v, now, base: _window(v)),
     "format": ("format", lambda v, now, base: _format(v)),

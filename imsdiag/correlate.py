@@ -90,6 +90,8 @@ class Correlator:
     events_outside_window: int = 0
     first_time: datetime | None = None
     last_time: datetime | None = None
+    years: dict[int, int] = field(default_factory=dict)
+    """Events per year: year-less syslog stamps take the year most of the dated evidence has."""
     spans: dict[tuple[str, bool], tuple[datetime, datetime]] = field(default_factory=dict)
     """(server, zone assumed) -> first and last time: lets `retime` correct the input's time span."""
 
@@ -99,6 +101,7 @@ class Correlator:
             if (self.since and ev.time < self.since) or (self.until and ev.time > self.until):
                 self.events_outside_window += 1
                 return
+            self.years[ev.time.year] = self.years.get(ev.time.year, 0) + 1
             if self.first_time is None or ev.time < self.first_time:
                 self.first_time = ev.time
             if self.last_time is None or ev.time > self.last_time:
@@ -230,6 +233,8 @@ class Correlator:
         for key, (lo, hi) in other.spans.items():
             span = self.spans.get(key)
             self.spans[key] = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
+        for year, n in other.years.items():
+            self.years[year] = self.years.get(year, 0) + n
         self.events_seen += other.events_seen
         self.events_outside_window += other.events_outside_window
         for t in (other.first_time, other.last_time):

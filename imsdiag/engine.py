@@ -344,8 +344,9 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
                 held.append(outcome)
             else:
                 _absorb(outcome, corr, stats, counts, examples)
-        if held and corr.last_time is not None:
-            year = corr.last_time.year
+        if held and corr.years:
+            # The year most of the dated evidence has (a bundle may carry a stray newer log).
+            year = max(corr.years, key=lambda y: (corr.years[y], y))
             if year != guess:
                 yearless = [by_path[o.stat.path] for o in held]
                 held = list(_outcomes(yearless, replace(settings, year_hint=year), index, None))

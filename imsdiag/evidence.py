@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from .clocks import Offset, infer_offsets
 from .correlate import IMS_SOURCES, Correlator
-from .hosts import HostMap
-from .models import Event, TimeQuality
+from .hosts import HostMap, Join
+from .models import Direction, Event, TimeQuality
 from .names import domain_of
 
 _SOURCE_RANK = {"banner": 0, "content": 1, "option": 2, "path": 3}
@@ -52,7 +52,11 @@ def freeze(
 ) -> Evidence:
     """The immutable snapshot of a finished read (see the module docstring for the order of steps)."""
     domains = {d for addrs in corr.addresses.values() for a in addrs if (d := domain_of(a))}
-    hm = corr.hosts.freeze(user_aliases, domains)
+    aliases = tuple(user_aliases)
+    hm = corr.hosts.freeze(aliases, domains)
+    pairs = transit_joins(corr.candidates, hm)
+    if pairs:
+        hm = corr.hosts.freeze(aliases, domains, pairs)
     zones: dict[str, tzinfo] = {}
     for name, tz in server_tz:
         c = hm.canonical(name)
@@ -97,6 +101,36 @@ def freeze(
         first_time=first,
         last_time=last,
     )
+
+
+def transit_joins(events: Iterable[Event], hm: HostMap) -> list[Join]:
+    """Names proven one machine by both ends of one transit.
+
+    The relay logged Message-ID M going out to imc1, and imc1 logged M coming in from `10.1.1.20`:
+    `10.1.1.20` is the relay, whatever the relay calls itself. Only a Message-ID seen leaving exactly
+    one server for the receiving machine counts.
+    """
+    sent: dict[tuple[str, str], set[str]] = {}
+    received: list[tuple[str, str, str, str]] = []
+    for ev in events:
+        if not ev.message_id:
+            continue
+        server = hm.canonical(ev.server)
+        peer = hm.canonical(ev.peer_host) or hm.canonical(ev.peer_ip)
+        if not server or not peer or server == peer:
+            continue
+        if ev.direction is Direction.OUT:
+            sent.setdefault((ev.message_id, peer), set()).add(server)
+        elif ev.direction is Direction.IN:
+            received.append((ev.message_id, server, peer, ev.peer_host or ev.peer_ip or peer))
+    out: dict[tuple[str, str], Join] = {}
+    for mid, server, peer, raw in received:
+        senders = sent.get((mid, server), set())
+        if len(senders) == 1:
+            sender = next(iter(senders))
+            if sender != peer and (peer, sender) not in out:
+                out[(peer, sender)] = Join(peer, sender, f"{server} logged {raw} sending <{mid}>, which {sender} sent")
+    return list(out.values())
 
 
 def canonical_event(ev: Event, hm: HostMap) -> Event:

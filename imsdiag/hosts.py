@@ -206,8 +206,16 @@ class HostEvidence:
         for h, names in other.hints.items():
             self.hints.setdefault(h, set()).update(names)
 
-    def freeze(self, user_aliases: Iterable[tuple[str, str]] = (), domains: Iterable[str] = ()) -> HostMap:
-        """The one host map of this scan; `domains` are mail domains seen in addresses (not hosts by themselves)."""
+    def freeze(
+        self,
+        user_aliases: Iterable[tuple[str, str]] = (),
+        domains: Iterable[str] = (),
+        transit_joins: Iterable[Join] = (),
+    ) -> HostMap:
+        """The one host map of this scan; `domains` are mail domains seen in addresses (not hosts by themselves).
+
+        `transit_joins` are names proven one machine by the two ends of one transit (see `evidence`).
+        """
         uf = _UnionFind()
         joins: list[Join] = []
         for a, b in user_aliases:
@@ -220,6 +228,10 @@ class HostEvidence:
             if uf.union(a, b):
                 joins.append(Join(a, b, reason))
             self.hosts.update((a, b))
+        for j in transit_joins:
+            if uf.union(j.a, j.b):
+                joins.append(j)
+            self.hosts.update((j.a, j.b))
         talks = self.talks
 
         def talked(x: str, y: str) -> bool:
@@ -231,17 +243,20 @@ class HostEvidence:
             if alike and not talked(a, b) and uf.union(a, b):
                 joins.append(Join(a, b, reason))
         for hint, names in sorted(self.hints.items()):
-            machines = {uf.find(n) for n in names}
+            # The logs in folder `imc1` name their server `mail.company.com` (its banner): when they name one
+            # machine besides the folder's own name, that machine is the folder's.
+            others = [n for n in sorted(names) if uf.find(n) != uf.find(hint)]
             target = None
-            if len(machines) == 1:
-                target = next(iter(names))
+            if len({uf.find(n) for n in others}) == 1:
+                target = others[0]
             else:
-                same = [n for n in names if first_label(n) == first_label(hint)]
-                target = same[0] if len({uf.find(n) for n in same}) == 1 and same else None
+                same = [n for n in others if first_label(n) == first_label(hint)]
+                target = same[0] if same and len({uf.find(n) for n in same}) == 1 else None
             if target and not talked(hint, target) and uf.union(hint, target):
                 joins.append(Join(hint, target, f"folder {hint} holds the logs of {target}"))
             self.servers.add(hint)
             self.hosts.add(hint)
+            self.names.add(hint)
         joins += _short_names(uf, self.names, self.servers, talked)
         domain_set = {d for d in (host_key(x) for x in domains) if d}
         canon: dict[str, str] = {}
@@ -272,9 +287,9 @@ def _short_names(uf: _UnionFind, names: set[str], servers: set[str], talked: obj
             by_label[first_label(n)].add(uf.find(n))
     out: list[Join] = []
     for n in sorted(names):
-        if "." in n or is_ip(n) or any("." in m and not is_ip(m) for m in uf.members(n)):
+        if "." in n or is_ip(n) or any(first_label(m) == n for m in uf.members(n) if "." in m and not is_ip(m)):
             continue
-        roots = {r for r in by_label.get(n, set()) if not talked(n, r)}
+        roots = {r for r in by_label.get(n, set()) if r != uf.find(n) and not talked(n, r)}
         if len(roots) > 1 and site:
             roots = {r for r in roots if any(m.split(".", 1)[-1] in site for m in uf.members(r) if "." in m)}
         if len(roots) != 1:

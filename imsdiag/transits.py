@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .correlate import hop_edge
 from .models import Direction, Event
 
 Edge = tuple[str, str]
+MAX_HOPS = 4
+"""Received lines of an archived copy read as this pass's transits: one pass has two or three."""
 
 
 def transit_edges(ev: Event, canonical: Callable[[str | None], str | None]) -> tuple[Edge, ...]:
@@ -29,4 +32,22 @@ def transit_edges(ev: Event, canonical: Callable[[str | None], str | None]) -> t
             edges.append((server, peer))
     elif ev.direction is Direction.IN and peer and peer != server:
         edges.append((peer, server))
+    return tuple(edges)
+
+
+def received_edges(ev: Event, canonical: Callable[[str | None], str | None]) -> tuple[Edge, ...]:
+    """The hops an IMS archive copy's newest Received lines prove, oldest first.
+
+    A receipt the IMS re-creates on every pass carries this pass's Received lines: the relay's
+    `from imc1 by relay` proves the hop the IMS's own archive envelope may not name. Counted as an
+    observer of its own, so a pass seen in an In and an Out copy is not counted twice.
+    """
+    if ev.source != "ims-archive" or not ev.received:
+        return ()
+    edges: list[Edge] = []
+    for hop in reversed(ev.received[:MAX_HOPS]):
+        edge = hop_edge(hop)
+        a, b = canonical(edge[0]), canonical(edge[1])
+        if a and b and a != b and (a, b) not in edges:
+            edges.append((a, b))
     return tuple(edges)

@@ -9,18 +9,60 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from ..evidence import Evidence
 from ..models import Direction, Event, Loop, ReportKind
 from ..names import report_kind_from_subject, subject_stem
-from ..transits import Edge, transit_edges
+from ..transits import Edge, received_edges, transit_edges
 
 
-def event_edges(ev: Event, corr: Evidence) -> tuple[Edge, ...]:
-    """The hops an event proves, in the evidence's canonical names (see `transits.transit_edges`)."""
-    return transit_edges(ev, corr.canonical)
+def event_edges(ev: Event, corr: Evidence, via: Mapping[str, str] | None = None) -> tuple[Edge, ...]:
+    """The hops an event proves, in the evidence's canonical names (see `transits.transit_edges`).
+
+    An outbound record that names only the destination *domain* (an IMS tracking log's partner field:
+    `company.com`) proves a hop to whichever host that domain's mail reaches; `via` maps such a
+    domain to that host when the same messages are seen coming back from exactly one host.
+    """
+    edges = received_edges(ev, corr.canonical) + transit_edges(ev, corr.canonical)
+    if via is not None and ev.direction is Direction.OUT and ev.peer_host is None and ev.raw_peer:
+        server = corr.canonical(ev.server)
+        host = via.get(domain_node(ev.raw_peer))
+        if server and host and host != server:
+            edges = (*edges, (server, host))
+    return edges
+
+
+def domain_node(name: str) -> str:
+    return "@" + name.lower().rstrip(".")
+
+
+def domain_routes(events: Sequence[Event], corr: Evidence) -> dict[str, str]:
+    """Destination domains of outbound records -> the one host the same recipient's mail comes back from.
+
+    A tracking log says the receipt went to `company.com` and came in again from `relay.company.com`:
+    read with nothing else, the domain's mail reaches the relay. With two or more hosts sending it
+    back the route is unknown and no hop is assumed.
+    """
+    domains: dict[str, set[str]] = defaultdict(set)
+    back: dict[str, set[str]] = defaultdict(set)
+    for ev in events:
+        server = corr.canonical(ev.server)
+        if not server:
+            continue
+        if ev.direction is Direction.OUT and ev.peer_host is None and ev.raw_peer:
+            domains[server].add(domain_node(ev.raw_peer))
+        for a, b in transit_edges(ev, corr.canonical):
+            if b == server and ev.direction is Direction.IN:
+                back[server].add(a)
+    out: dict[str, str] = {}
+    for server, names in domains.items():
+        if len(back[server]) == 1:
+            host = next(iter(back[server]))
+            for name in names:
+                out[name] = host
+    return out
 
 
 def event_edge(ev: Event, corr: Evidence) -> Edge | None:
@@ -121,20 +163,29 @@ def ring_order(component: Sequence[str], edge_count: Counter[Edge], start: str |
     return tuple(ring)
 
 
-def _transit_counts(events: Sequence[Event], corr: Evidence) -> tuple[Counter[Edge], dict[Edge, list[Event]]]:
+def _transit_counts(
+    events: Sequence[Event], corr: Evidence, via: Mapping[str, str] | None = None
+) -> tuple[Counter[Edge], dict[Edge, list[Event]]]:
     """Passes per edge, counted per observer (server + source) and maximised over observers.
 
     The same transit is usually logged at both ends and by several sources on one server
     (protocol log, tracking log, archive); summing them would count one pass three to six times.
+    Within one observer a message counts once: a tracking log writes 1010 (queued) and 1011
+    (transferred) for the same receipt.
     """
-    per_observer: dict[tuple[Edge, str, str], list[Event]] = defaultdict(list)
+    per_observer: dict[tuple[Edge, str, str], dict[object, Event]] = defaultdict(dict)
     for ev in events:
-        for edge in event_edges(ev, corr):
-            per_observer[(edge, corr.canonical(ev.server) or "", ev.source)].append(ev)
+        key = ev.message_id or ev.mts_id or ev.queue_id or ev.location
+        copied = received_edges(ev, corr.canonical)
+        server = corr.canonical(ev.server) or ""
+        for edge in event_edges(ev, corr, via):
+            # What a copy's Received lines prove is a second observer on the same server (see received_edges).
+            source = ev.source + "/received" if edge in copied else ev.source
+            per_observer[(edge, server, source)].setdefault(key, ev)
     best: dict[Edge, list[Event]] = {}
-    for (edge, _srv, _src), evs in per_observer.items():
-        if len(evs) > len(best.get(edge, [])):
-            best[edge] = evs
+    for (edge, _srv, _src), seen in per_observer.items():
+        if len(seen) > len(best.get(edge, [])):
+            best[edge] = list(seen.values())
     return Counter({e: len(v) for e, v in best.items()}), best
 
 
@@ -182,7 +233,8 @@ def detect_null_sender_loops(corr: Evidence, min_passes: int, window_seconds: fl
 
 
 def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) -> Loop | None:
-    counts, _ = _transit_counts(events, corr)
+    via = domain_routes(events, corr)
+    counts, _ = _transit_counts(events, corr, via)
     if not counts:
         return None
     best: Loop | None = None
@@ -190,8 +242,8 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) 
         members = set(comp)
         # Count only what travelled inside the ring: a relay's delivery of a one-off bounce that came
         # from outside (an Internet NDR to the same user) crosses a ring edge but is no pass.
-        inside = [e for e in events if all(a in members and b in members for a, b in event_edges(e, corr))]
-        ring_counts, edge_events = _transit_counts(inside, corr)
+        inside = [e for e in events if all(a in members and b in members for a, b in event_edges(e, corr, via))]
+        ring_counts, edge_events = _transit_counts(inside, corr, via)
         ring_edges = {e: n for e, n in ring_counts.items() if e[0] in members and e[1] in members}
         if not ring_edges:
             continue
@@ -208,7 +260,7 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) 
         stems = Counter(s for s in (subject_stem(e.subject) for e in events) if s)
         kinds = Counter(k for k in (_kind(e) for e in events) if k is not ReportKind.NONE)
         sizes = [(e.time, float(e.size)) for e in main if e.time is not None and e.size]
-        ring_events = [e for e in inside if not (es := event_edges(e, corr)) or any(x in ring_edges for x in es)]
+        ring_events = [e for e in inside if not (es := event_edges(e, corr, via)) or any(x in ring_edges for x in es)]
         rec_growth = _per_pass([e for e in ring_events if e.time is not None and e.received], corr)
         loop = Loop(
             kind="null-sender-repeat",

@@ -58,6 +58,8 @@ EVENT_NAMES: dict[int, str] = {
 
 REPORT_EVENTS = frozenset({2, 8, 10, 1005, 1006, 1007, 1015, 1016, 1017, 1018})
 """Events that carry a DR/NDR: reports travel with a null P1 sender."""
+_TRANSFER_EVENTS = frozenset({1010, 1011, 1012, 1013, 1014})
+"""SMTP queue and transfer events, which log a report's transit like any message's."""
 
 # Q173364 says 1001 is "Backbone transfer in" (mail received from another MAPI system) and 1002
 # "Backbone transfer out"; the directions follow the article.
@@ -77,6 +79,9 @@ _CONNECTOR = re.compile(r"Internet Mail (?:Connector|Service) \(([^()\t]{1,64})\
 # A host or domain name: labels without dots, separated by dots, so no two quantifiers overlap.
 _HOST = re.compile(r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})\.){1,30}[A-Za-z][A-Za-z0-9-]{0,62}\.?$")
 _INT = re.compile(r"^-?\d{1,12}$")
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_PEERISH = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z][A-Za-z0-9_-]{0,62})$")
+"""A partner that is an address or a one-label (NetBIOS-style) host name, as an inbound transfer names its sender."""
 _STAMPISH = re.compile(r"^\s{0,8}\d{4}\.\d{1,2}\.\d{1,2}\s")
 _FILE_NAME = re.compile(r"\d{8}\.log", re.IGNORECASE)
 
@@ -119,9 +124,9 @@ def server_of(*names: str) -> str | None:
     return None
 
 
-def _report_kind(event: int, statuses: list[str]) -> ReportKind:
+def _report_kind(event: int, statuses: list[str], is_report: bool = False) -> ReportKind:
     """DR when every recipient status is 0, NDR when one is 1; 1007 is an NDR by definition."""
-    if event not in REPORT_EVENTS:
+    if event not in REPORT_EVENTS and not is_report:
         return ReportKind.NONE
     if "1" in statuses:
         return ReportKind.NDR
@@ -146,11 +151,38 @@ def _ids(first: str, remote: str) -> tuple[str | None, str | None, str | None]:
     return mts_id, queue_id, message_id
 
 
-def _event(rec: _Record, ctx: ParseContext) -> Event:
+class _ReportIds:
+    """MTS-IDs of reports seen so far in one file (bounded): their later transfer events move a report too."""
+
+    LIMIT = 20_000
+
+    def __init__(self) -> None:
+        self._ids: dict[str, None] = {}
+
+    def add(self, mts_id: str | None) -> None:
+        if mts_id:
+            self._ids[mts_id] = None
+            if len(self._ids) > self.LIMIT:
+                del self._ids[next(iter(self._ids))]
+
+    def __contains__(self, mts_id: object) -> bool:
+        return mts_id in self._ids
+
+
+def _event(rec: _Record, ctx: ParseContext, reports: _ReportIds | None = None) -> Event:
     f = rec.fields
     gateway, partner, remote, originator = _field(f, 3), _field(f, 4), _field(f, 5), _field(f, 6)
     mts_id, queue_id, message_id = _ids(_field(f, 0), remote)
-    is_report = rec.event in REPORT_EVENTS
+    # Field 12 is "Subject-ID or Report MTS-ID (blank for normal messages)" (Q173280): an SMTP transfer
+    # (1010-1014) that carries a Report MTS-ID moves a report, whatever its event number says; so does
+    # one whose own MTS-ID an earlier report event (1017 SMTP Report Generated) gave the report.
+    report_of = _field(f, 11)
+    is_report = rec.event in REPORT_EVENTS or (
+        rec.event in _TRANSFER_EVENTS
+        and (bool(_MTS_ID.match(report_of)) or (reports is not None and mts_id in reports))
+    )
+    if is_report and reports is not None:
+        reports.add(mts_id)
     sender: str | None = None
     if is_report:
         sender = ""
@@ -170,15 +202,16 @@ def _event(rec: _Record, ctx: ParseContext) -> Event:
         server=server,
         server_source=source,
         direction=_DIRECTIONS.get(rec.event, Direction.UNKNOWN),
-        peer_host=normalize_host(partner) if _HOST.match(partner) else None,
+        peer_host=normalize_host(partner) if _HOST.match(partner) or _PEERISH.match(partner) else None,
+        peer_ip=partner if _IPV4.match(partner) else None,
         sender=sender,
         recipients=tuple(rec.recipients),
         message_id=message_id,
         queue_id=queue_id,
         mts_id=mts_id,
-        about_id=(_field(f, 11) or None) if is_report else None,
+        about_id=(report_of or None) if is_report else None,
         size=int(length) if length.isdigit() else None,
-        report_kind=_report_kind(rec.event, rec.statuses),
+        report_kind=_report_kind(rec.event, rec.statuses, is_report),
         status=EVENT_NAMES.get(rec.event),
         event_code=str(rec.event),
     )
@@ -221,6 +254,7 @@ class ImsTrackingParser(Parser):
 
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
         rec: _Record | None = None
+        reports = _ReportIds()
         for lineno, text in iter_lines(stream, ctx):
             ctx.count("lines")
             if not text.strip():
@@ -230,7 +264,7 @@ class ImsTrackingParser(Parser):
             if len(fields) >= 3 and _INT.match(number) and _STAMPISH.match(fields[2]):
                 when = parse_tracking_stamp(fields[2])
                 if rec is not None:
-                    yield _event(rec, ctx)
+                    yield _event(rec, ctx, reports)
                     rec = None
                 if when is None:
                     ctx.issue(lineno, "bad-record", f"bad tracking time stamp {fields[2][:40]!r}", text)
@@ -242,7 +276,7 @@ class ImsTrackingParser(Parser):
             if len(fields) >= 5:
                 # Too many fields for a recipient line: a record whose number or stamp is broken.
                 if rec is not None:
-                    yield _event(rec, ctx)
+                    yield _event(rec, ctx, reports)
                     rec = None
                 ctx.issue(lineno, "bad-record", "tracking record with a bad event number or time stamp", text)
                 continue
@@ -252,4 +286,4 @@ class ImsTrackingParser(Parser):
             values = [v.strip() for v in fields if v.strip()]
             _add_recipient(rec, values[0] if values else "", values[1] if len(values) > 1 else "", ctx)
         if rec is not None:
-            yield _event(rec, ctx)
+            yield _event(rec, ctx, reports)

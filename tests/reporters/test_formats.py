@@ -120,7 +120,7 @@ def test_json_document_fields(result: ScanResult) -> None:
     doc = json.loads(render(JsonReporter(OPTIONS), result))
     assert list(doc) == [
         "version", "tool", "status", "fail_on", "summary", "findings", "parse_issues",
-        "files", "servers", "formats", "notes",
+        "files", "servers", "formats", "notes", "host_map",
     ]  # fmt: skip
     assert doc["status"] == "loops-found"
     assert doc["summary"]["error"] == 1 and doc["summary"]["warning"] == 1 and doc["summary"]["info"] == 1
