@@ -21,7 +21,7 @@ from .evidence import Evidence, freeze
 from .models import Event, Finding, Location, ParseIssue, Severity
 from .parsers import ParseContext, Parser, Record, by_name, detect
 from .parsers.base import NUL_FIRST, NUL_LINES, looks_binary
-from .result import ISSUE_EXAMPLES, FileStat, FormatStat, ScanResult, ServerInfo
+from .result import ISSUE_EXAMPLES, FileStat, FormatStat, ScanContext, ScanResult, ServerInfo
 from .rules import Rule, RuleContext, all_rules, apply_rules, get_rule
 from .settings import ScanSettings
 from .sources import InputFile, discover, open_input, read_error_code, read_head, size_change
@@ -327,6 +327,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         index = open_index(Path(settings.index_path) if settings.index_path else None)
     order = {f.display: i for i, f in enumerate(files)}
     year_note = ""
+    year_used: int | None = settings.year_hint
     guess: int | None = settings.year_hint
     if guess is None:
         # Year-less syslog stamps take their year from the other logs of the bundle (a fresh copy of
@@ -350,6 +351,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
             if year != guess:
                 yearless = [by_path[o.stat.path] for o in held]
                 held = list(_outcomes(yearless, replace(settings, year_hint=year), index, None))
+            year_used = year
             year_note = f"year-less syslog stamps in {len(held)} file(s) were dated {year}, the year of the other logs"
         for outcome in held:
             _absorb(outcome, corr, stats, counts, examples)
@@ -366,8 +368,14 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
     stats = [replace(s, server=evidence.canonical(s.server) or s.server) if s.server else s for s in stats]
     zone_notes = [o.note() for o in evidence.offsets]
     findings, suppressed, filtered = _diagnose(evidence, settings, rules)
+    context = ScanContext(
+        names=evidence.hosts.aliases(),
+        not_hosts=tuple(sorted(evidence.hosts.not_hosts)),
+        offsets=tuple((o.server, o.offset.total_seconds()) for o in evidence.offsets),
+        year=year_used,
+    )
     if index is not None:
-        index.store_findings(findings, [s.path for s in stats])
+        index.store_findings(findings, [s.path for s in stats], context)
         index.close()
     return ScanResult(
         findings=tuple(findings),
@@ -386,6 +394,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         first_time=evidence.first_time,
         last_time=evidence.last_time,
         host_joins=_host_joins(evidence, findings),
+        context=context,
     )
 
 

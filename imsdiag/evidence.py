@@ -57,21 +57,10 @@ def freeze(
     pairs = transit_joins(corr.candidates, hm)
     if pairs:
         hm = corr.hosts.freeze(aliases, domains, pairs)
-    zones: dict[str, tzinfo] = {}
-    for name, tz in server_tz:
-        c = hm.canonical(name)
-        if c:
-            zones[c] = tz
+    zones = machine_zones(hm, server_tz)
 
     def place(ev: Event) -> Event:
-        ev = canonical_event(ev, hm)
-        if zones and ev.time is not None and ev.time_quality is TimeQuality.ZONE_ASSUMED:
-            tz = zones.get(ev.server or "")
-            if tz is not None:
-                # Read as UTC for want of a zone; the user named this machine's zone under another name.
-                local = ev.time.replace(tzinfo=None)
-                ev = replace(ev, time=local.replace(tzinfo=tz).astimezone(timezone.utc), time_quality=TimeQuality.EXACT)
-        return ev
+        return place_event(ev, hm, zones)
 
     candidates = [place(e) for e in corr.candidates]
     signals = [place(e) for e in corr.signals]
@@ -133,6 +122,32 @@ def transit_joins(events: Iterable[Event], hm: HostMap) -> list[Join]:
     return list(out.values())
 
 
+def machine_zones(hm: HostMap, server_tz: Iterable[tuple[str, tzinfo]]) -> dict[str, tzinfo]:
+    """`--server-tz` entries keyed by machine, whichever of its names the user gave."""
+    zones: dict[str, tzinfo] = {}
+    for name, tz in server_tz:
+        c = hm.canonical(name)
+        if c:
+            zones[c] = tz
+    return zones
+
+
+def place_event(
+    ev: Event, hm: HostMap, zones: Mapping[str, tzinfo], offsets: Mapping[str, timedelta] | None = None
+) -> Event:
+    """`ev` on its machines' canonical names and on the scan's one clock (user zones, then inferred offsets)."""
+    ev = canonical_event(ev, hm)
+    if ev.time is not None and ev.time_quality is TimeQuality.ZONE_ASSUMED:
+        tz = zones.get(ev.server or "")
+        if tz is not None:
+            # Read as UTC for want of a zone; the user named this machine's zone under another name.
+            local = ev.time.replace(tzinfo=None)
+            ev = replace(ev, time=local.replace(tzinfo=tz).astimezone(timezone.utc), time_quality=TimeQuality.EXACT)
+        elif offsets:
+            ev = _retime(ev, offsets)
+    return ev
+
+
 def canonical_event(ev: Event, hm: HostMap) -> Event:
     """`ev` with server, peer and origin on their machines' canonical names; the log's own names kept."""
     server = hm.canonical(ev.server) or ev.server
@@ -191,4 +206,4 @@ def _span(
     return min(bounds), max(bounds)
 
 
-__all__ = ["IMS_SOURCES", "Evidence", "canonical_event", "freeze"]
+__all__ = ["IMS_SOURCES", "Evidence", "canonical_event", "freeze", "machine_zones", "place_event"]

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Protocol, cast
 
 from .errors import AmbiguousId, InputError, MessageNotFound
+from .evidence import machine_zones, place_event
 from .hops import ChainAnalysis, HeadroomRow, analyse_chain, chain_headroom
+from .hosts import HostMap
 from .index import SERVER_LOCAL_KINDS, EventIndex, Origin, event_ids, link_allowed, norm_id, open_index
 from .models import Event, Finding, Location, ParseIssue
-from .result import ScanResult
+from .result import ScanContext, ScanResult
 from .settings import ScanSettings
 from .sources import InputFile
 
@@ -25,23 +25,6 @@ LINK_DEPTH = 2
 """Steps of `forwarded as` / `queued as` / bounce->cause links followed from the matched events."""
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
-
-
-class _Parsed(Protocol):
-    @property
-    def records(self) -> Iterator[Event | ParseIssue]: ...
-
-
-class _Engine(Protocol):
-    """What explain needs from `imsdiag.engine` (imported late: the engine imports the whole pipeline)."""
-
-    def scan(self, settings: ScanSettings) -> ScanResult: ...
-
-    def parse_input(self, f: InputFile, settings: ScanSettings) -> _Parsed: ...
-
-
-def _engine() -> _Engine:
-    return cast(_Engine, importlib.import_module("imsdiag.engine"))
 
 
 @dataclass(frozen=True)
@@ -289,15 +272,20 @@ def _explain_indexed(ident: str, settings: ScanSettings, files: list[InputFile] 
                 raise InputError("the index cannot be opened; give the logs with --logs")
             return _explain_scanning(ident, settings, files, notes=notes)
         findings: list[Finding] | None = None
+        context: ScanContext | None = None
         paths = [str(f.path) for f in files if f.path is not None] if files is not None else None
         if files is not None and paths is not None:
             stale = index.stale_files(files)
             if stale or not index.has_findings_for(paths):
-                findings = _refresh(index, settings, files, notes, len(stale))
-                if findings is None:  # the engine did not fill the index: read the logs directly
+                refreshed = _refresh(index, settings, files, notes, len(stale))
+                if refreshed is None:  # the engine did not fill the index: read the logs directly
                     return _explain_scanning(ident, settings, files, notes=notes)
+                findings, context = list(refreshed.findings), refreshed.context
+        if context is None:
+            context = index.context_for(paths)
+        place = _Placement(context or ScanContext(), settings)
         index.set_scope(files)
-        matched = _lookup(index, ident)
+        matched = _lookup(index, ident, place)
         if not matched:
             raise MessageNotFound(f"no log mentions {ident!r}", tuple(index.suggest(ident)))
         check_ambiguous(ident, matched)
@@ -306,7 +294,7 @@ def _explain_indexed(ident: str, settings: ScanSettings, files: list[InputFile] 
             ids = {n for _, e in matched for n, _ in event_ids(e)} | {n for e in related for n, _ in event_ids(e)}
             findings = index.findings_for(ids, files=paths)
         notes.extend(index.warnings)
-        return build_explanation(ident, matched, related, findings, notes, used_index=True)
+        return build_explanation(ident, place.matched(matched), place.events(related), findings, notes, used_index=True)
     finally:
         index.close()
 
@@ -317,9 +305,9 @@ def _refresh(
     files: list[InputFile],
     notes: list[str],
     stale: int,
-) -> list[Finding] | None:
+) -> ScanResult | None:
     """Run a scan (which fills the index and stores its findings); None when the index is still not current."""
-    engine = _engine()
+    from . import engine
 
     result = engine.scan(settings)
     if index.stale_files(files):
@@ -327,25 +315,28 @@ def _refresh(
         return None
     if stale:
         notes.append(f"index updated: {stale} new or changed file(s) read")
-    return list(result.findings)
+    return result
 
 
-def _lookup(index: EventIndex, ident: str) -> list[tuple[str, Event]]:
-    """Events carrying the id; `SERVER:ID` picks one server's queue id when the id alone is ambiguous."""
+def _lookup(index: EventIndex, ident: str, place: _Placement) -> list[tuple[str, Event]]:
+    """Events carrying the id; `SERVER:ID` (any of the server's names) picks one server's id when ambiguous."""
     matched = index.lookup_kinds(ident)
     if matched or ":" not in ident:
         return matched
     server, _, local = ident.partition(":")
-    server_norm = server.strip().lower()
-    return [(k, e) for k, e in index.lookup_kinds(local) if (e.server or "").lower() == server_norm]
+    return [(k, e) for k, e in index.lookup_kinds(local) if place.same_machine(e.server, server)]
 
 
 def _explain_scanning(
     ident: str, settings: ScanSettings, files: list[InputFile], notes: Sequence[str] = ()
 ) -> Explanation:
-    """Without the index: parse every file, keep the events tied to the id, then scan for findings."""
-    engine = _engine()
+    """Without the index: scan for findings (and the scan's names, clock and year), then keep the id's events."""
+    from . import engine
 
+    result = engine.scan(settings)
+    place = _Placement(result.context, settings)
+    if result.context.year is not None and settings.year_hint is None:
+        settings = replace(settings, year_hint=result.context.year)  # date year-less lines as the scan did
     wanted = _Wanted()
     target = norm_id(ident)
     if target:
@@ -361,14 +352,13 @@ def _explain_scanning(
         for f in files:
             for record in engine.parse_input(f, settings).records:
                 if isinstance(record, Event):
-                    _take(record, wanted, matched, related, qualified)
+                    _take(record, wanted, matched, related, qualified, place)
         if len(wanted.depth) == size_before or not matched:
             break  # no new links found: a second read would find nothing more
     if not matched:
         raise MessageNotFound(f"no log mentions {ident!r}", ())
     check_ambiguous(ident, matched)
-    result = engine.scan(settings)
-    return build_explanation(ident, matched, list(related.values()), result.findings, notes)
+    return build_explanation(ident, place.matched(matched), place.events(related.values()), result.findings, notes)
 
 
 def _qualified(ident: str) -> tuple[str, str] | None:
@@ -378,6 +368,27 @@ def _qualified(ident: str) -> tuple[str, str] | None:
     if not sep or not server.strip() or n is None:
         return None
     return server.strip().lower(), n
+
+
+class _Placement:
+    """The scan's decisions applied to explain's events: one name per machine, one clock."""
+
+    def __init__(self, context: ScanContext, settings: ScanSettings) -> None:
+        self.hosts = HostMap.from_aliases(context.names, context.not_hosts)
+        self.zones = machine_zones(self.hosts, settings.server_tz)
+        self.offsets = {m: timedelta(seconds=s) for m, s in context.offsets}
+
+    def same_machine(self, a: str | None, b: str | None) -> bool:
+        return self.hosts.same(a, b) or (a or "").lower() == (b or "").strip().lower()
+
+    def event(self, ev: Event) -> Event:
+        return place_event(ev, self.hosts, self.zones, self.offsets)
+
+    def events(self, events: Iterable[Event]) -> list[Event]:
+        return [self.event(e) for e in events]
+
+    def matched(self, matched: Iterable[tuple[str, Event]]) -> list[tuple[str, Event]]:
+        return [(k, self.event(e)) for k, e in matched]
 
 
 @dataclass
@@ -398,10 +409,11 @@ def _take(
     matched: list[tuple[str, Event]],
     related: dict[tuple[str, int, str], Event],
     qualified: tuple[str, str] | None,
+    place: _Placement,
 ) -> None:
     """Keep `event` when it shares an id with what is wanted; learn its ids up to LINK_DEPTH steps away."""
     ids = event_ids(event)
-    if qualified is not None and (event.server or "") != qualified[0]:
+    if qualified is not None and not place.same_machine(event.server, qualified[0]):
         # A SERVER:ID query: the bare id names a message only on that server.
         ids = [(n, k) for n, k in ids if n != qualified[1] or wanted.depth.get(n) != 0]
     hits = [

@@ -367,6 +367,14 @@ class HostMap:
         ca = self.canonical(a)
         return ca is not None and ca == self.canonical(b)
 
+    def aliases(self) -> tuple[tuple[str, str], ...]:
+        """(name, machine) for every name shown under another name: enough to rebuild the map."""
+        return tuple(sorted((n, c) for n, c in self.canon.items() if n != c))
+
+    @classmethod
+    def from_aliases(cls, names: Iterable[tuple[str, str]], not_hosts: Iterable[str] = ()) -> HostMap:
+        return cls(canon=dict(names), not_hosts=frozenset(not_hosts))
+
     def groups(self) -> list[tuple[str, ...]]:
         """Machines known by more than one name, each as its names best first."""
         out: dict[str, list[str]] = defaultdict(list)

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from .models import Event, Finding, Location, ParseIssue
 from .names import normalize_message_id
+from .result import ScanContext
 from .serialize import dumps, event_from_json, finding_from_json, issue_from_json, to_dict
 from .sources import InputFile
 
@@ -150,6 +151,19 @@ def _stat_key(path: Path) -> tuple[str, int, int] | None:
     except OSError:
         return None
     return _abs(path), st.st_size, st.st_mtime_ns
+
+
+def _context_dict(c: ScanContext) -> dict[str, object]:
+    return {"names": c.names, "not_hosts": c.not_hosts, "offsets": c.offsets, "year": c.year}
+
+
+def _context_from(d: dict[str, Any]) -> ScanContext:
+    return ScanContext(
+        names=tuple((str(a), str(b)) for a, b in d["names"]),
+        not_hosts=tuple(str(n) for n in d["not_hosts"]),
+        offsets=tuple((str(a), float(b)) for a, b in d["offsets"]),
+        year=int(d["year"]) if d.get("year") is not None else None,
+    )
 
 
 def _files_key(files: Iterable[str]) -> str:
@@ -474,14 +488,24 @@ class EventIndex:
 
     # -- findings ----------------------------------------------------------------------------
 
-    def store_findings(self, findings: Sequence[Finding], files: Sequence[str]) -> None:
-        """Keep the findings of a scan over `files` (paths), replacing those of an earlier scan of the same set."""
+    def store_findings(
+        self, findings: Sequence[Finding], files: Sequence[str], context: ScanContext | None = None
+    ) -> None:
+        """Keep the findings of a scan over `files` (paths), replacing those of an earlier scan of the same set.
+
+        `context` (the scan's host names, clock offsets and year) lets `explain` repeat its decisions.
+        """
         if self.conn is None:
             return
         abs_files = sorted({_abs(p) for p in files})
         key = _files_key(abs_files)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
+            if context is not None:
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)",
+                    ("context:" + key, json.dumps(_context_dict(context), separators=(",", ":"))),
+                )
             self.conn.execute("DELETE FROM finding_ids WHERE scan_key=?", (key,))
             self.conn.execute("DELETE FROM findings WHERE scan_key=?", (key,))
             self.conn.execute(
@@ -516,6 +540,23 @@ class EventIndex:
             return False
         key = _files_key(_abs(p) for p in files)
         return self.conn.execute("SELECT 1 FROM scans WHERE key=?", (key,)).fetchone() is not None
+
+    def context_for(self, files: Sequence[str] | None) -> ScanContext | None:
+        """The stored decisions of the scan over `files` (or of the latest scan kept when None)."""
+        if self.conn is None:
+            return None
+        try:
+            if files is not None:
+                key = _files_key(_abs(p) for p in files)
+            else:
+                row = self.conn.execute("SELECT key FROM scans ORDER BY at DESC LIMIT 1").fetchone()
+                if row is None:
+                    return None
+                key = row[0]
+            found = self.conn.execute("SELECT value FROM meta WHERE key=?", ("context:" + key,)).fetchone()
+            return _context_from(json.loads(found[0])) if found else None
+        except (sqlite3.Error, ValueError, TypeError, KeyError):
+            return None
 
     def findings_for(self, ids: Iterable[str], files: Sequence[str] | None = None) -> list[Finding]:
         """Findings whose message ids include any of `ids`: from the scan of `files`, else from every scan kept."""

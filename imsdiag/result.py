@@ -51,6 +51,20 @@ class FormatStat:
 
 
 @dataclass(frozen=True)
+class ScanContext:
+    """Decisions a scan made that `explain` repeats: machine names, clock offsets, the year of year-less stamps."""
+
+    names: tuple[tuple[str, str], ...] = ()
+    """(name, machine) for every name whose machine is known by another name."""
+    not_hosts: tuple[str, ...] = ()
+    """Names that are mail domains, not machines."""
+    offsets: tuple[tuple[str, float], ...] = ()
+    """(machine, seconds) inferred for zone-less local stamps: UTC = local - offset."""
+    year: int | None = None
+    """The year given to year-less syslog stamps, when the scan chose one from the other logs."""
+
+
+@dataclass(frozen=True)
 class ScanResult:
     """Everything a reporter needs; reporters only render it."""
 
@@ -75,6 +89,8 @@ class ScanResult:
     """Earliest event time in the input (after --since/--until)."""
     last_time: datetime | None = None
     host_joins: tuple[tuple[str, str, str], ...] = ()
+    context: ScanContext = field(default_factory=ScanContext)
+    """What explain needs to see the same machines on the same clock as this scan."""
     """The host map: (name, joined to, the evidence) for every join, in the order they were made."""
 
     @property

@@ -51,6 +51,9 @@ Mar  3 11:00:00 mx2 postfix/qmgr[212]: 4F1A2B3C: from=<carol@example.org>, size=
 """
 
 
+MX1_HOST, MX2_HOST = "mx1.example.com", "mx2.example.net"
+
+
 @pytest.fixture
 def logs(tmp_path: Path) -> Path:
     root = tmp_path / "logs"
@@ -76,7 +79,8 @@ def lines(expl: Explanation) -> list[tuple[str | None, int]]:
 def test_message_id_any_form_finds_every_server(logs: Path, tmp_path: Path, use_index: bool) -> None:
     for ident in ("<abc.123@example.com>", "ABC.123@EXAMPLE.COM"):
         expl = explain(ident, settings_for(logs, tmp_path, use_index))
-        assert lines(expl) == [("mx1", 3), ("mx1", 4), ("mx2", 3), ("mx2", 4)]
+        # Sightings carry the scan's machine names: syslog host `mx1` is the `mx1.example.com` mx2 names.
+        assert lines(expl) == [(MX1_HOST, 3), (MX1_HOST, 4), (MX2_HOST, 3), (MX2_HOST, 4)]
         assert {m.kind for m in expl.matches} == {"message_id"}
         assert expl.used_index is use_index
         assert expl.sightings[1].event.next_id == "9D8E7F6A"
@@ -86,9 +90,9 @@ def test_message_id_any_form_finds_every_server(logs: Path, tmp_path: Path, use_
 @pytest.mark.parametrize("use_index", [True, False])
 def test_next_id_queue_id_is_followed_to_the_next_server(logs: Path, tmp_path: Path, use_index: bool) -> None:
     expl = explain("9d8e7f6a", settings_for(logs, tmp_path, use_index))
-    assert {(m.kind, m.server) for m in expl.matches} == {("next_id", "mx1"), ("queue_id", "mx2")}
+    assert {(m.kind, m.server) for m in expl.matches} == {("next_id", MX1_HOST), ("queue_id", MX2_HOST)}
     # mx1's sender line is linked in by the shared Message-ID, one step away.
-    assert lines(expl) == [("mx1", 3), ("mx1", 4), ("mx2", 3), ("mx2", 4)]
+    assert lines(expl) == [(MX1_HOST, 3), (MX1_HOST, 4), (MX2_HOST, 3), (MX2_HOST, 4)]
     linked = [s for s in expl.sightings if s.relation == "linked"]
     assert [(s.event.location.line, s.via) for s in linked] == [(3, "message_id")]
 
@@ -100,8 +104,10 @@ def test_queue_id_on_two_servers_is_ambiguous(logs: Path, tmp_path: Path, use_in
     assert err.value.exit_code == ExitCode.INPUT
     assert [c.split()[0] for c in err.value.candidates] == ["mx1:4F1A2B3C", "mx2:4F1A2B3C"]
     assert "carol@example.org" in err.value.candidates[1]
-    picked = explain("mx2:4F1A2B3C", settings_for(logs, tmp_path, use_index))
-    assert [(s.event.server, s.event.message_id) for s in picked.sightings] == [("mx2", "zzz.999@example.org")]
+    # SERVER:ID takes any of the server's names: the syslog host or the name other logs give it.
+    for server in ("mx2", "MX2.example.net."):
+        picked = explain(f"{server}:4F1A2B3C", settings_for(logs, tmp_path, use_index))
+        assert [(s.event.server, s.event.message_id) for s in picked.sightings] == [(MX2_HOST, "zzz.999@example.org")]
 
 
 def test_unknown_id_exits_3_with_suggestions(logs: Path, tmp_path: Path) -> None:
@@ -130,7 +136,7 @@ def test_index_refreshed_only_when_a_file_is_stale(logs: Path, tmp_path: Path, m
     third = explain("abc.123@example.com", settings)
     assert len(calls) == 1
     assert any("1 new or changed file(s)" in n for n in third.notes)
-    assert ("mx2", 8) not in lines(third)  # a cleanup line alone is not an event; the file was still re-read
+    assert (MX2_HOST, 8) not in lines(third)  # a cleanup line alone is not an event; the file was still re-read
     assert len(third.sightings) == 4
 
 
@@ -352,10 +358,10 @@ def test_cli_json_document(logs: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert doc["version"] == 1
     assert doc["query"] == "<abc.123@example.com>"
     assert [(s["server"], s["line"], s["status"]) for s in doc["sightings"]] == [
-        ("mx1", 3, None),
-        ("mx1", 4, "sent"),
-        ("mx2", 3, None),
-        ("mx2", 4, "sent"),
+        (MX1_HOST, 3, None),
+        (MX1_HOST, 4, "sent"),
+        (MX2_HOST, 3, None),
+        (MX2_HOST, 4, "sent"),
     ]
     assert doc["index"] is False
 
