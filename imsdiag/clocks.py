@@ -144,10 +144,17 @@ def _relative(
     return out
 
 
+ID_KEY = "\x00id:"
+"""Key prefix of a Message-ID match: the same message at both ends is proof, worth MIN_MATCHES votes."""
+
+
 def _pool_keys(e: Event, canonical: Callable[[str | None], str | None]) -> list[Key]:
-    """Where an event waits to be matched: under each hop it proves, and under "any hop"."""
+    """Where an event waits to be matched: under each hop it proves, under "any hop", and its Message-ID."""
     edges = transit_edges(e, canonical)
-    return [(r, edge) for r in e.recipients for edge in edges] + [(r, None) for r in e.recipients]
+    keys: list[Key] = [(r, edge) for r in e.recipients for edge in edges] + [(r, None) for r in e.recipients]
+    if e.message_id:
+        keys.append((ID_KEY + e.message_id, None))
+    return keys
 
 
 def _lookup_keys(e: Event, canonical: Callable[[str | None], str | None]) -> list[Key]:
@@ -157,9 +164,12 @@ def _lookup_keys(e: Event, canonical: Callable[[str | None], str | None]) -> lis
     loop from voting for shifts that are whole multiples of its period.
     """
     edges = transit_edges(e, canonical)
-    if edges:
-        return [(r, edge) for r in e.recipients for edge in edges]
-    return [(r, None) for r in e.recipients]
+    keys: list[Key] = (
+        [(r, edge) for r in e.recipients for edge in edges] if edges else [(r, None) for r in e.recipients]
+    )
+    if e.message_id:
+        keys.append((ID_KEY + e.message_id, None))
+    return keys
 
 
 def _offset_for(
@@ -170,25 +180,29 @@ def _offset_for(
 ) -> Offset | None:
     sample = events if len(events) <= SAMPLE else events[:: max(1, len(events) // SAMPLE)][:SAMPLE]
     votes: Counter[int] = Counter()
+    hits: Counter[int] = Counter()
+    """Events matching at each shift, unweighted: what the report counts."""
     tried = 0
     window = timedelta(seconds=MAX_OFFSET + TOLERANCE)
     for e in sample:
         assert e.time is not None
-        steps: set[int] = set()
+        steps: dict[int, int] = {}
         for k in _lookup_keys(e, canonical):
             times = exact.get(k)
             if not times:
                 continue
+            weight = MIN_MATCHES if k[0].startswith(ID_KEY) else 1
             lo = bisect.bisect_left(times, e.time - window)
             hi = min(bisect.bisect_right(times, e.time + window), lo + NEIGHBOURS)
             for t in times[lo:hi]:
                 diff = (e.time - t).total_seconds()
                 step = round(diff / STEP)
                 if abs(diff - step * STEP) <= TOLERANCE:
-                    steps.add(step)
+                    steps[step] = max(steps.get(step, 0), weight)
         if steps:
             tried += 1
-            votes.update(steps)  # one vote per event and shift, however many exact twins it has
+            votes.update(steps)  # one vote per event and shift (a Message-ID twin is worth MIN_MATCHES)
+            hits.update(steps.keys())
     if not votes:
         return None
     (best, n), *rest = [*votes.most_common(2), (0, 0)]
@@ -199,7 +213,7 @@ def _offset_for(
     if best == 0 or n < MIN_MATCHES or not clear or n * 2 < tried:
         return None
     # diff = local - utc, so utc = local - diff.
-    return Offset(server=server, offset=timedelta(seconds=best * STEP), matches=n, tried=tried)
+    return Offset(server=server, offset=timedelta(seconds=best * STEP), matches=hits[best], tried=tried)
 
 
 def shifted(event: Event, offset: timedelta) -> Event:

@@ -68,7 +68,7 @@ def freeze(
     autos = [place(e) for e in corr.auto_replies]
     offsets: list[Offset] = []
     if infer_zones:
-        offsets = infer_offsets(candidates, lambda s: s, skip=list(zones))
+        offsets = infer_offsets([*candidates, *signals], lambda s: s, skip=list(zones))
     shift = {o.server: o.offset for o in offsets}
     if shift:
         candidates, signals, cyclic, autos = (

@@ -97,13 +97,36 @@ class Q178436(Rule):
     it: the IMS slows down, protocol logs and `Imcdata\\In\\Archive`/`Out\\Archive` fill the disk, and
     the sender never gets the receipt.
 
-    **Evidence.** The cross-message detector sees null-sender messages to one address travelling
-    around a ring that includes an IMS (protocol-log sessions, tracking events 1012/1016/1017/1010,
-    archive copies, the relay's log). Confidence rises with: the receipt recognised (`Delivered:`
-    subject, tracking report events with status 0); an IMS build below 5.5.2186.0 or 5.0.1461.6;
+    **Evidence.** Null-sender messages to one address travelling around a ring that includes an
+    IMS, whichever detector saw it: protocol-log sessions, tracking events 1010-1017 (a transfer
+    whose MTS-ID a report event gave, or whose Report MTS-ID field is filled, moves a report),
+    archive copies and their Received lines, the relay's log (one delivery line proves both hops of
+    the transit), or the archived copies' Received chains. With only a relay's log the IMS is
+    recognised from what the relay saw of it (Exchange-form Message-IDs, X-Mailer, banner).
+    Confidence rises with: the receipt recognised (`Delivered:` subject, tracking report events
+    with status 0); an IMS build below 5.5.2186.0 or 5.0.1461.6; every pass a new message;
     the relay's `Received:` hops repeating in the archived copy with no IMS hop between them; the
     recipient's domain routing back to the same IMS (the IMS accepts the address inbound); the
     user's other SMTP proxy seen in the logs.
+
+    Which evidence gives which verdict (every row is a case of the variation matrix in
+    `tests/test_variation_matrix.py`, checked for the address, the ring, the passes and the build):
+
+    | Evidence read | Verdict | Confidence |
+    |---|---|---|
+    | Everything: protocol logs, tracking logs, archives, the relay's log | Q178436 | high |
+    | Tracking logs only (1017 Report Generated, 1010/1011 out, 1015 in) | Q178436 | high |
+    | Archives only (`In`/`Out\\Archive`: subject, Received lines, X-Mailer build) | Q178436 | high |
+    | Any pair that includes the tracking logs or the archives | Q178436 | high |
+    | IMS protocol logs only (no DATA logged, so no subject) | Q178436 | medium |
+    | IMS protocol logs and the relay's log | Q178436 | medium |
+    | The relay's log only (IMS recognised by its Exchange-form Message-IDs) | Q178436 | medium |
+    | One IMS of two (site connector), with its tracking log or archives | Q178436 | high |
+
+    Medium means the loop, the ring, the address and the passes are proven but the message is not
+    recognised as a delivery receipt and no IMS build below the fix was seen. The build verdict
+    appears whenever a build is in the evidence: the IMS banner a peer IMS logged, the IMS's own
+    `Received:` line or `X-Mailer` in an archived copy.
 
     **Fix.** Exchange 5.5 SP1 or later (IMS 5.5.2232.9 and up; fixed from build 5.5.2186.0), or for
     5.0 the Post-SP2 IMS hotfix (IMC 5.0 build 1461.6 or later). Fixed builds encapsulate the RFC
@@ -171,6 +194,8 @@ class Q178436(Rule):
                 f"{', '.join(ims_hosts)} looks like an Exchange IMS (Exchange-form Message-IDs or IMS software "
                 "named in what the other hosts logged); no log of the IMS itself was read"
             )
+        else:
+            reasons.append(f"an Exchange IMS is in the ring: {', '.join(ims_hosts)}")
         receipt = loop.report_kind is ReportKind.DELIVERY_RECEIPT
         if receipt:
             reasons.append("the looping message is a delivery receipt (subject or tracking report status)")
@@ -201,11 +226,11 @@ class Q178436(Rule):
         ids = {e.message_id for e in loop.events if e.message_id}
         if loop.passes >= 3 and len(ids) * 2 >= loop.passes:
             reasons.append(f"every pass is a new message ({len(ids)} Message-IDs), as when the IMS re-creates it")
-        score = len(reasons) - (1 if inferred else 0)
-        confidence = "high" if receipt and score >= 3 else "medium" if score >= 2 else "low"
-        if inferred:
-            # The IMS is recognised only from what other hosts logged about it: never "high".
-            confidence = "medium" if score >= 1 else "low"
+        # The IMS in the ring is the rule's precondition: it counts, but alone it makes no more than "low".
+        score = len(reasons) - 1
+        confidence = "high" if (receipt or below) and score >= 3 else "medium" if score >= 1 else "low"
+        if inferred and confidence == "high":
+            confidence = "medium"  # the IMS is recognised only from what other hosts logged about it
         ring = ring_text(loop.hosts)
         period = f", one every {duration_text(loop.period_seconds)}" if loop.period_seconds else ""
         stem = f' "Delivered: {loop.subject_stem}"' if loop.subject_stem else ""

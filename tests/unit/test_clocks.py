@@ -100,3 +100,61 @@ def test_the_shipped_scenario_is_put_on_one_clock() -> None:
     assert (f.first_seen.hour, f.first_seen.minute) == (14, 12)
     assert (f.last_seen - f.first_seen).total_seconds() < 90 * 60
     assert any("read as UTC-05:00" in n for n in r.notes)
+
+
+def test_two_local_clocks_with_no_zone_anywhere_are_aligned_to_each_other() -> None:
+    """Two IMS protocol logs, three hours apart in local time: each transit is logged at both ends."""
+    rng = random.Random(7)
+    events = []
+    t = UTC0
+    for n in range(30):
+        t += timedelta(seconds=rng.randint(150, 220))
+        out = Event(
+            location=Location("imc1.log", n), source="ims-protocol", time=t, time_quality=TimeQuality.ZONE_ASSUMED,
+            server="imc1", direction=Direction.OUT, peer_host="imc2", sender="", recipients=("user2@company.com",),
+        )  # fmt: skip
+        back = Event(
+            location=Location("imc2.log", n), source="ims-protocol", time=t - timedelta(hours=3, seconds=-4),
+            time_quality=TimeQuality.ZONE_ASSUMED, server="imc2", direction=Direction.IN, peer_host="imc1",
+            sender="", recipients=("user2@company.com",),
+        )  # fmt: skip
+        events += [out, back]
+    (found,) = infer_offsets(events, ident)
+    assert (found.server, found.relative_to) == ("imc2", "imc1")
+    assert found.offset == timedelta(hours=-3)
+    assert found.matches == 30
+    assert "clock of imc1" in found.note()
+
+
+def test_a_regular_loop_does_not_vote_for_a_multiple_of_its_period() -> None:
+    """Passes exactly 150 s apart line up at 900 s shifts by chance; only the same hop at both ends counts."""
+    events = []
+    for n in range(20):
+        t = UTC0 + timedelta(seconds=150 * n)
+        events.append(
+            Event(
+                location=Location("a.log", n),
+                source="x",
+                time=t,
+                time_quality=TimeQuality.EXACT,
+                server="a",
+                direction=Direction.OUT,
+                peer_host="b",
+                sender="",
+                recipients=("u@x",),
+            )  # fmt: skip
+        )
+        events.append(
+            Event(
+                location=Location("b.log", n),
+                source="x",
+                time=t + timedelta(seconds=75),
+                time_quality=TimeQuality.ZONE_ASSUMED,
+                server="b",
+                direction=Direction.OUT,
+                peer_host="a",
+                sender="",
+                recipients=("u@x",),
+            )  # fmt: skip
+        )
+    assert infer_offsets(events, ident) == []
