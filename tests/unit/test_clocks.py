@@ -110,14 +110,27 @@ def test_two_local_clocks_with_no_zone_anywhere_are_aligned_to_each_other() -> N
     for n in range(30):
         t += timedelta(seconds=rng.randint(150, 220))
         out = Event(
-            location=Location("imc1.log", n), source="ims-protocol", time=t, time_quality=TimeQuality.ZONE_ASSUMED,
-            server="imc1", direction=Direction.OUT, peer_host="imc2", sender="", recipients=("user2@company.com",),
-        )  # fmt: skip
+            location=Location("imc1.log", n),
+            source="ims-protocol",
+            time=t,
+            time_quality=TimeQuality.ZONE_ASSUMED,
+            server="imc1",
+            direction=Direction.OUT,
+            peer_host="imc2",
+            sender="",
+            recipients=("user2@company.com",),
+        )
         back = Event(
-            location=Location("imc2.log", n), source="ims-protocol", time=t - timedelta(hours=3, seconds=-4),
-            time_quality=TimeQuality.ZONE_ASSUMED, server="imc2", direction=Direction.IN, peer_host="imc1",
-            sender="", recipients=("user2@company.com",),
-        )  # fmt: skip
+            location=Location("imc2.log", n),
+            source="ims-protocol",
+            time=t - timedelta(hours=3, seconds=-4),
+            time_quality=TimeQuality.ZONE_ASSUMED,
+            server="imc2",
+            direction=Direction.IN,
+            peer_host="imc1",
+            sender="",
+            recipients=("user2@company.com",),
+        )
         events += [out, back]
     (found,) = infer_offsets(events, ident)
     assert (found.server, found.relative_to) == ("imc2", "imc1")
@@ -142,7 +155,7 @@ def test_a_regular_loop_does_not_vote_for_a_multiple_of_its_period() -> None:
                 peer_host="b",
                 sender="",
                 recipients=("u@x",),
-            )  # fmt: skip
+            )
         )
         events.append(
             Event(
@@ -155,6 +168,6 @@ def test_a_regular_loop_does_not_vote_for_a_multiple_of_its_period() -> None:
                 peer_host="a",
                 sender="",
                 recipients=("u@x",),
-            )  # fmt: skip
+            )
         )
     assert infer_offsets(events, ident) == []
