@@ -92,6 +92,8 @@ class Correlator:
     last_time: datetime | None = None
     years: dict[int, int] = field(default_factory=dict)
     """Events per year: year-less syslog stamps take the year most of the dated evidence has."""
+    days: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
+    """(month, day) -> events per year: a year-less log takes the year the dated logs of its days have."""
     spans: dict[tuple[str, bool], tuple[datetime, datetime]] = field(default_factory=dict)
     """(server, zone assumed) -> first and last time: lets `retime` correct the input's time span."""
 
@@ -101,7 +103,10 @@ class Correlator:
             if (self.since and ev.time < self.since) or (self.until and ev.time > self.until):
                 self.events_outside_window += 1
                 return
-            self.years[ev.time.year] = self.years.get(ev.time.year, 0) + 1
+            t = ev.time
+            self.years[t.year] = self.years.get(t.year, 0) + 1
+            per_year = self.days.setdefault((t.month, t.day), {})
+            per_year[t.year] = per_year.get(t.year, 0) + 1
             if self.first_time is None or ev.time < self.first_time:
                 self.first_time = ev.time
             if self.last_time is None or ev.time > self.last_time:
@@ -121,6 +126,22 @@ class Correlator:
             self.auto_replies.append(ev)
         if self._has_cycle(ev):
             self.cyclic.append(ev)
+
+    def year_for(self, days: Iterable[tuple[int, int]]) -> int | None:
+        """The year of these (month, day)s in the dated evidence read so far; else the year most of it has.
+
+        A 1999 relay log in a bundle that also holds a 2024 Exim log belongs with the 1999 IMS logs of
+        the same days, whichever year has more events overall.
+        """
+        score: dict[int, int] = {}
+        for md in days:
+            for year, n in self.days.get(md, {}).items():
+                score[year] = score.get(year, 0) + n
+        if score:
+            return max(score, key=lambda y: (score[y], y))
+        if self.years:
+            return max(self.years, key=lambda y: (self.years[y], y))
+        return None
 
     @property
     def candidates(self) -> list[Event]:
@@ -235,6 +256,10 @@ class Correlator:
             self.spans[key] = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
         for year, n in other.years.items():
             self.years[year] = self.years.get(year, 0) + n
+        for md, per_year in other.days.items():
+            mine = self.days.setdefault(md, {})
+            for year, n in per_year.items():
+                mine[year] = mine.get(year, 0) + n
         self.events_seen += other.events_seen
         self.events_outside_window += other.events_outside_window
         for t in (other.first_time, other.last_time):

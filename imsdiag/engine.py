@@ -328,6 +328,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
     order = {f.display: i for i, f in enumerate(files)}
     year_note = ""
     year_used: int | None = settings.year_hint
+    file_years: dict[str, int] = {}
     guess: int | None = settings.year_hint
     if guess is None:
         # Year-less syslog stamps take their year from the other logs of the bundle (a fresh copy of
@@ -346,13 +347,15 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
             else:
                 _absorb(outcome, corr, stats, counts, examples)
         if held and corr.years:
-            # The year most of the dated evidence has (a bundle may carry a stray newer log).
-            year = max(corr.years, key=lambda y: (corr.years[y], y))
-            if year != guess:
-                yearless = [by_path[o.stat.path] for o in held]
-                held = list(_outcomes(yearless, replace(settings, year_hint=year), index, None))
-            year_used = year
-            year_note = f"year-less syslog stamps in {len(held)} file(s) were dated {year}, the year of the other logs"
+            held, file_years = _redate(held, corr, guess, settings, index, by_path)
+            used = sorted(set(file_years.values()))
+            year_used = max(used, key=lambda y: sum(1 for v in file_years.values() if v == y))
+            year_note = f"year-less syslog stamps in {len(held)} file(s) were dated " + (
+                f"{used[0]}, the year of the other logs"
+                if len(used) == 1
+                else "by the year the other logs of the same days have: "
+                + ", ".join(f"{y} ({sum(1 for v in file_years.values() if v == y)} file(s))" for y in used)
+            )
         for outcome in held:
             _absorb(outcome, corr, stats, counts, examples)
     finally:
@@ -373,6 +376,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         not_hosts=tuple(sorted(evidence.hosts.not_hosts)),
         offsets=tuple((o.server, o.offset.total_seconds()) for o in evidence.offsets),
         year=year_used,
+        file_years=tuple(sorted(file_years.items())),
     )
     if index is not None:
         index.store_findings(findings, [s.path for s in stats], context)
@@ -413,6 +417,35 @@ def _absorb(
     for ex in outcome.issue_examples:
         if sum(1 for e in examples if e.code == ex.code) < ISSUE_EXAMPLES:
             examples.append(ex)
+
+
+def _redate(
+    held: list[FileOutcome],
+    corr: Correlator,
+    guess: int | None,
+    settings: ScanSettings,
+    index: Any,
+    by_path: dict[str, InputFile],
+) -> tuple[list[FileOutcome], dict[str, int]]:
+    """Give each year-less log the year of the dated evidence of its days; re-read those parsed with another."""
+    file_years: dict[str, int] = {}
+    for o in held:
+        year = corr.year_for(o.correlator.days) or guess
+        if year is not None:
+            file_years[o.stat.path] = year
+    out: list[FileOutcome] = []
+    redo: dict[int, list[InputFile]] = {}
+    for o in held:
+        year = file_years.get(o.stat.path)
+        if year is None or year == guess:
+            out.append(o)
+        else:
+            redo.setdefault(year, []).append(by_path[o.stat.path])
+    for year, files in sorted(redo.items()):
+        out += _outcomes(files, replace(settings, year_hint=year), index, None)
+    order = {o.stat.path: i for i, o in enumerate(held)}
+    out.sort(key=lambda o: order[o.stat.path])
+    return out, file_years
 
 
 def _first_year(files: list[InputFile], settings: ScanSettings, tries: int = 20) -> int | None:

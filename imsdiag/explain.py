@@ -335,8 +335,6 @@ def _explain_scanning(
 
     result = engine.scan(settings)
     place = _Placement(result.context, settings)
-    if result.context.year is not None and settings.year_hint is None:
-        settings = replace(settings, year_hint=result.context.year)  # date year-less lines as the scan did
     wanted = _Wanted()
     target = norm_id(ident)
     if target:
@@ -350,7 +348,10 @@ def _explain_scanning(
     for _ in range(2 if rereadable else 1):
         size_before = len(wanted.depth)
         for f in files:
-            for record in engine.parse_input(f, settings).records:
+            year = result.context.year_of(f.display) if settings.year_hint is None else None
+            # Year-less lines are dated as the scan dated them, from the other logs of the same days.
+            read = replace(settings, year_hint=year) if year is not None else settings
+            for record in engine.parse_input(f, read).records:
                 if isinstance(record, Event):
                     _take(record, wanted, matched, related, qualified, place)
         if len(wanted.depth) == size_before or not matched:

@@ -154,7 +154,7 @@ def _stat_key(path: Path) -> tuple[str, int, int] | None:
 
 
 def _context_dict(c: ScanContext) -> dict[str, object]:
-    return {"names": c.names, "not_hosts": c.not_hosts, "offsets": c.offsets, "year": c.year}
+    return {"names": c.names, "not_hosts": c.not_hosts, "offsets": c.offsets, "year": c.year, "files": c.file_years}
 
 
 def _context_from(d: dict[str, Any]) -> ScanContext:
@@ -163,6 +163,7 @@ def _context_from(d: dict[str, Any]) -> ScanContext:
         not_hosts=tuple(str(n) for n in d["not_hosts"]),
         offsets=tuple((str(a), float(b)) for a, b in d["offsets"]),
         year=int(d["year"]) if d.get("year") is not None else None,
+        file_years=tuple((str(p), int(y)) for p, y in d.get("files", ())),
     )
 
 

@@ -61,7 +61,12 @@ class ScanContext:
     offsets: tuple[tuple[str, float], ...] = ()
     """(machine, seconds) inferred for zone-less local stamps: UTC = local - offset."""
     year: int | None = None
-    """The year given to year-less syslog stamps, when the scan chose one from the other logs."""
+    """The year given to most year-less logs, when the scan chose one from the other logs."""
+    file_years: tuple[tuple[str, int], ...] = ()
+    """(file, year) for every year-less log the scan dated from the other logs."""
+
+    def year_of(self, path: str) -> int | None:
+        return dict(self.file_years).get(path, self.year)
 
 
 @dataclass(frozen=True)
