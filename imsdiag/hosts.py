@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .models import Direction, Event
@@ -218,20 +218,22 @@ class HostEvidence:
         """
         uf = _UnionFind()
         joins: list[Join] = []
+        # Freezing reads the evidence and changes none of it: it may run again with transit joins.
+        hosts, servers, names = set(self.hosts), set(self.servers), set(self.names)
         for a, b in user_aliases:
             ka, kb = host_key(a), host_key(b)
             if ka and kb and ka != kb:
                 uf.union(ka, kb)
                 joins.append(Join(ka, kb, "--host-alias"))
-                self.hosts.update((ka, kb))
+                hosts.update((ka, kb))
         for (a, b), reason in sorted(self.joins.items()):
             if uf.union(a, b):
                 joins.append(Join(a, b, reason))
-            self.hosts.update((a, b))
+            hosts.update((a, b))
         for j in transit_joins:
             if uf.union(j.a, j.b):
                 joins.append(j)
-            self.hosts.update((j.a, j.b))
+            hosts.update((j.a, j.b))
         talks = self.talks
 
         def talked(x: str, y: str) -> bool:
@@ -254,32 +256,30 @@ class HostEvidence:
                 target = same[0] if same and len({uf.find(n) for n in same}) == 1 else None
             if target and not talked(hint, target) and uf.union(hint, target):
                 joins.append(Join(hint, target, f"folder {hint} holds the logs of {target}"))
-            self.servers.add(hint)
-            self.hosts.add(hint)
-            self.names.add(hint)
-        joins += _short_names(uf, self.names, self.servers, talked)
+            servers.add(hint)
+            hosts.add(hint)
+            names.add(hint)
+        joins += _short_names(uf, names, servers, talked)
         domain_set = {d for d in (host_key(x) for x in domains) if d}
         canon: dict[str, str] = {}
         not_hosts: set[str] = set()
-        for root, members in uf.groups(self.names).items():
+        for members in uf.groups(names).values():
             best = min(members, key=_rank)
             for m in members:
                 canon[m] = best
             # A mail domain that never showed up as a host (no address, no banner, no log of its own) is
             # a domain: a tracking-log partner or deferral line naming it does not make it a ring node.
-            if not any(m in self.hosts or is_ip(m) for m in members) and any(m in domain_set for m in members):
+            if not any(m in hosts or is_ip(m) for m in members) and any(m in domain_set for m in members):
                 not_hosts.update(members)
-            del root
         return HostMap(canon=canon, joins=tuple(joins), not_hosts=frozenset(not_hosts))
 
 
-def _short_names(uf: _UnionFind, names: set[str], servers: set[str], talked: object) -> list[Join]:
+def _short_names(uf: _UnionFind, names: set[str], servers: set[str], talked: Callable[[str, str], bool]) -> list[Join]:
     """Join a short name (`relay`) to the one FQDN with that first label, preferring the site's own domains.
 
     The site's domains are those of the FQDNs of the servers whose logs were read; a short name is
     never joined to a host it exchanged mail with (a local `mx1` and a foreign `mx1.partner.example`).
     """
-    assert callable(talked)
     site = {n.split(".", 1)[1] for s in servers for n in uf.members(s) if "." in n and not is_ip(n)}
     by_label: dict[str, set[str]] = defaultdict(set)
     for n in names:
