@@ -219,7 +219,7 @@ class HostEvidence:
         uf = _UnionFind()
         joins: list[Join] = []
         # Freezing reads the evidence and changes none of it: it may run again with transit joins.
-        hosts, servers, names = set(self.hosts), set(self.servers), set(self.names)
+        hosts, servers, known = set(self.hosts), set(self.servers), set(self.names)
         for a, b in user_aliases:
             ka, kb = host_key(a), host_key(b)
             if ka and kb and ka != kb:
@@ -258,12 +258,12 @@ class HostEvidence:
                 joins.append(Join(hint, target, f"folder {hint} holds the logs of {target}"))
             servers.add(hint)
             hosts.add(hint)
-            names.add(hint)
-        joins += _short_names(uf, names, servers, talked)
+            known.add(hint)
+        joins += _short_names(uf, known, servers, talked)
         domain_set = {d for d in (host_key(x) for x in domains) if d}
         canon: dict[str, str] = {}
         not_hosts: set[str] = set()
-        for members in uf.groups(names).values():
+        for members in uf.groups(known).values():
             best = min(members, key=_rank)
             for m in members:
                 canon[m] = best
