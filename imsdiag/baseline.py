@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from .errors import ConfigError, InputError
+from .config import read_regular_file
+from .errors import ConfigError
+from .jsontext import dumps
 from .models import Finding
-from .output import atomic_write_text
-from .reporters.records import clean_text, dumps, iso_time
+from .output import write_text
+from .reporters.records import clean_text, iso_time
+from .textsafe import safe_text
 
 BASELINE_VERSION = 1
+BASELINE_LIMIT = 64 << 20
+"""Largest baseline read: one entry is about 300 bytes, so this is some 200,000 findings."""
 
 
 def baseline_document(findings: Iterable[Finding], now: datetime | None = None) -> dict[str, Any]:
@@ -38,28 +43,36 @@ def baseline_document(findings: Iterable[Finding], now: datetime | None = None) 
     }
 
 
-def write_baseline(path: str | os.PathLike[str], findings: Iterable[Finding], now: datetime | None = None) -> int:
-    """Write a baseline of `findings` atomically; return how many fingerprints it holds.
+def write_baseline(
+    path: str | os.PathLike[str],
+    findings: Iterable[Finding],
+    now: datetime | None = None,
+    *,
+    stdout: TextIO | None = None,
+    inputs: Sequence[str] = (),
+    follow_links: bool = False,
+) -> int:
+    """Write a baseline of `findings` (atomically to a file, `-` to stdout); return how many fingerprints it holds.
 
-    A file that cannot be written raises InputError (exit code 3), never a half-written baseline.
+    A path that cannot or must not be written (see `output.resolve_target`; `inputs` are the scanned
+    paths) raises InputError (exit code 3), never a half-written baseline.
     """
     doc = baseline_document(findings, now)
-    try:
-        atomic_write_text(path, dumps(doc) + "\n")
-    except OSError as exc:
-        raise InputError(f"cannot write baseline to {os.fspath(path)}: {exc.strerror or exc}") from exc
+    write_text(path, dumps(doc) + "\n", stdout or sys.stdout, what="baseline", inputs=inputs, follow_links=follow_links)
     return len(doc["findings"])
 
 
 def load_baseline(path: str | os.PathLike[str]) -> frozenset[str]:
     """The fingerprints in a baseline file; ConfigError naming the file when it is missing or bad."""
-    name = os.fspath(path)
+    name = safe_text(os.fspath(path), 300)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_regular_file(path, BASELINE_LIMIT, "baseline").decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{name}: cannot read baseline: {getattr(exc, 'strerror', None) or exc}") from exc
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{name}: baseline is nested too deeply to be an imsdiag baseline") from None
     except ValueError as exc:
         raise ConfigError(f"{name}: baseline is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("version") != BASELINE_VERSION:

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
 
 from . import __version__
 from .config import Config, load_config, parse_host_alias_option, parse_server_tz_option, parse_severity_option
-from .errors import ConfigError, ExitCode, ImsdiagError
+from .errors import ConfigError, ExitCode, ImsdiagError, InputError
 from .models import Severity
 from .parsers import PARSERS
 from .result import ScanResult
-from .settings import ScanSettings
+from .settings import MIN_PASSES_RANGE, ScanSettings, max_jobs
+from .sources import is_stream_path
 from .timewindow import WHEN_HELP, parse_duration, parse_when, parse_zone
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -84,7 +86,13 @@ def common_input_options(func: F) -> F:
             help="Index database (default: the user cache folder, e.g. ~/.cache/imsdiag/index-v2.sqlite).",
         ),
         click.option("--no-index", is_flag=True, help="Do not read or write the event index."),
-        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Config file."),
+        click.option(
+            "--follow-links",
+            is_flag=True,
+            help="Follow symlinks in a folder that lead outside it (skipped with a note by default).",
+        ),
+        # A folder or FIFO here is refused by the config reader (exit 3), not by click (exit 2).
+        click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True),
         click.option("-q", "--quiet", is_flag=True, help="No progress or notes on stderr."),
         click.option("-v", "--verbose", count=True, help="More detail (servers and files tables)."),
@@ -102,6 +110,9 @@ class ImsdiagGroup(click.Group):
             return super().invoke(ctx)
         except ImsdiagError as exc:
             _fail(str(exc), exc.exit_code, exc.hint)
+        except BrokenPipeError:
+            # Before click's own handler, which would exit 1 whatever the findings decided.
+            _quiet_broken_pipe()
 
 
 @click.group(cls=ImsdiagGroup, context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
@@ -139,6 +150,7 @@ def _settings(
     jobs: int | None = None,
     baseline: frozenset[str] = frozenset(),
     progress: bool = False,
+    follow_links: bool = False,
 ) -> ScanSettings:
     """Merge command-line options over the config file into one frozen ScanSettings."""
     now = datetime.now(timezone.utc)
@@ -159,6 +171,11 @@ def _settings(
         until_t = parse_when(until, now) if until else cfg.until
     except ValueError as exc:
         _bad("--since/--until", str(exc))
+    if since_t is not None and until_t is not None and since_t > until_t:
+        _bad(
+            "--since/--until",
+            f"--since ({since_t:%Y-%m-%d %H:%M} UTC) is later than --until ({until_t:%Y-%m-%d %H:%M} UTC)",
+        )
     try:
         sev = tuple(parse_severity_option(s) for s in _split(severity)) or (cfg.severity or ())
     except (ValueError, ConfigError) as exc:
@@ -182,9 +199,11 @@ def _settings(
         severity_overrides=sev,
         jobs=jobs or cfg.jobs or (os.cpu_count() or 1),
         index_path=index_path,
-        use_index=not no_index and "-" not in paths,
+        # A pipe is read once, like stdin: an index entry for it would describe input that is gone.
+        use_index=not no_index and not any(is_stream_path(p) for p in paths),
         progress=progress,
         baseline=baseline,
+        follow_links=follow_links,
     )
 
 
@@ -208,18 +227,23 @@ def _exit_for(result: ScanResult, fail_on: str) -> ExitCode:
     type=click.Choice(SCAN_FORMATS),
     help="Output format [default: auto: terminal, github in CI]",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically) instead.")
+@click.option("-o", "--output", type=click.Path(), help="Write the report here (atomically) instead.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), help="Exit 1 when a finding is at least this severe [error].")
 @click.option("--select", multiple=True, metavar="RULES", help="Only these rule ids or slugs (comma-separated).")
 @click.option("--ignore", multiple=True, metavar="RULES", help="Skip these rule ids or slugs (comma-separated).")
 @click.option("--severity", multiple=True, metavar="RULE=LEVEL", help="Override a rule's severity.")
 @click.option("--since", metavar="WHEN", help=f"Ignore evidence before WHEN: {WHEN_HELP}.")
 @click.option("--until", metavar="WHEN", help="Ignore evidence after WHEN.")
-@click.option("--min-passes", type=click.IntRange(2, 100000), help="Passes before a repetition is a loop [3].")
+@click.option("--min-passes", type=click.IntRange(*MIN_PASSES_RANGE), help="Passes before a repetition is a loop [3].")
 @click.option("--window", metavar="DURATION", help="Longest pause inside one loop, e.g. 6h [6h].")
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), help="Parse files in N processes [number of CPUs].")
-@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), help="Report only findings not in FILE.")
-@click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, max_jobs()),
+    help=f"Parse files in N processes, at most {max_jobs()} (4 per CPU) [number of CPUs].",
+)
+@click.option("--baseline", type=click.Path(exists=True), help="Report only findings not in FILE.")
+@click.option("--write-baseline", type=click.Path(), help="Record the current findings in FILE.")
 @common_input_options
 @click.pass_context
 def scan(
@@ -248,6 +272,7 @@ def scan(
     color: str,
     quiet: bool,
     verbose: int,
+    follow_links: bool = False,
 ) -> None:
     """Find every mail loop in PATH... (folders, files, .gz/.bz2/.xz, or - for stdin).
 
@@ -259,13 +284,18 @@ def scan(
     """
     from .baseline import apply_baseline, load_baseline
     from .baseline import write_baseline as write_baseline_file
-    from .output import write_report
+    from .output import resolve_target, write_report
     from .progress import make_progress
     from .reporters import ReportOptions, choose_format, get_reporter
 
     cfg = _load_config(config_file)
     fail = fail_on or (cfg.fail_on.value if cfg.fail_on else "error")
     base_path = baseline or (str(cfg.baseline) if cfg.baseline else None)
+    # A bad baseline or an output path that will be refused is reported now, not after a long scan.
+    known = load_baseline(base_path) if base_path else None
+    for target, what in ((output, "report"), (write_baseline, "baseline")):
+        if target and target != "-":
+            resolve_target(target, what, paths, follow_links)
     settings = _settings(
         paths,
         cfg,
@@ -283,26 +313,29 @@ def scan(
         min_passes=min_passes,
         window=window,
         jobs=jobs,
+        follow_links=follow_links,
     )
     from .engine import scan as run_scan
 
     progress = make_progress(quiet, color)
     result = run_scan(settings, progress)
     if write_baseline:
-        n = write_baseline_file(write_baseline, result.findings)
+        n = write_baseline_file(write_baseline, result.findings, inputs=paths, follow_links=follow_links)
         if not quiet:
             click.echo(f"imsdiag: wrote {n} finding(s) to baseline {write_baseline}", err=True)
-    if base_path:
-        kept, suppressed = apply_baseline(result.findings, load_baseline(base_path))
+    if known is not None:
+        kept, suppressed = apply_baseline(result.findings, known)
         from dataclasses import replace
 
         result = replace(result, findings=kept, suppressed=result.suppressed + suppressed)
     name = choose_format(fmt or cfg.format or "auto", os.environ)
     options = ReportOptions(color="never" if output else color, verbose=verbose, fail_on=fail, tool_version=__version__)
-    write_report(get_reporter(name, options), result, output, sys.stdout)
+    # Decided before the report is written: a reader that leaves early (`| head -1`) changes nothing.
+    decided = _decide(int(_exit_for(result, fail)))
+    write_report(get_reporter(name, options), result, output, _stdout(output), inputs=paths, follow_links=follow_links)
     if not quiet and name != "terminal":
         _stderr_summary(result)
-    ctx.exit(int(_exit_for(result, fail)))
+    ctx.exit(decided)
 
 
 def _stderr_summary(result: ScanResult) -> None:
@@ -325,7 +358,7 @@ EXPLAIN_FORMATS = ("terminal", "json")
     help="Logs to search (folder, file); repeatable. Default: everything already in the index.",
 )
 @click.option("-f", "--format", "fmt", type=click.Choice(EXPLAIN_FORMATS), default="terminal", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically) instead.")
+@click.option("-o", "--output", type=click.Path(), help="Write the report here (atomically) instead.")
 @common_input_options
 @click.pass_context
 def explain_cmd(
@@ -344,6 +377,7 @@ def explain_cmd(
     color: str,
     quiet: bool,
     verbose: int,
+    follow_links: bool = False,
 ) -> None:
     """Tell the whole story of one message: ID is a Message-ID (with or without <>), an IMS spool id,
     an MTS-ID, a queue id (SERVER:ID when reused), or the path of a message file.
@@ -362,12 +396,16 @@ def explain_cmd(
 
     from .errors import AmbiguousId, MessageNotFound
     from .explain import explain as run_explain
-    from .output import atomic_write_text
+    from .output import resolve_target, write_text
     from .reporters.base import ReportOptions
     from .reporters.explain_json import ExplainJsonReporter
     from .reporters.explain_terminal import ExplainTerminalReporter
 
     cfg = _load_config(config_file)
+    # The message file named as ID is read too: `-o` must not replace it.
+    inputs = (*logs, ident) if os.path.isfile(ident) else tuple(logs)
+    if output and output != "-":
+        resolve_target(output, "report", inputs, follow_links)
     settings = _settings(
         tuple(logs),
         cfg,
@@ -377,6 +415,7 @@ def explain_cmd(
         log_format=log_format,
         index_path=index_path,
         no_index=no_index,
+        follow_links=follow_links,
     )
     try:
         expl = run_explain(ident, settings)
@@ -392,12 +431,10 @@ def explain_cmd(
     if output and output != "-":
         buffer = io.StringIO()
         reporter.report(expl, buffer)
-        try:
-            atomic_write_text(output, buffer.getvalue())
-        except OSError as exc:
-            _fail(f"cannot write {output}: {exc.strerror or exc}")
+        write_text(output, buffer.getvalue(), sys.stdout, inputs=inputs, follow_links=follow_links)
     else:
-        reporter.report(expl, sys.stdout)
+        _decide(int(ExitCode.OK))
+        reporter.report(expl, _stdout(output))
     ctx.exit(int(ExitCode.OK))
 
 
@@ -456,25 +493,58 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
     except BrokenPipeError:
         _quiet_broken_pipe()
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            _internal_error(exc, debug)
+        # A full disk or a closed descriptor behind stdout: an output error, one line, exit 3.
+        _fail(f"cannot write the report: {exc.strerror or exc}", ExitCode.INPUT)
     except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        # One line, escaped: the message may quote log text (control characters, newlines).
-        from .textsafe import safe_text
+        _internal_error(exc, debug)
 
-        click.echo(
-            f"imsdiag: internal error: {type(exc).__name__}: {safe_text(str(exc), 300)}: this is a bug, "
-            "please report it with the command you ran" + ("" if debug else " (--debug shows the traceback)"),
-            err=True,
-        )
-        raise SystemExit(4) from None
+
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT, errno.EFBIG})
+"""Errors of writing the report out: exit 3 with one line, not an internal error."""
+
+
+def _internal_error(exc: BaseException, debug: bool) -> NoReturn:
+    if debug:
+        traceback.print_exc()
+    # One line, escaped: the message may quote log text (control characters, newlines).
+    from .textsafe import safe_text
+
+    click.echo(
+        f"imsdiag: internal error: {type(exc).__name__}: {safe_text(str(exc), 300)}: this is a bug, "
+        "please report it with the command you ran" + ("" if debug else " (--debug shows the traceback)"),
+        err=True,
+    )
+    raise SystemExit(4) from None
+
+
+_DECIDED: list[int] = []
+"""The exit code a command decided before writing its report (see `_decide`)."""
+
+
+def _decide(code: int) -> int:
+    """Remember the exit code the findings decide, so a broken pipe while writing still exits with it."""
+    _DECIDED[:] = [code]
+    return code
+
+
+def _stdout(output: str | None) -> TextIO:
+    """Standard output for the report; a closed one (`>&-`) is an output error, exit 3, not a crash."""
+    if sys.stdout is None and (output is None or output == "-"):
+        raise InputError("standard output is closed: give -o FILE to write the report")
+    return sys.stdout
 
 
 def _quiet_broken_pipe() -> NoReturn:
-    """`imsdiag scan ... | head`: the reader left; exit without a traceback or a second error."""
+    """`imsdiag scan ... | head`: the reader left; exit quietly with the code the findings decided.
+
+    The exit code must not depend on how much of the report fitted in the pipe before the reader left.
+    """
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
+    except (OSError, AttributeError, ValueError):
         pass
-    raise SystemExit(int(ExitCode.OK))
+    raise SystemExit(_DECIDED[0] if _DECIDED else int(ExitCode.OK))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import configparser
 import difflib
+import errno
 import importlib
+import os
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,12 +18,16 @@ from typing import Any
 from .errors import ConfigError
 from .models import Severity
 from .names import normalize_host
+from .settings import MIN_PASSES_RANGE, max_jobs
+from .textsafe import safe_text
 from .timewindow import parse_duration, parse_when, parse_zone, to_utc
 
 TOML_NAME = "imsdiag.toml"
 SETUP_CFG = "setup.cfg"
 INI_SECTION = "imsdiag"
 FAIL_ON_CHOICES = tuple(s.value for s in Severity)
+CONFIG_LIMIT = 4 << 20
+"""Largest config file read: real ones are a few hundred bytes."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,7 @@ def _string(value: Any) -> str:
     return value.strip()
 
 
-def _int(value: Any, minimum: int) -> int:
+def _int(value: Any, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool):  # bool is an int subclass; `true` is not a count
         raise ValueError("expected a whole number")
     if isinstance(value, str):
@@ -140,6 +147,8 @@ def _int(value: Any, minimum: int) -> int:
         raise ValueError("expected a whole number")
     if value < minimum:
         raise ValueError(f"must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"must be at most {maximum}")
     return value
 
 
@@ -176,11 +185,11 @@ _KEYS: dict[str, tuple[str, _Converter]] = {
     "tz": ("tz", lambda v, now, base: parse_zone(_string(v))),
     "server-tz": ("server_tz", lambda v, now, base: tuple(parse_server_tz_option(p) for p in _pairs(v))),
     "host-alias": ("host_alias", lambda v, now, base: tuple(parse_host_alias_option(p) for p in _pairs(v))),
-    "min-passes": ("min_passes", lambda v, now, base: _int(v, 2)),
+    "min-passes": ("min_passes", lambda v, now, base: _int(v, *MIN_PASSES_RANGE)),
     "window": ("window", lambda v, now, base: _window(v)),
     "format": ("format", lambda v, now, base: _format(v)),
     "baseline": ("baseline", lambda v, now, base: base / _string(v)),
-    "jobs": ("jobs", lambda v, now, base: _int(v, 1)),
+    "jobs": ("jobs", lambda v, now, base: _int(v, 1, max_jobs())),
 }
 KNOWN_KEYS: tuple[str, ...] = tuple(_KEYS)
 
@@ -193,12 +202,12 @@ def _build(table: Mapping[str, Any], path: Path, display: str, now: datetime) ->
         if spec is None:
             near = difflib.get_close_matches(key.replace("_", "-"), KNOWN_KEYS, n=1)
             hint = f' (did you mean "{near[0]}"?)' if near else ""
-            raise ConfigError(f'{display}: unknown key "{key}"{hint}')
+            raise ConfigError(f'{display}: unknown key "{safe_text(key, 100)}"{hint}')
         attr, convert = spec
         try:
             values[attr] = convert(raw, now, path.parent)
         except ValueError as exc:
-            raise ConfigError(f'{display}: bad value for "{key}": {exc}') from None
+            raise ConfigError(f'{display}: bad value for "{key}": {safe_text(str(exc), 300)}') from None
     if values.get("since") and values.get("until") and values["since"] > values["until"]:
         raise ConfigError(f'{display}: "since" is later than "until"')
     return Config(**values, source=path)
@@ -211,7 +220,7 @@ if sys.version_info >= (3, 11):
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{display}: invalid TOML: {exc}") from None
+            raise ConfigError(f"{display}: invalid TOML: {safe_text(str(exc), 300)}") from None
 
 else:
 
@@ -237,7 +246,7 @@ def _ini_table(path: Path, display: str, required: bool) -> dict[str, Any] | Non
     try:
         parser.read_string(_read(path, display), source=display)
     except configparser.Error as exc:
-        raise ConfigError(f"{display}: invalid INI file: {exc.message}") from None
+        raise ConfigError(f"{display}: invalid INI file: {safe_text(exc.message, 300)}") from None
     if not parser.has_section(INI_SECTION):
         if required:
             raise ConfigError(f"{display}: no [{INI_SECTION}] section")
@@ -245,9 +254,45 @@ def _ini_table(path: Path, display: str, required: bool) -> dict[str, Any] | Non
     return dict(parser.items(INI_SECTION))
 
 
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_regular_file(path: str | os.PathLike[str], limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; OSError (with a one-line strerror) otherwise.
+
+    A FIFO, device or folder is refused before it is read (never a hang, never endless input), and
+    opened without blocking in case one is swapped in after the check.
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, f"it is {_file_kind(st.st_mode)}, not a regular file")
+    too_big = OSError(errno.EFBIG, f"a {what} file may be at most {limit >> 20} MiB")
+    if st.st_size > limit:
+        raise too_big
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"it is {_file_kind(st.st_mode)}, not a regular file")
+        data = handle.read(limit + 1)  # a file still growing stops here too
+    if len(data) > limit:
+        raise too_big
+    return data
+
+
 def _read(path: Path, display: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        # utf-8-sig: a BOM written by Windows editors is not part of the first key.
+        return read_regular_file(path, CONFIG_LIMIT, "config").decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{display}: cannot read config: {getattr(exc, 'strerror', None) or exc}") from None
 
@@ -269,7 +314,7 @@ def load_config(explicit: Path | None, cwd: Path, now: datetime | None = None) -
     now = now or datetime.now(timezone.utc)
     if explicit is not None:
         path = explicit if explicit.is_absolute() else cwd / explicit
-        display = str(explicit)
+        display = safe_text(str(explicit), 300)
         if path.suffix.lower() == ".toml":
             table = _toml_table(path, display)
         else:

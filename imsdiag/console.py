@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import TextIO
@@ -41,6 +42,17 @@ def color_enabled(mode: str, stream: TextIO) -> bool:
         return False
 
 
+class _Console(Console):
+    """A rich Console that lets a broken pipe reach the CLI, which exits with the code the findings decided.
+
+    rich's own handler exits 1 whatever the scan found, so `imsdiag scan | head -1` on clean logs failed.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
 def make_console(stream: TextIO | None = None, color: str = "auto", width: int | None = None) -> Console:
     """A Console for reports on `stream` (stdout by default) that honours the colour policy.
 
@@ -49,7 +61,7 @@ def make_console(stream: TextIO | None = None, color: str = "auto", width: int |
     """
     out = stream if stream is not None else sys.stdout
     use_color = color_enabled(color, out)
-    return Console(
+    return _Console(
         file=out,
         theme=THEME,
         color_system="auto" if use_color else None,

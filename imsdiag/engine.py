@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import lzma
+import os
 import signal
+import sys
+import threading
 import time
 import zlib
 from collections import Counter
@@ -23,7 +26,7 @@ from .parsers import ParseContext, Parser, Record, by_name, detect
 from .parsers.base import NUL_FIRST, NUL_LINES, looks_binary
 from .result import ISSUE_EXAMPLES, FileStat, FormatStat, ScanContext, ScanResult, ServerInfo
 from .rules import Rule, RuleContext, all_rules, apply_rules, get_rule
-from .settings import ScanSettings
+from .settings import ScanSettings, max_jobs
 from .sources import InputFile, discover, open_input, read_error_code, read_head, size_change
 
 _READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
@@ -159,6 +162,8 @@ class FileOutcome:
     issue_counts: Counter[str]
     issue_examples: list[ParseIssue]
     events: list[Event] | None = None
+    index_warnings: tuple[str, ...] = ()
+    """What a `--jobs` worker's own index connection had to say: the parent shows it with its own."""
 
 
 def _new_correlator(settings: ScanSettings) -> Correlator:
@@ -248,7 +253,11 @@ def process_file(
 
             index = open_index(Path(settings.index_path) if settings.index_path else None)
             _WORKER_INDEX[settings.index_path] = index
-        return _indexed(f, settings, index, ticker)
+        out = _indexed(f, settings, index, ticker)
+        if index.warnings:  # a worker's warnings would die with it: they travel with the outcome
+            out.index_warnings = tuple(index.warnings)
+            index.warnings.clear()
+        return out
     pf = parse_input(f, settings)
     if ticker is not None:
         ticker.wrap(pf)
@@ -267,7 +276,8 @@ def parse_key(f: InputFile, settings: ScanSettings) -> str:
 def _indexed(f: InputFile, settings: ScanSettings, index: Any, ticker: _Ticker | None = None) -> FileOutcome:
     """Process a file through the index: replay cached records, or parse and store them."""
     key = parse_key(f, settings)
-    cached = index.cached_file(f, key) if f.path is not None else None
+    # `reparse`: should the database fail half way through the replay, the parser gives the rest of the file.
+    cached = index.cached_file(f, key, lambda: parse_input(f, settings).records) if f.path is not None else None
     if cached is not None:
         pf = ParsedFile(file=f, format=cached.format, compression=cached.compression, records=cached.records())
         pf.counters = dict(cached.counters)
@@ -301,7 +311,7 @@ def collect_inputs(settings: ScanSettings) -> tuple[list[InputFile], list[ParseI
     """Every file to read, and issues for paths that could not be walked; a missing path is an InputError."""
     files: list[InputFile] = []
     issues: list[ParseIssue] = []
-    for item in discover(settings.paths):
+    for item in discover(settings.paths, follow_links=settings.follow_links):
         if isinstance(item, InputFile):
             files.append(item)
         elif item.code == "missing-path":
@@ -381,6 +391,10 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
     if index is not None:
         index.store_findings(findings, [s.path for s in stats], context)
         index.close()
+        # A damaged, busy or unusable index is never fatal, but the user must hear why it was rebuilt or skipped.
+        index_notes = tuple(index.warnings)
+    else:
+        index_notes = ()
     return ScanResult(
         findings=tuple(findings),
         issues=tuple(examples),
@@ -394,7 +408,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         seconds=time.monotonic() - started,
         suppressed=suppressed,
         filtered=filtered,
-        notes=_notes(corr, stats, settings, year_note, zone_notes),
+        notes=_notes(corr, stats, settings, year_note, zone_notes) + index_notes,
         first_time=evidence.first_time,
         last_time=evidence.last_time,
         host_joins=_host_joins(evidence, findings),
@@ -495,11 +509,15 @@ def _outcomes(
     # to the end; results are merged in input order, so the report does not depend on scheduling.
     chunks = _chunks(files)
     order = sorted(range(len(chunks)), key=lambda c: -sum(files[i].size for i in chunks[c]))
-    pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=_worker_init)
+    # Never more processes than there is work for, nor than the machine can take (a config may ask for 100000).
+    n_workers = max(1, min(settings.jobs, max_jobs(), len(chunks)))
+    pool = ProcessPoolExecutor(max_workers=n_workers, initializer=_worker_init, initargs=(os.getpid(),))
     try:
         futures = {c: pool.submit(process_chunk, [files[i] for i in chunks[c]], settings) for c in order}
         for c, members in enumerate(chunks):
             for i, outcome in zip(members, futures[c].result(), strict=True):
+                for warning in outcome.index_warnings if index is not None else ():
+                    index.warn(warning)
                 if progress:
                     progress.file_started(files[i].display)
                 yield outcome
@@ -517,9 +535,36 @@ def _outcomes(
     pool.shutdown()
 
 
-def _worker_init() -> None:
-    """Workers ignore Ctrl-C: the parent stops them, so the terminal shows no worker tracebacks."""
+def _worker_init(parent: int | None = None) -> None:
+    """Workers ignore Ctrl-C (the parent stops them, so the terminal shows no worker tracebacks) and die
+    with their parent: a parent killed with SIGKILL or SIGTERM must not leave workers parsing on."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is None:
+        return
+    if not _die_with_parent():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="imsdiag-parent-watch").start()
+    if os.getppid() != parent:  # the parent died before this worker got here
+        os._exit(1)
+
+
+def _die_with_parent() -> bool:
+    """Ask Linux to send SIGKILL to this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    """Elsewhere: notice the parent is gone (we were re-parented) and leave at once."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 CHUNK_BYTES = 8 << 20

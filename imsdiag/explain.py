@@ -21,6 +21,8 @@ from .sources import InputFile
 
 MAX_FILE_EVENTS = 10000
 """Events kept when ID names a file: a message file has a handful; a whole log given by mistake is cut."""
+MAX_ID_LENGTH = 4096
+"""Longest id or path `explain` takes: a Message-ID line is at most 998 characters, a Linux path 4096."""
 LINK_DEPTH = 2
 """Steps of `forwarded as` / `queued as` / bounce->cause links followed from the matched events."""
 
@@ -235,8 +237,14 @@ def explain(ident: str, settings: ScanSettings) -> Explanation:
     ident = ident.strip()
     if not ident:
         raise MessageNotFound("empty id")
+    if len(ident) > MAX_ID_LENGTH:
+        raise MessageNotFound(f"an id of {len(ident):,} characters: ids and paths have at most {MAX_ID_LENGTH:,}")
     candidate = Path(ident)
-    if candidate.is_file():
+    try:
+        is_file = candidate.is_file()
+    except OSError:  # a name longer than the file system allows (ENAMETOOLONG) is an id, not a path
+        is_file = False
+    if is_file:
         return explain_file(candidate, settings)
     files = _discover(settings)
     if settings.use_index and not any(f.path is None for f in files or ()):
@@ -257,7 +265,7 @@ def _discover(settings: ScanSettings) -> list[InputFile] | None:
         return None
     from .sources import discover
 
-    files = [f for f in discover(settings.paths) if isinstance(f, InputFile)]
+    files = [f for f in discover(settings.paths, follow_links=settings.follow_links) if isinstance(f, InputFile)]
     if not files:
         raise InputError(f"no readable files under {', '.join(settings.paths)}")
     return files
@@ -293,7 +301,7 @@ def _explain_indexed(ident: str, settings: ScanSettings, files: list[InputFile] 
         if findings is None:
             ids = {n for _, e in matched for n, _ in event_ids(e)} | {n for e in related for n, _ in event_ids(e)}
             findings = index.findings_for(ids, files=paths)
-        notes.extend(index.warnings)
+        notes.extend(w for w in index.warnings if w not in notes)  # the open-time warnings are in already
         return build_explanation(ident, place.matched(matched), place.events(related), findings, notes, used_index=True)
     finally:
         index.close()

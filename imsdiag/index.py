@@ -8,18 +8,21 @@ import difflib
 import enum
 import functools
 import hashlib
+import itertools
 import json
 import os
 import pickle
 import sqlite3
+import stat
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import ImsdiagError, InputError
 from .models import Event, Finding, Location, ParseIssue
 from .names import normalize_message_id
 from .result import ScanContext
@@ -47,6 +50,19 @@ Origin = tuple[str, "str | None"]
 """(id kind, server) of an event an id was learned from."""
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_HEADER_SIZE = 100
+_APP_ID_OFFSET = 68  # big-endian u32 in the database header (sqlite.org/fileformat.html)
+QUICK_CHECK_MAX_BYTES = 32 << 20
+"""Indexes up to this size get `PRAGMA quick_check` when opened (a few ms per MB); damage in a larger one is
+found by the read or write that meets it, and recovered from there."""
+MAX_WARNINGS = 20
+"""Index warnings kept per run: a full disk must not add one note per file."""
+MAX_RECOVERIES = 2
+"""Fresh indexes one run may start after finding damage; past that it runs without the index."""
+_TABLES = frozenset({"meta", "files", "records", "ids", "scans", "findings", "finding_ids"})
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_DAMAGE_TEXT = ("malformed", "not a database", "no such table", "no such column", "corrupt", "could not decode")
+"""Error texts of a damaged file: "could not decode" is a TEXT cell that is no longer the UTF-8 written."""
 
 _SCHEMA = f"""
 PRAGMA application_id = {APP_ID};
@@ -176,13 +192,16 @@ class CachedFile:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        index: EventIndex,
         file_id: int,
         row: sqlite3.Row,
         display: str,
+        reparse: Callable[[], Iterable[Event | ParseIssue]] | None = None,
     ) -> None:
-        self._conn = conn
+        self._index = index
+        self._conn = index.conn
         self._file_id = file_id
+        self._reparse = reparse
         self._stored_display: str = row["display"]
         self._display = display
         self.format: str | None = row["format"]
@@ -191,14 +210,36 @@ class CachedFile:
         self.counters: dict[str, int] = json.loads(row["counters"] or "{}")
 
     def records(self) -> Iterator[Event | ParseIssue]:
-        """Every stored record of the file, in original order, with locations under today's display path."""
-        cur = self._conn.execute("SELECT kind, data FROM records WHERE file_id=? ORDER BY seq", (self._file_id,))
-        for kind, data in cur:
-            if kind == "e":
-                yield self._relocate_event(event_from_json(data))
-            else:
-                issue = issue_from_json(data)
-                yield replace(issue, location=self._relocate(issue.location))
+        """Every stored record of the file, in original order, with locations under today's display path.
+
+        Damage met half way (records already handed to the scan) cannot be undone: the rest of the
+        file comes from the parser (`reparse`), which makes the same records in the same order.
+        """
+        done = 0
+        try:
+            if self._conn is None:
+                raise sqlite3.ProgrammingError("the index was closed")
+            cur = self._conn.execute("SELECT kind, data FROM records WHERE file_id=? ORDER BY seq", (self._file_id,))
+            for kind, data in cur:
+                if kind == "e":
+                    record: Event | ParseIssue = self._relocate_event(event_from_json(data))
+                else:
+                    issue = issue_from_json(data)
+                    record = replace(issue, location=self._relocate(issue.location))
+                yield record
+                done += 1
+        except (sqlite3.Error, *_DECODE_ERRORS) as exc:
+            self._index.trouble(exc, f"reading {self._display}")
+            if self._reparse is None:
+                raise
+            self._index.warn(f"index: the rest of {self._display} was read from the log itself")
+            fresh = self._reparse()
+            try:
+                yield from itertools.islice(fresh, done, None)
+            finally:
+                close = getattr(fresh, "close", None)
+                if close is not None:
+                    close()
 
     def _relocate(self, loc: Location) -> Location:
         # The display path depends on the working folder of the run that indexed the file.
@@ -396,27 +437,103 @@ class FileWriter:
         )
 
     def _fail(self, exc: Exception) -> None:
-        self._index.warnings.append(f"index: {self._file.display} not cached ({exc})")
         self.abort()
+        self._index.trouble(exc, f"caching {self._file.display}")
 
 
 class EventIndex:
     """The on-disk index; open it with `open_index`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection | None, warnings: list[str]) -> None:
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection | None, warnings: list[str], real: Path | None = None
+    ) -> None:
         self.path = path
         self.conn = conn
         self.warnings = warnings
         self._scope: list[int] | None = None
+        self._real = real if real is not None else path
+        """The file itself (a symlink at `path` resolved): what is checked and moved aside."""
+        self._ident = _file_ident(self._real) if conn is not None else None
+        """(device, inode) of the file opened: a damaged index is moved aside only if it is still that file."""
+        self._recoveries = 0
+
+    # -- failures ----------------------------------------------------------------------------
+
+    def warn(self, message: str) -> None:
+        """Keep a warning for the report, once, and at most MAX_WARNINGS of them."""
+        if message in self.warnings:
+            return
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(message)
+        elif len(self.warnings) == MAX_WARNINGS:
+            self.warnings.append("index: further index warnings not shown")
+
+    def trouble(self, exc: BaseException, what: str) -> None:
+        """A database operation failed: warn; when the file is damaged, move it aside and go on with a fresh one.
+
+        Busy, read-only or full databases are not damage: the operation is skipped, the file kept.
+        """
+        self.warn(f"index: {what} failed ({_brief(exc)})")
+        if self.conn is not None and _is_damage(exc):
+            self._recover()
+
+    def _recover(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._scope = None
+        self._recoveries += 1
+        # Another run (or a --jobs worker) may have replaced the damaged file already: never move its fresh one.
+        if _file_ident(self._real) == self._ident and _state(self._real)[0] == "ours":
+            self.warn(f"index: {self.path} is damaged; moved aside, a fresh index is built")
+            _move_aside(self._real, self.warnings)
+        if self._recoveries > MAX_RECOVERIES:
+            self.warn("index: damaged again; running without it")
+            return
+        try:
+            fresh = open_index(self.path)
+        except ImsdiagError as exc:  # something that is not ours appeared at the path meanwhile
+            self.warn(f"index: {exc}; running without it")
+            return
+        for message in fresh.warnings:
+            self.warn(message)
+        self.conn, self._real, self._ident = fresh.conn, fresh._real, fresh._ident
+
+    def _intact(self) -> None:
+        """Lookups after a recovery would search a fresh, empty index and answer "not found": refuse instead."""
+        if self._recoveries:
+            raise sqlite3.DatabaseError("the index was found damaged in this run and started afresh")
+
+    @contextlib.contextmanager
+    def _answering(self, what: str) -> Iterator[None]:
+        """For lookups: recover, then raise sqlite3.Error.
+
+        An empty answer would read as "no log mentions this id"; the caller (explain) reads the logs instead.
+        """
+        try:
+            yield
+        except sqlite3.Error as exc:
+            self.trouble(exc, what)
+            raise
+        except _DECODE_ERRORS as exc:
+            self.trouble(exc, what)
+            raise sqlite3.DatabaseError(f"index record unreadable ({_brief(exc)})") from exc
 
     # -- files -------------------------------------------------------------------------------
 
-    def cached_file(self, f: InputFile, parse_key: str | None = None) -> CachedFile | None:
+    def cached_file(
+        self,
+        f: InputFile,
+        parse_key: str | None = None,
+        reparse: Callable[[], Iterable[Event | ParseIssue]] | None = None,
+    ) -> CachedFile | None:
         """The stored file when its size, mtime and parse settings still match; None when absent, stale or stdin.
 
         `parse_key` names the settings that change what a parser makes of the same bytes (zones, the
         year of year-less stamps, a forced format): a file parsed under other settings is read again.
         None accepts whatever settings the stored copy was parsed with (explain reads what scan stored).
+        `reparse` (the file's records from the parser) finishes a replay the database fails half way.
         """
         if f.path is None or self.conn is None:
             return None
@@ -425,17 +542,17 @@ class EventIndex:
             return None
         try:
             row = self.conn.execute("SELECT * FROM files WHERE path=?", (key[0],)).fetchone()
-        except sqlite3.Error as exc:
-            self.warnings.append(f"index: read failed ({exc})")
+            if (
+                row is None
+                or row["size"] != key[1]
+                or row["mtime_ns"] != key[2]
+                or (parse_key is not None and row["parse_key"] != parse_key)
+            ):
+                return None
+            return CachedFile(self, row["id"], row, f.display, reparse)
+        except (sqlite3.Error, *_DECODE_ERRORS) as exc:
+            self.trouble(exc, f"reading {f.display}")
             return None
-        if (
-            row is None
-            or row["size"] != key[1]
-            or row["mtime_ns"] != key[2]
-            or (parse_key is not None and row["parse_key"] != parse_key)
-        ):
-            return None
-        return CachedFile(self.conn, row["id"], row, f.display)
 
     def stale_files(self, files: Sequence[InputFile]) -> list[InputFile]:
         """The files not stored as they are now (absent, or size/mtime changed), with one query for all."""
@@ -447,7 +564,7 @@ class EventIndex:
                 for row in self.conn.execute("SELECT path, size, mtime_ns FROM files")
             }
         except sqlite3.Error as exc:
-            self.warnings.append(f"index: read failed ({exc})")
+            self.trouble(exc, "reading the file list")
             return [f for f in files if f.path is not None]
         stale = []
         for f in files:
@@ -475,16 +592,18 @@ class EventIndex:
 
     def set_scope(self, files: Iterable[InputFile] | None) -> None:
         """Restrict lookups to these files (None: everything indexed); files not indexed are ignored."""
+        self._intact()
         if files is None or self.conn is None:
             self._scope = None
             return
         ids: list[int] = []
-        for f in files:
-            if f.path is None:
-                continue
-            row = self.conn.execute("SELECT id FROM files WHERE path=?", (_abs(f.path),)).fetchone()
-            if row is not None:
-                ids.append(row["id"])
+        with self._answering("reading the file list"):
+            for f in files:
+                if f.path is None:
+                    continue
+                row = self.conn.execute("SELECT id FROM files WHERE path=?", (_abs(f.path),)).fetchone()
+                if row is not None:
+                    ids.append(row["id"])
         self._scope = ids
 
     # -- findings ----------------------------------------------------------------------------
@@ -524,7 +643,7 @@ class EventIndex:
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-            self.warnings.append(f"index: findings not stored ({exc})")
+            self.trouble(exc, "storing the findings")
 
     def _drop_old_scans(self) -> None:
         assert self.conn is not None
@@ -540,7 +659,11 @@ class EventIndex:
         if self.conn is None:
             return False
         key = _files_key(_abs(p) for p in files)
-        return self.conn.execute("SELECT 1 FROM scans WHERE key=?", (key,)).fetchone() is not None
+        try:
+            return self.conn.execute("SELECT 1 FROM scans WHERE key=?", (key,)).fetchone() is not None
+        except sqlite3.Error as exc:
+            self.trouble(exc, "reading the stored scans")
+            return False
 
     def context_for(self, files: Sequence[str] | None) -> ScanContext | None:
         """The stored decisions of the scan over `files` (or of the latest scan kept when None)."""
@@ -555,12 +678,17 @@ class EventIndex:
                     return None
                 key = row[0]
             found = self.conn.execute("SELECT value FROM meta WHERE key=?", ("context:" + key,)).fetchone()
+        except sqlite3.Error as exc:
+            self.trouble(exc, "reading the scan's context")
+            return None
+        try:
             return _context_from(json.loads(found[0])) if found else None
-        except (sqlite3.Error, ValueError, TypeError, KeyError):
+        except _DECODE_ERRORS:  # a context of another shape: explain goes without it, the index is fine
             return None
 
     def findings_for(self, ids: Iterable[str], files: Sequence[str] | None = None) -> list[Finding]:
         """Findings whose message ids include any of `ids`: from the scan of `files`, else from every scan kept."""
+        self._intact()
         if self.conn is None:
             return []
         norms = sorted({n for n in map(norm_id, ids) if n})
@@ -571,22 +699,24 @@ class EventIndex:
             where = " AND f.scan_key=?"
             params = [_files_key(_abs(p) for p in files)]
         out: dict[str, Finding] = {}
-        for chunk in _chunks(norms, 500):
-            marks = ",".join("?" * len(chunk))
-            sql = (
-                "SELECT f.data FROM finding_ids i JOIN findings f ON f.rowid=i.finding_rowid "
-                f"WHERE i.id_norm IN ({marks}){where} ORDER BY f.rowid"
-            )
-            for (data,) in self.conn.execute(sql, [*chunk, *params]):
-                finding = finding_from_json(data)
-                # The same loop found by scans of overlapping file sets is one finding.
-                out.setdefault(finding.fingerprint or data, finding)
+        with self._answering("reading the findings"):
+            for chunk in _chunks(norms, 500):
+                marks = ",".join("?" * len(chunk))
+                sql = (
+                    "SELECT f.data FROM finding_ids i JOIN findings f ON f.rowid=i.finding_rowid "
+                    f"WHERE i.id_norm IN ({marks}){where} ORDER BY f.rowid"
+                )
+                for (data,) in self.conn.execute(sql, [*chunk, *params]):
+                    finding = finding_from_json(data)
+                    # The same loop found by scans of overlapping file sets is one finding.
+                    out.setdefault(finding.fingerprint or data, finding)
         return list(out.values())
 
     # -- lookups -----------------------------------------------------------------------------
 
     def lookup(self, ident: str) -> list[Event]:
         """Every event (in scope) carrying `ident` in any id field, in index order."""
+        self._intact()
         n = norm_id(ident)
         if n is None or self.conn is None:
             return []
@@ -594,6 +724,7 @@ class EventIndex:
 
     def lookup_kinds(self, ident: str) -> list[tuple[str, Event]]:
         """(kind, event) for every event carrying `ident`: which field matched, for ambiguity checks."""
+        self._intact()
         n = norm_id(ident)
         if n is None or self.conn is None:
             return []
@@ -602,10 +733,12 @@ class EventIndex:
             "SELECT i.kind, r.data FROM ids i JOIN records r ON r.rowid=i.event_rowid "
             f"WHERE i.id_norm=?{scope} ORDER BY r.rowid"
         )
-        return [(kind, event_from_json(data)) for kind, data in self.conn.execute(sql, [n, *params])]
+        with self._answering("looking up an id"):
+            return [(kind, event_from_json(data)) for kind, data in self.conn.execute(sql, [n, *params])]
 
     def related(self, events: Sequence[Event], depth: int = 2) -> list[Event]:
         """Events linked to `events` by any shared id, following links `depth` steps (not including `events`)."""
+        self._intact()
         if self.conn is None:
             return []
         origins: dict[str, set[Origin]] = {}
@@ -635,23 +768,26 @@ class EventIndex:
                 frontier.append(event)
                 out.append(event)
                 if len(out) >= MAX_RELATED:
-                    self.warnings.append(f"explain: related events capped at {MAX_RELATED}")
+                    self.warn(f"explain: related events capped at {MAX_RELATED}")
                     return out
         return out
 
     def _events_for(self, norms: Sequence[str]) -> list[Event]:
-        assert self.conn is not None
+        conn = self.conn
+        if conn is None:  # closed after damage found by an earlier lookup
+            raise sqlite3.ProgrammingError("the index was closed after damage was found")
         scope, params = self._scope_sql("i.file_id")
         rowids: set[int] = set()
-        for chunk in _chunks(list(norms), 500):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT DISTINCT i.event_rowid FROM ids i WHERE i.id_norm IN ({marks}){scope}"
-            rowids.update(r[0] for r in self.conn.execute(sql, [*chunk, *params]))
         out: list[Event] = []
-        for chunk in _chunks(sorted(rowids), 500):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT data FROM records WHERE rowid IN ({marks}) ORDER BY rowid"
-            out.extend(event_from_json(data) for (data,) in self.conn.execute(sql, chunk))
+        with self._answering("looking up ids"):
+            for chunk in _chunks(list(norms), 500):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT DISTINCT i.event_rowid FROM ids i WHERE i.id_norm IN ({marks}){scope}"
+                rowids.update(r[0] for r in conn.execute(sql, [*chunk, *params]))
+            for chunk in _chunks(sorted(rowids), 500):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT data FROM records WHERE rowid IN ({marks}) ORDER BY rowid"
+                out.extend(event_from_json(data) for (data,) in conn.execute(sql, chunk))
         return out
 
     def _scope_sql(self, column: str) -> tuple[str, list[Any]]:
@@ -667,6 +803,14 @@ class EventIndex:
         if q is None or self.conn is None:
             return []
         scope, params = self._scope_sql("file_id")
+        try:
+            return self._suggest(q, n, scope, params)
+        except sqlite3.Error as exc:  # suggestions only decorate "not found": go without them
+            self.trouble(exc, "suggesting ids")
+            return []
+
+    def _suggest(self, q: str, n: int, scope: str, params: list[Any]) -> list[str]:
+        assert self.conn is not None
         contains = [
             r[0]
             for r in self.conn.execute(
@@ -707,8 +851,12 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def open_index(path: Path | None) -> EventIndex:
     """Open (creating folders and schema) the index at `path` or the default one.
 
-    A corrupt or foreign file is moved aside and a fresh index built, with a warning; when no
-    index can be opened at all the returned index is inert (caches nothing) and says why.
+    Only an imsdiag index (SQLite header with our application id) is ever changed: one that is damaged
+    (schema, `PRAGMA quick_check` when small) or of another schema version is moved aside and a fresh
+    index built, with a warning. Anything else at `path` (a folder, device, FIFO, another program's file
+    or database, or a symlink to one) is an InputError for `--index` and left untouched; at the default
+    path it is a warning and the run goes without the index. When no index can be opened at all the
+    returned index is inert (caches nothing) and says why.
     """
     target = path if path is not None else default_index_path()
     warnings: list[str] = []
@@ -718,46 +866,158 @@ def open_index(path: Path | None) -> EventIndex:
         warnings.append(f"index: cannot create {target.parent} ({exc.strerror}); running without it")
         return EventIndex(target, None, warnings)
     for attempt in range(2):
-        problem = _foreign_reason(target)
-        if problem is None:
+        state, what = _state(target)
+        real = Path(os.path.realpath(target))
+        if state == "foreign":
+            if path is not None:
+                raise InputError(f"--index {target} is {what}, not an imsdiag index; refusing to use or change it")
+            warnings.append(f"index: {target} is {what}, not an imsdiag index; left untouched, running without it")
+            return EventIndex(target, None, warnings)
+        try:
+            conn = _connect(real)
             try:
-                conn = _connect(target)
-                reason = _validate(conn)
-                if reason is None:
-                    return EventIndex(target, conn, warnings)
+                problem = _validate(conn, quick=state == "ours")
+            except BaseException:
                 conn.close()
-                problem = reason
-            except sqlite3.OperationalError as exc:
-                if _is_busy(exc):  # another run holds the lock: the file is fine, just not ours now
-                    warnings.append(f"index: {target} is busy ({exc}); running without it")
-                    return EventIndex(target, None, warnings)
-                problem = f"unreadable database ({exc})"
-            except sqlite3.Error as exc:
-                problem = f"unreadable database ({exc})"
-        if attempt == 0:
-            warnings.append(f"index: {target} is not a valid imsdiag index ({problem}); rebuilding it")
-            _move_aside(target, warnings)
+                raise
+            if problem is None:
+                return EventIndex(target, conn, warnings, real)
+            conn.close()
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):  # another run holds the lock: the file is fine, just not ours now
+                warnings.append(f"index: {target} is busy ({_brief(exc)}); running without it")
+                return EventIndex(target, None, warnings)
+            if not _is_damage(exc):  # read-only, full, unreachable: the file may be fine, keep it
+                warnings.append(f"index: cannot use {target} ({_brief(exc)}); running without it")
+                return EventIndex(target, None, warnings)
+            problem = f"damaged: {_brief(exc)}"
+        except sqlite3.Error as exc:
+            if not _is_damage(exc):
+                warnings.append(f"index: cannot use {target} ({_brief(exc)}); running without it")
+                return EventIndex(target, None, warnings)
+            problem = f"damaged: {_brief(exc)}"
+        # Checked again just before the rename: only a file that is still ours is ever moved.
+        if attempt == 0 and _state(real)[0] == "ours":
+            warnings.append(f"index: {target} is an imsdiag index that cannot be used ({problem}); rebuilding it")
+            _move_aside(real, warnings)
+            continue
+        break
     warnings.append(f"index: cannot open {target}; running without it")
     return EventIndex(target, None, warnings)
+
+
+def _inspect(path: Path) -> tuple[str, str]:
+    """What is at `path`, without opening anything but a regular file.
+
+    ("absent" | "empty" | "ours" | "unmarked" | "foreign", what it is in words). "unmarked" is an SQLite
+    file with application id 0: a database just being created (by us) or another program's.
+    """
+    link = "a symlink to " if os.path.islink(path) else ""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return ("foreign", "a symlink to a missing file") if link else ("absent", "")
+    except OSError as exc:
+        return "foreign", f"{link}a path that cannot be examined ({exc.strerror})"
+    if not stat.S_ISREG(st.st_mode):
+        return "foreign", link + _kind_of(st.st_mode)
+    if st.st_size == 0:
+        return "empty", ""  # nothing to lose; also what a run that crashed while creating the index leaves
+    try:
+        # O_NONBLOCK: should a FIFO replace the file after the stat, opening it must not hang.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return "foreign", f"{link}not a regular file"
+            head = os.read(fd, _HEADER_SIZE)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return "foreign", f"{link}an unreadable file ({exc.strerror})"
+    if len(head) < _HEADER_SIZE or not head.startswith(_SQLITE_MAGIC):
+        return "foreign", f"{link}a file that is not an SQLite database"
+    app_id = int.from_bytes(head[_APP_ID_OFFSET : _APP_ID_OFFSET + 4], "big")
+    if app_id == APP_ID:
+        return "ours", ""
+    if app_id == 0:
+        return "unmarked", ""
+    return "foreign", f"{link}an SQLite database of another program (application id {app_id:#x})"
+
+
+def _kind_of(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _state(path: Path) -> tuple[str, str]:
+    """`_inspect`, with an "unmarked" SQLite file resolved to "ours", "new" or "foreign".
+
+    In WAL mode the application id we set may still be in the WAL, not yet in the file's header (a run
+    creating the index right now): SQLite itself is asked, on a read-only connection, so another
+    program's database is never written to (not even its journal mode).
+    """
+    state, what = _inspect(path)
+    if state != "unmarked":
+        return state, what
+    foreign = "foreign", "an SQLite database of another program (application id 0x0)"
+    try:
+        conn = sqlite3.connect(
+            f"{Path(os.path.realpath(path)).as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+    except sqlite3.Error:
+        return foreign
+    try:
+        if conn.execute("PRAGMA application_id").fetchone()[0] == APP_ID:
+            return "ours", ""
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            return "new", ""
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.close()
+    return foreign
+
+
+def _brief(exc: BaseException, limit: int = 160) -> str:
+    """An error as one short line: SQLite quotes a whole undecodable cell, garbage included."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _file_ident(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+_DECODE_ERRORS = (ValueError, KeyError, TypeError)
+"""What reading a stored record raises when its bytes are not what was written."""
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """True for errors that mean the file is damaged (corrupt pages, missing tables, undecodable rows)."""
+    if isinstance(exc, _DECODE_ERRORS):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False  # OSError, closed connection, programming errors: not the file's fault
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+; extended codes keep the primary in the low byte
+    if code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    text = str(exc).lower()
+    return any(t in text for t in _DAMAGE_TEXT)
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
-
-
-def _foreign_reason(path: Path) -> str | None:
-    """Why the file at `path` is not an SQLite file we may open, or None (absent, empty or SQLite)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"unreadable ({exc.strerror})"
-    if head and head != _SQLITE_MAGIC:
-        return "not an SQLite file"
-    return None
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -770,11 +1030,12 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _validate(conn: sqlite3.Connection) -> str | None:
-    """Create the schema in a new file; for an existing one, the reason it is not ours, or None.
+def _validate(conn: sqlite3.Connection, quick: bool = False) -> str | None:
+    """Create the schema in a new file; for an existing one, the reason it is not a usable index, or None.
 
     Only creation takes the write lock: opening an index another run is writing must wait for
-    nothing, and must never mistake "busy" for "corrupt".
+    nothing, and must never mistake "busy" for "corrupt". `quick`: also run `PRAGMA quick_check`
+    when the file is small (QUICK_CHECK_MAX_BYTES), so damage is found before the scan relies on it.
     """
     if _is_new(conn):
         conn.execute("BEGIN IMMEDIATE")
@@ -800,7 +1061,21 @@ def _validate(conn: sqlite3.Connection) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
     if row is None or row[0] != str(SCHEMA_VERSION):
         return f"schema version {row[0] if row else 'missing'}, expected {SCHEMA_VERSION}"
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables >= _TABLES:
+        return "missing table(s): " + ", ".join(sorted(_TABLES - tables))
+    if quick and _size(conn) <= QUICK_CHECK_MAX_BYTES:
+        result = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if result != "ok":  # several lines ("*** in database main ***" first): one line for the report
+            lines = [line for line in str(result).splitlines() if not line.startswith("***")]
+            return "damaged: " + _brief(Exception("; ".join(lines)))
     return None
+
+
+def _size(conn: sqlite3.Connection) -> int:
+    """Bytes in the database, the WAL's pages included."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    return int(pages) * int(conn.execute("PRAGMA page_size").fetchone()[0])
 
 
 def _is_new(conn: sqlite3.Connection) -> bool:
@@ -813,7 +1088,10 @@ def _move_aside(path: Path, warnings: list[str]) -> None:
     stamp = time.strftime("%Y%m%d%H%M%S")
     for suffix in ("", "-wal", "-shm"):
         src = Path(str(path) + suffix)
-        if not src.exists():
+        try:
+            if not stat.S_ISREG(os.lstat(src).st_mode):
+                continue  # not SQLite's own WAL file: leave it
+        except OSError:
             continue
         dst = Path(f"{path}.bad-{stamp}-{os.getpid()}{suffix}")
         try:

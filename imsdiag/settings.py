@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from .models import Severity
+
+MIN_PASSES_RANGE = (2, 100_000)
+"""`--min-passes` / `min-passes`: a loop needs two passes at least; more than this is a typo."""
+
+
+def max_jobs() -> int:
+    """The most worker processes a scan starts: 4 per CPU, whatever `--jobs` or a config file asks.
+
+    A repository can carry an `imsdiag.toml` with `jobs = 100000`: that must not fork the machine to death.
+    """
+    return 4 * (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -38,3 +50,5 @@ class ScanSettings:
     """Fingerprints of findings to suppress."""
     year_hint: int | None = None
     """Year for year-less syslog stamps; None takes each file's modification year."""
+    follow_links: bool = False
+    """Follow symlinks met in a folder to targets outside it (`--follow-links`); skipped with a note otherwise."""

@@ -84,6 +84,9 @@ class InputFile:
     mtime: float = 0.0
     server_hint: str | None = None
     compression: str | None = None
+    pipe: str | None = None
+    """A FIFO named on the command line (`<(zcat x.gz)`, /dev/fd/N): read once, like standard input,
+    so `path` stays None and nothing treats it as a file (no index, no worker, no second read)."""
 
 
 def _display(p: Path) -> str:
@@ -110,11 +113,21 @@ def server_from_path(path: Path, root: Path | None) -> str | None:
     return None
 
 
-def discover(paths: Sequence[str]) -> Iterator[InputFile | ParseIssue]:
+def is_stream_path(raw: str) -> bool:
+    """Whether a path named on the command line is read once as a stream: `-` or a FIFO (`<(zcat x.gz)`)."""
+    try:
+        return raw == "-" or stat.S_ISFIFO(os.stat(raw).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def discover(paths: Sequence[str], follow_links: bool = False) -> Iterator[InputFile | ParseIssue]:
     """Yield every file under `paths` in a stable (sorted) order, and an issue for each one skipped.
 
     Folders are walked recursively without following symlinked folders twice (a symlink loop
-    is reported, not followed forever); FIFOs, sockets and devices are skipped with a note.
+    is reported, not followed forever); FIFOs, sockets and devices met in a folder are skipped with
+    a note, while a FIFO named here (`<(zcat x.gz)`) is read like `-`. A symlink met in a folder
+    whose target lies outside that folder is skipped with a note unless `follow_links`.
     """
     for raw in paths:
         if raw == "-":
@@ -127,7 +140,9 @@ def discover(paths: Sequence[str]) -> Iterator[InputFile | ParseIssue]:
             yield ParseIssue(Location(raw), "missing-path", f"cannot read {raw}: {exc.strerror or exc}")
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk(p)
+            yield from _walk(p, follow_links)
+        elif stat.S_ISFIFO(st.st_mode):
+            yield InputFile(display=raw, path=None, pipe=raw)
         else:
             yield from _one(p, p.parent, st)
 
@@ -147,8 +162,17 @@ def _one(p: Path, root: Path, st: os.stat_result) -> Iterator[InputFile | ParseI
     )
 
 
-def _walk(root: Path) -> Iterator[InputFile | ParseIssue]:
+def _outside(entry: os.DirEntry[str], real_root: str) -> str | None:
+    """The resolved target of a symlink entry when it lies outside `real_root`, else None."""
+    if not entry.is_symlink():
+        return None
+    target = os.path.realpath(entry.path)
+    return None if os.path.commonpath([real_root, target]) == real_root else target
+
+
+def _walk(root: Path, follow_links: bool = False) -> Iterator[InputFile | ParseIssue]:
     seen_dirs: set[tuple[int, int]] = set()
+    real_root = os.path.realpath(root)
     stack = [root]
     while stack:
         d = stack.pop()
@@ -170,6 +194,15 @@ def _walk(root: Path) -> Iterator[InputFile | ParseIssue]:
         subdirs: list[Path] = []
         for e in entries:
             p = Path(e.path)
+            # A link out of the folder could make a scan (as root) read /etc/shadow into a report.
+            target = None if follow_links else _outside(e, real_root)
+            if target is not None:
+                yield ParseIssue(
+                    Location(_display(p)),
+                    "symlink-outside",
+                    f"skipped: symbolic link to {target}, outside the scanned folder (--follow-links reads it)",
+                )
+                continue
             try:
                 est = p.stat()
             except OSError as exc:
@@ -357,6 +390,20 @@ def _open_regular(path: Path) -> BinaryIO:
         raise
 
 
+def _open_pipe(path: str) -> BinaryIO:
+    """Open a FIFO named on the command line, waiting for its writer the way reading `-` waits for input."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
+            raise OSError(errno.EINVAL, "not a FIFO or a regular file", path)
+        # Buffered like sys.stdin.buffer: read(8) waits for all 8 sniffing bytes, not the first write's worth.
+        return open(fd, "rb", buffering=_CHUNK)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _decompressor(kind: str, source: BinaryIO) -> BinaryIO:
     if kind == "gzip":
         return gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[return-value]
@@ -387,7 +434,15 @@ def open_input(f: InputFile) -> Opened:
     while reading) and UTF-16 text (BOM FF FE / FE FF) comes out transcoded to UTF-8.
     """
     raw: BinaryIO
-    if f.path is None:
+    if f.path is None and f.pipe is not None:
+        pipe = _open_pipe(f.pipe)
+        try:
+            head = pipe.read(8)
+        except BaseException:
+            pipe.close()
+            raise
+        raw = io.BufferedReader(_Prefixed(head, pipe), buffer_size=_CHUNK)
+    elif f.path is None:
         stdin = sys.stdin.buffer
         head = stdin.read(8)
         raw = io.BufferedReader(_Prefixed(head, stdin), buffer_size=_CHUNK)

@@ -53,10 +53,9 @@ def parse_when(text: str, now: datetime) -> datetime:
         except OverflowError:
             raise ValueError(f"invalid time {raw!r}: that is before year 1") from None
     try:
-        parsed = isoparse(raw)
-    except (ValueError, OverflowError) as exc:
+        return _as_utc(isoparse(raw))
+    except (ValueError, OverflowError) as exc:  # `0001-01-01T00:00+14:00` is before year 1 in UTC
         raise ValueError(f"invalid time {raw!r} ({exc}): expected {WHEN_HELP}") from None
-    return _as_utc(parsed)
 
 
 def parse_duration(text: str) -> timedelta:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from imsdiag.index import APP_ID, default_index_path, event_ids, open_index
+from imsdiag.errors import InputError
+from imsdiag.index import default_index_path, event_ids, open_index
 from imsdiag.models import Direction, Event, Finding, Hop, Location, ParseIssue, ReportKind, Severity, TimeQuality
 from imsdiag.settings import ScanSettings
 from imsdiag.sources import InputFile
@@ -217,10 +218,13 @@ def test_findings_stored_per_file_set(tmp_path: Path, log: Path) -> None:
 
 def test_corrupt_index_is_moved_aside_and_rebuilt(tmp_path: Path, log: Path) -> None:
     path = tmp_path / "ix.sqlite"
-    path.write_bytes(b"\x00\xffgarbage bytes, not a database" * 50)
+    write_file(path, log)
+    data = path.read_bytes()
+    # Our header (application id included) survives; every page after it is garbage.
+    path.write_bytes(data[:100] + b"\x00\xffgarbage bytes, not a database" * (len(data) // 30))
     ix = open_index(path)
     assert ix.conn is not None
-    assert any("not a valid imsdiag index" in w for w in ix.warnings)
+    assert any("imsdiag index that cannot be used" in w for w in ix.warnings)
     assert any(".bad-" in w for w in ix.warnings)
     assert list(tmp_path.glob("ix.sqlite.bad-*"))
     ix.close()
@@ -230,16 +234,22 @@ def test_corrupt_index_is_moved_aside_and_rebuilt(tmp_path: Path, log: Path) -> 
     assert len(again.lookup("D2VQ1AB2")) == 1
 
 
-def test_foreign_sqlite_database_is_not_trusted(tmp_path: Path) -> None:
-    path = tmp_path / "ix.sqlite"
+def test_foreign_files_are_refused_and_left_untouched(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"\x00\xffgarbage bytes, not a database" * 50)
+    with pytest.raises(InputError, match="not an SQLite database"):
+        open_index(garbage)
+    assert garbage.read_bytes() == b"\x00\xffgarbage bytes, not a database" * 50
+    path = tmp_path / "other.sqlite"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE files(x)")
     conn.commit()
     conn.close()
-    ix = open_index(path)
-    assert ix.conn is not None
-    assert any("application id 0x0" in w for w in ix.warnings)
-    assert ix.conn.execute("PRAGMA application_id").fetchone()[0] == APP_ID
+    before = path.read_bytes()
+    with pytest.raises(InputError, match=r"another program \(application id 0x0\)"):
+        open_index(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage", "other.sqlite"]
 
 
 def test_default_path_honours_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

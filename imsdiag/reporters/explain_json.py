@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar, TextIO
 
 from ..explain import Explanation, Sighting
 from ..hops import Q178436_NOTE, ChainAnalysis, HopRow
+from ..jsontext import dumps
 from ..serialize import to_dict
 from .base import ReportOptions
 
@@ -133,5 +133,4 @@ class ExplainJsonReporter:
         self.options = options or ReportOptions()
 
     def report(self, expl: Explanation, out: TextIO) -> None:
-        json.dump(explanation_dict(expl), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        out.write(dumps(explanation_dict(expl)) + "\n")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from ..jsontext import dumps
 from ..result import ScanResult
 from .base import Reporter
-from .records import dumps, scan_document
+from .records import scan_document
 
 
 class JsonReporter(Reporter):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from ..jsontext import dumps
 from ..result import SCHEMA_VERSION, ScanResult
 from .base import Reporter
-from .records import dumps, finding_dict, sorted_findings
+from .records import finding_dict, sorted_findings
 
 
 class JsonLinesReporter(Reporter):

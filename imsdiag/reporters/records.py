@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,9 +15,6 @@ from ..result import SCHEMA_VERSION, FileStat, FormatStat, ScanResult, ServerInf
 from ..rules.base import DOCS_URL, Rule
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-# json.dumps escapes C0 controls but leaves DEL, C1 controls (0x9b is a one-byte CSI) and bidi
-# overrides raw; escaped as \uXXXX they stay the same JSON string but cannot drive a terminal.
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _XML_FORBIDDEN = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
@@ -56,13 +52,6 @@ def iso_time(value: datetime | None) -> str | None:
     value = value.astimezone(timezone.utc)
     spec = "microseconds" if value.microsecond else "seconds"
     return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
-def dumps(obj: Any, indent: int | None = 2) -> str:
-    """JSON text with stable layout and no raw terminal-control characters."""
-    separators = (",", ": ") if indent is not None else (",", ":")
-    text = json.dumps(obj, indent=indent, ensure_ascii=False, separators=separators)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def finding_sort_key(finding: Finding) -> tuple[int, str, str, int, str]:

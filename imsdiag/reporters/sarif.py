@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from ..jsontext import dumps
 from ..models import Evidence, Finding, Severity
 from ..result import ScanResult
 from ..rules.base import Rule
 from .base import Reporter, ReportOptions
-from .records import RuleInfo, clean_text, dumps, rule_infos, sorted_findings, tool_dict
+from .records import RuleInfo, clean_text, rule_infos, sorted_findings, tool_dict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/imsdiag/imsdiag"

@@ -333,7 +333,7 @@ def test_hostile_junit_well_formed(hostile_result: ScanResult) -> None:
 
 
 def test_hostile_c1_and_bidi_escaped_in_json() -> None:
-    from imsdiag.reporters.records import dumps
+    from imsdiag.jsontext import dumps
 
     out = dumps({"t": "a\x9b31mb\u202ec\x7f"})
     assert out == '{\n  "t": "a\\u009b31mb\\u202ec\\u007f"\n}'
