@@ -249,7 +249,10 @@ class _Prefixed(io.RawIOBase):
             b[:n] = self._prefix[:n]
             self._prefix = self._prefix[n:]
             return n
-        data = self._rest.read(len(b))
+        # read1: one read of the layer below. A buffered read(n) gathers several and, when the last one
+        # raises (a truncated .gz), drops what it had gathered: up to a buffer of lines zcat would show.
+        read1 = getattr(self._rest, "read1", None)
+        data = read1(len(b)) if read1 is not None else self._rest.read(len(b))
         n = len(data)
         b[:n] = data
         return n
@@ -404,9 +407,70 @@ def _open_pipe(path: str) -> BinaryIO:
         raise
 
 
+class _GzipMembers(io.RawIOBase):
+    """Every gzip member of a stream, up to the damage, with all the bytes zlib can give back.
+
+    `gzip.GzipFile` raises on the read that meets a truncated end or trailing junk and drops what
+    that read had decompressed; `zcat` prints it. This reader hands out everything decodable first,
+    then raises EOFError (truncated) or BadGzipFile (junk after a member) on the next read, which the
+    engine counts as a `decompress-error` issue.
+    """
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+        self._d = zlib.decompressobj(wbits=31)
+        self._pending = b""
+        self._error: Exception | None = None
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending and not self._done:
+            self._pending = self._step()
+        if not self._pending and self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        n = min(len(b), len(self._pending))
+        b[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _step(self) -> bytes:
+        """Decompress the next piece; at the end of input or a member, decide what comes next."""
+        d = self._d
+        if d.eof:
+            rest = d.unused_data
+            if not rest:
+                rest = self._source.read(_CHUNK)
+                if not rest:
+                    self._done = True
+                    return b""
+            if not rest.startswith(b"\x1f\x8b"):
+                self._done = True
+                self._error = gzip.BadGzipFile("trailing data after the last gzip member")
+                return b""
+            self._d = d = zlib.decompressobj(wbits=31)  # the next member
+            return d.decompress(rest, _STEP)
+        if d.unconsumed_tail:
+            return d.decompress(d.unconsumed_tail, _STEP)
+        chunk = self._source.read(_CHUNK)
+        if not chunk:
+            self._done = True
+            self._error = EOFError("Compressed file ended before the end-of-stream marker was reached")
+            return d.flush()  # whatever a truncated stream still holds
+        try:
+            return d.decompress(chunk, _STEP)
+        except zlib.error as exc:
+            self._done = True
+            self._error = exc
+            return b""
+
+
 def _decompressor(kind: str, source: BinaryIO) -> BinaryIO:
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[return-value]
+        return io.BufferedReader(_GzipMembers(source), buffer_size=_STEP)  # type: ignore[return-value]
     if kind == "bz2":
         return bz2.BZ2File(source, "rb")  # type: ignore[return-value]
     return lzma.LZMAFile(source, "rb")  # type: ignore[return-value]
