@@ -470,7 +470,7 @@ class _GzipMembers(io.RawIOBase):
 
 def _decompressor(kind: str, source: BinaryIO) -> BinaryIO:
     if kind == "gzip":
-        return io.BufferedReader(_GzipMembers(source), buffer_size=_STEP)  # type: ignore[return-value]
+        return io.BufferedReader(_GzipMembers(source), buffer_size=_STEP)
     if kind == "bz2":
         return bz2.BZ2File(source, "rb")  # type: ignore[return-value]
     return lzma.LZMAFile(source, "rb")  # type: ignore[return-value]
