@@ -22,14 +22,23 @@ def render() -> str:
         "known Microsoft cause, `LOOPnnn` for a generic loop kind. Select or ignore them with `--select` /",
         "`--ignore` (id or slug), change a severity with `--severity ID=LEVEL`.",
         "",
-        "| id | slug | default severity | title |",
-        "|---|---|---|---|",
+        "**Severity follows where the loop is.** A loop proven in the records of a server you scanned (its MTA",
+        "wrote the loop text or hit its hop limit, its sessions, tracking log or archive show the ring) loses mail",
+        "there: it is an `error`, whichever detector found it, so `LOOP FOUND` and the default `--fail-on error`",
+        "agree. When the only evidence is a bounce received from another network (a message file or mbox), the",
+        "loop is theirs: a `warning`. An auto-reply volley wastes mail but loses none: a `warning` either way.",
+        "",
+        "| id | slug | in your logs | from a bounce only | title |",
+        "|---|---|---|---|---|",
     ]
     out += [
-        f"| [{r.id}](#{r.id.lower()}-{r.slug}) | `{r.slug}` | {r.default_severity.value} | {r.title} |" for r in rules
+        f"| [{r.id}](#{r.id.lower()}-{r.slug}) | `{r.slug}` | {r.default_severity.value} | "
+        f"{r.bounce_severity.value} | {r.title} |"
+        for r in rules
     ]
     for r in rules:
-        out += ["", f"## {r.id} {r.slug}", "", f"**{r.title}** (default severity: {r.default_severity.value})", ""]
+        severity = f"{r.default_severity.value} in your logs, {r.bounce_severity.value} from a bounce only"
+        out += ["", f"## {r.id} {r.slug}", "", f"**{r.title}** (severity: {severity})", ""]
         out.append(r.doc())
     return "\n".join(out) + "\n"
 

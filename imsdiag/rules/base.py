@@ -59,6 +59,10 @@ class Rule(abc.ABC):
     slug: ClassVar[str]
     title: ClassVar[str]
     default_severity: ClassVar[Severity]
+    """Severity when the loop is proven in the logs of a server you scanned (its MTA wrote the loop or its
+    hop limit, or its own sessions show the ring): mail is being lost there, so most rules say `error`."""
+    bounce_severity: ClassVar[Severity] = Severity.WARNING
+    """Severity when the only evidence is a bounce received from another network (a message file, mbox)."""
     references: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod

@@ -112,6 +112,28 @@ def when(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%d %H:%M UTC") if t else "an unknown time"
 
 
+BOUNCE_SOURCES = frozenset({"message", "mbox"})
+"""Sources that are mail received from elsewhere, not a log a scanned server wrote."""
+
+
+def in_own_logs(events: Iterable[Event]) -> bool:
+    """Whether any evidence comes from a scanned server's own records (a log, a tracking log, an IMS archive).
+
+    The severity policy (docs/rules.md): the same loop is an `error` when your own servers show it and a
+    `warning` when all you have is a bounce another network sent, whichever detector found it.
+    """
+    return any(e.source not in BOUNCE_SOURCES for e in events)
+
+
+def ims_involved(loops: Sequence[Loop]) -> bool:
+    """Whether an Exchange 5.x IMS is part of the evidence: its own logs, or its software named in a record."""
+    return any(
+        e.source.startswith("ims-") or "internet mail service" in (e.software or "").lower() or "00120270" in e.text
+        for lp in loops
+        for e in lp.events
+    )
+
+
 def base_finding(
     rule: type[Rule],
     loops: Sequence[Loop],
@@ -126,6 +148,7 @@ def base_finding(
     details: Sequence[tuple[str, str]] = (),
     builds: Sequence[tuple[str, str]] = (),
     fingerprint_extra: str = "",
+    references: Sequence[str] | None = None,
 ) -> Finding:
     """A Finding covering `loops` (the first is the main one), with the shared fields filled."""
     main = loops[0]
@@ -139,7 +162,7 @@ def base_finding(
     return Finding(
         rule_id=rule.id,
         slug=rule.slug,
-        severity=severity or rule.default_severity,
+        severity=severity or (rule.default_severity if in_own_logs(events) else rule.bounce_severity),
         confidence=confidence,
         title=title,
         summary=summary,
@@ -154,7 +177,7 @@ def base_finding(
         confidence_reasons=tuple(reasons),
         cause=cause,
         fix=tuple(fix),
-        references=rule.references,
+        references=tuple(references) if references is not None else rule.references,
         message_ids=message_ids(events),
         builds=tuple(builds),
         fingerprint=fingerprint(rule.id, main.hosts or hosts, addresses, fingerprint_extra),

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from ..models import Finding, Loop, LoopSignal, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, ring_text, span
+from .common import base_finding, ims_involved, ring_text, span
 
 
 class _SignalRule(Rule):
@@ -74,13 +74,14 @@ class HopLimitExceeded(_SignalRule):
     id = "LOOP003"
     slug = "hop-limit-exceeded"
     title = "A message hit an MTA's hop limit"
-    default_severity = Severity.WARNING
+    default_severity = Severity.ERROR
     references = ("RFC 5321 §6.3", "KB Q190021", "KB Q260247")
     signal = LoopSignal.HOP_LIMIT
 
     def finding(self, loop: Loop, related: list[Loop]) -> Finding:
         who = self._who(loop)
         ring = self._ring(related)
+        ims = ims_involved(related)
         ring_part = f" The returned original shows the loop {ring}." if ring else ""
         return base_finding(
             type(self),
@@ -101,11 +102,17 @@ class HopLimitExceeded(_SignalRule):
                 f"Find the ring: run `imsdiag explain` on the bounce or the message to read the chain oldest-first"
                 f"{' (' + ring + ')' if ring else ''}.",
                 "Fix the entry that sends it back: MX records, smart host / relayhost, transport maps, aliases or "
-                "forwards on the hosts of the ring. On an Exchange 5.x IMS, check the Routing tab for its own domain "
-                "(KB Q190021) and that the domain has an MX (KB Q260247).",
+                "forwards on the hosts of the ring."
+                + (
+                    " On the Exchange 5.x IMS, check the Routing tab for its own domain (KB Q190021) and that the "
+                    "domain has an MX (KB Q260247)."
+                    if ims
+                    else ""
+                ),
                 "Do not raise the hop limit (hopcount_limit, received_headers_max, MaxHopCount): it only lengthens "
                 "the loop.",
             ],
+            references=self.references if ims else ("RFC 5321 §6.3",),
         )
 
 
@@ -188,7 +195,7 @@ class ForwardingLoop(_SignalRule):
     id = "LOOP005"
     slug = "forwarding-loop"
     title = "An alias or forward loops back to the same address"
-    default_severity = Severity.WARNING
+    default_severity = Severity.ERROR
     references = ("Postfix local(8) Delivered-To", "RFC 5598 §4.3.2")
     signal = LoopSignal.FORWARDING_LOOP
 
@@ -227,8 +234,8 @@ class RoutingLoopReported(_SignalRule):
     **Evidence.** The MTA's own text in a log or a bounce.
 
     **Fix.** Read the route the message took (`imsdiag explain` on the bounce) and correct the
-    routing entry that sends it back. On Exchange 5.x with 4115 alone and Message Archival at
-    Maximum, see KB Q189095 (harmless).
+    routing entry that sends it back. On Exchange 5.x with event 4115 alone, Message Archival at
+    Maximum and a size limit, KB Q189095 says the events are a side effect of the logging level.
 
     **References.** KB Q190021, KB Q189095, KB Q260247.
 
@@ -240,7 +247,7 @@ class RoutingLoopReported(_SignalRule):
     id = "LOOP007"
     slug = "routing-loop-reported"
     title = "An MTA reported a routing loop"
-    default_severity = Severity.WARNING
+    default_severity = Severity.ERROR
     references = ("KB Q190021", "KB Q189095", "KB Q260247")
     signal = LoopSignal.ROUTING_LOOP
 
@@ -259,7 +266,16 @@ class RoutingLoopReported(_SignalRule):
             cause="A routing entry on one of the hosts sends the message back along its route.",
             fix=[
                 "Run `imsdiag explain` on the bounce to see the route; correct the routing entry that points back.",
-                "On an Exchange 5.x IMS with event 4115 only and Message Archival at Maximum, see KB Q189095: "
-                "it can be harmless.",
+                *(
+                    [
+                        "On the Exchange 5.x IMS: if event 4115 comes alone, with Message Archival at Maximum and a "
+                        "size limit on another IMS, KB Q189095 says those events are a side effect of the logging "
+                        "level (the message itself is not looping); otherwise check the Routing tab for the IMS's "
+                        "own domain (KB Q190021) and that the domain has an MX (KB Q260247)."
+                    ]
+                    if ims_involved(related)
+                    else []
+                ),
             ],
+            references=self.references if ims_involved(related) else (),
         )

@@ -170,6 +170,7 @@ class AutoReplyVolley(Rule):
     slug = "auto-reply-volley"
     title = "Auto-replies answer each other"
     default_severity = Severity.WARNING
+    bounce_severity = Severity.WARNING  # a volley of auto-replies wastes mail, it does not lose it
     references = ("RFC 3834", "KB Q216161", "KB Q192939")
 
     def check(self, loops: list[Loop], ctx: RuleContext) -> Iterator[tuple[Finding, set[int]]]:

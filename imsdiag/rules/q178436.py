@@ -148,7 +148,17 @@ class Q178436(Rule):
     slug = "ims-receipt-loop"
     title = "Delivery receipt loops through an Exchange 5.x IMS (KB Q178436)"
     default_severity = Severity.ERROR
-    references = ("KB Q178436", "KB Q189270", "KB Q242221", "KB Q257618", "KB Q300931", "RFC 5321 §4.5.5")
+    references = (
+        "KB Q178436",
+        "KB Q189270",
+        "KB Q242221",
+        "KB Q257618",
+        "KB Q156063",
+        "KB Q239420",
+        "KB Q300931",
+        "KB Q170809",
+        "RFC 5321 §4.5.5",
+    )
 
     def check(self, loops: list[Loop], ctx: RuleContext) -> Iterator[tuple[Finding, set[int]]]:
         taken: set[int] = set()
@@ -209,11 +219,6 @@ class Q178436(Rule):
                 below.append(server)
         if below:
             reasons.append(f"IMS build below the fixed build on {', '.join(below)}")
-        chain_loops = [lp for lp in related if lp.kind == "received-cycle"]
-        if any(lp.notes and "no hop back" in lp.notes[0] for lp in chain_loops):
-            reasons.append("the relay's Received hops repeat in the archived copies with no IMS hop between them")
-        elif chain_loops:
-            reasons.append("the archived copies' Received chains repeat the ring")
         inbound_ims = any(
             e.direction is Direction.IN and e.server and e.server in ims_hosts and address in e.recipients
             for e in loop.events
@@ -256,8 +261,6 @@ class Q178436(Rule):
         details = [("Fix status", "; ".join(f"{s} {t}" for s, t in build_lines) or "no IMS build in the logs read")]
         if loop.growth_bytes_per_pass:
             details.append(("Growth per pass", f"{loop.growth_bytes_per_pass:+.0f} bytes"))
-        if loop.growth_received_per_pass:
-            details.append(("Received lines per pass", f"{loop.growth_received_per_pass:+.1f}"))
         if loop.subject_stem:
             details.append(("Subject", f"Delivered: {loop.subject_stem}"))
         details.extend(("Detector", n) for lp in related for n in lp.notes)
@@ -279,36 +282,43 @@ class Q178436(Rule):
     def _fix(
         address: str, proxies: list[str], ims_hosts: list[str], loop: Loop, build_lines: list[tuple[str, str]]
     ) -> list[str]:
+        """Steps in order; each names its KB article, or says it is imsdiag's own advice."""
         ims = ", ".join(ims_hosts)
         relays = [h for h in loop.hosts if h not in ims_hosts]
         relay = ", ".join(relays) or "the relay host"
         subject = f"Delivered: {loop.subject_stem}" if loop.subject_stem else "Delivered: ..."
         builds = "; ".join(f"{s}: {t}" for s, t in build_lines) or "no build was seen in these logs"
+        hold, purge = _relay_commands(loop, relays, address)
         steps = [
-            f"Break the ring now. On {relay}, hold or reject null-sender mail to {address} with the subject "
-            f'"{subject}" (Postfix: a header_checks HOLD rule; Sendmail: an access/check_rcpt rule for '
-            f"the <> sender), or stop the IMS on {ims} (net stop MSExchangeIMC) while you clean up. Rejecting "
-            "only the receipt leaves ordinary mail for the user flowing.",
-            f"Install the fix on every Exchange 5.x IMS in the ring ({builds}). Exchange 5.5: Service Pack 1 or "
-            "later (fixed from IMS build 5.5.2186.0; SP1 is 5.5.2232.9, SP4 is 5.5.2653). Exchange 5.0: the "
-            "Post-SP2 IMS hotfix from the Exchg5.0/Post-SP2-IMS fix folder (IMC build 5.0.1461.6 or later).",
+            f"Break the ring now: stop the IMS on {ims} (net stop MSExchangeIMC) while you clean up"
+            + (
+                f", or on {relay} {hold} (imsdiag's own advice: test it on one message first)"
+                if relays and hold
+                else ""
+            )
+            + f'. Only the null-sender receipt to {address} ("{subject}") needs to stop; other mail can flow.',
+            f"Install the fix on every Exchange 5.0 and 5.5 IMS in the organisation, not only the one in this ring "
+            f"({builds}). Exchange 5.5: Service Pack 1 or later (KB Q242221; fixed from IMS build 5.5.2186.0, KB "
+            "Q189270). Exchange 5.0: the Post-SP2 IMS hotfix (KB Q178436; IMC build 5.0.1461.6 or later).",
             "Before that, check every Exchange 4.0 IMC in other sites: fixed IMS builds encapsulate the RFC 821 "
             "recipient in delivery receipts, which a 4.0 IMC cannot decode (event 4082, KB Q189270). Update them "
             "to Msexcimc.exe 4.0.997.1 or later first, or their users stop getting receipts.",
         ]
         if proxies:
             steps.append(
-                f"Until the service pack is in, a configuration workaround: make the site-specific proxy "
-                f"({', '.join(proxies)}) the user's reply address (Set as Reply Address), so receipts are addressed "
-                "to the domain that routes to the user's own site; set it back after the fix."
+                f"Until the fix is in, a workaround that is imsdiag's own advice, not in the KB and untested: make the "
+                f"site-specific proxy ({', '.join(proxies)}) the user's reply address (Set as Reply Address, KB "
+                "Q164843), so receipts go to the domain of the user's own site. It changes the From address the "
+                "user's Internet correspondents see; set it back after the fix."
             )
         steps.append(
-            f"Clean up with the IMS stopped on {ims}: delete the looping receipts from the IMS queue "
-            "(Imcdata\\Out and Imcdata\\In spool files whose envelope shows <> and "
-            f"{address}), remove the copies queued on {relay} (postsuper -d / the sendmail queue), and delete "
-            "the loop's copies in Imcdata\\In\\Archive and Imcdata\\Out\\Archive (safe with the IMS stopped, "
-            "KB Q300931). Set Message Archival and SMTP Protocol Log back to None unless you need them: they "
-            "are what fills the disk (KB Q170809)."
+            f"Clean up. Delete the looping receipts to {address} from the IMS queues in the Administrator program "
+            "(IMS Properties, Queues tab, KB Q156063): do not delete files from Imcdata\\In or Imcdata\\Out, "
+            "which Queue.dat indexes (KB Q239420). "
+            + (f"On {relay}, {purge}. " if relays and purge else "")
+            + f"With the IMS stopped on {ims}, delete the loop's copies in Imcdata\\In\\Archive and "
+            "Imcdata\\Out\\Archive and old protocol logs (KB Q300931); set Message Archival and SMTP Protocol "
+            "Log back to None unless you need them: they are what fills the disk (KB Q170809)."
         )
         period = duration_text(loop.period_seconds)
         steps.append(
@@ -316,3 +326,27 @@ class Q178436(Rule):
             f"MAIL FROM:<> session for {address} should appear. Tell the sender the receipt never arrived."
         )
         return steps
+
+
+def _relay_commands(loop: Loop, relays: list[str], address: str) -> tuple[str, str]:
+    """How to hold the receipt on the relay and remove its queued copies, in the relay's own MTA's terms."""
+    kinds = {e.source for e in loop.events if e.server in relays or e.raw_server in relays}
+    if "postfix" in kinds:
+        return (
+            "hold it with a header_checks rule on the receipt's subject (`/^Subject: Delivered: / HOLD`, narrowed "
+            "to its text), which leaves the user's ordinary mail alone",
+            "delete the held and queued copies with `postsuper -d QUEUEID` (queue ids from `mailq`)",
+        )
+    if "sendmail" in kinds:
+        return (
+            f"reject it in a Local_check_rcpt ruleset (sendmail.mc) when the sender $&f is <> and the recipient "
+            f"is {address}",
+            "remove the queued copies: `mailq` lists them; delete their qf/df files from the mqueue folder with "
+            "sendmail stopped",
+        )
+    if "exim" in kinds:
+        return (
+            f"deny it in acl_smtp_rcpt: `deny senders = : recipients = {address}`",
+            "remove the queued copies with `exim -Mrm ID` (ids from `exim -bp`)",
+        )
+    return "", ""
