@@ -531,8 +531,26 @@ def _outcomes(
         pool.shutdown(wait=False, cancel_futures=True)
         for proc in workers:
             proc.terminate()
+        _forget_manager(pool)
         raise
     pool.shutdown()
+
+
+def _forget_manager(pool: ProcessPoolExecutor) -> None:
+    """After Ctrl-C: let the pool's manager thread end, and keep the interpreter's exit hook off it.
+
+    On Python 3.11 that hook may write to the manager's wake-up pipe after the manager closed it and print an
+    `OSError: Bad file descriptor` traceback under the one-line "interrupted" (seen under load).
+    """
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is None:
+        return
+    manager.join(timeout=0.5)
+    from concurrent.futures import process
+
+    wakeups = getattr(process, "_threads_wakeups", None)
+    if isinstance(wakeups, dict) and not manager.is_alive():
+        wakeups.pop(manager, None)
 
 
 def _worker_init(parent: int | None = None) -> None:

@@ -84,7 +84,7 @@ _REPORT_SUBJECTS = (
     ("read:", "read-receipt"),
     ("not read:", "read-receipt"),
     ("undeliverable:", "ndr"),
-    ("undelivered mail returned to sender", "ndr"),
+    ("undelivered mail", "ndr"),  # Postfix's "... returned to sender", LSMTP's bare "Undelivered mail"
     ("delivery status notification (failure)", "ndr"),
     ("delivery status notification (delay)", "delay"),
     ("delivery status notification (success)", "delivery-receipt"),

@@ -17,6 +17,7 @@ EXPECTED = [
     ("LOOP003", "sisimai/maildir_bsd/lhost-x2-07.eml"),  # Exchange Online 5.4.14 hop count exceeded
     ("LOOP003", "sisimai/maildir_bsd/lhost-x6-01.eml"),  # "Hop count exceeded - possible mail loop"
     ("LOOP005", "flufl_bounce/dsn_11.txt"),  # aliasing/forwarding loop broken (11 aliases deep)
+    ("LOOP007", "flufl_bounce/simple_18.txt"),  # LSMTP "554 Message looping (received 6 times)"
     ("LOOP007", "sisimai/maildir_bsd/lhost-domino-03.eml"),  # Domino "routing loop"
     # The GitHub issue snippets: one finding per issue thread, whatever form the user pasted.
     ("LOOP004", "github_issue_loop_snippets/loop_log_lines_from_issues.txt"),  # mailcow #1138 (Postfix log)

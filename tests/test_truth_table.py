@@ -113,10 +113,6 @@ def test_table_is_well_formed() -> None:
 # agree fails until its entry is removed here, so the list only ever shrinks with real fixes.
 KNOWN_WRONG: dict[str, str] = {
     "flufl_bounce/dsn_11.txt": "address right; the alias loop's reporting MTA is not named as the ring",
-    "flufl_bounce/simple_18.txt": "LSMTP '554 Message looping (received 6 times)' is not recognised: no finding",
-    "sisimai/maildir_bsd/lhost-domino-03.eml": "ring unknown, but the host that only delivered the bounce is named",
-    "sisimai/maildir_bsd/lhost-x2-07.eml": "the bounce's own recipient is taken as the looping address",
-    "sisimai/maildir_bsd/lhost-x6-01.eml": "the original sender is taken as the looping address; bounce hop as ring",
 }
 
 

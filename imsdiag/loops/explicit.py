@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from ..evidence import Evidence
 from ..models import Event, Loop, LoopSignal
 from ..names import subject_stem
-from .addresses import looped_address
+from .addresses import BOUNCE_SOURCES, looped_address
 from .chains import recurring_segment
 from .crossmessage import split_by_gap
 
@@ -46,6 +46,10 @@ def detect_explicit(corr: Evidence, window_seconds: float) -> list[Loop]:
         for cluster in split_by_gap(events, window_seconds):
             hosts: list[str] = list(_ring_from_chains(cluster, corr))
             for e in cluster:
+                if e.source in BOUNCE_SOURCES:
+                    # A bounce's own transport hops (who delivered the bounce to us) are not the ring: only its
+                    # returned original's chain is. Without one the ring is unknown and stays empty.
+                    continue
                 for h in (corr.canonical(e.server), corr.canonical(e.peer_host) or corr.canonical(e.peer_ip)):
                     if h and h not in hosts:
                         hosts.append(h)
@@ -70,7 +74,9 @@ def detect_explicit(corr: Evidence, window_seconds: float) -> list[Loop]:
 def _ring_from_chains(events: list[Event], corr: Evidence) -> tuple[str, ...]:
     """Hosts of a round trip shown by a bounce's returned original (or the message's own chain)."""
     for e in events:
-        for chain in (*e.embedded_received, e.received):
+        # A bounce's own chain is how the bounce reached us; only a returned original shows the loop.
+        own = () if e.source in BOUNCE_SOURCES and e.report_kind.is_report else (e.received,)
+        for chain in (*e.embedded_received, *own):
             seg = recurring_segment(chain, corr)
             if seg and len(seg) > 1:
                 return seg

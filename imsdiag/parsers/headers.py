@@ -114,6 +114,8 @@ class MessageInfo:
     dsn_action: str | None = None
     loop_signal: LoopSignal | None = None
     loop_evidence: str | None = None
+    failed_recipient: str | None = None
+    """The address a text bounce says failed (`Delivery failed: x`, `permanent errors: x`), when no DSN says."""
     """The text the loop signal was found in (one line, cut to 300 characters)."""
     return_receipt_to: str | None = None
     disposition_notification_to: str | None = None
@@ -433,6 +435,7 @@ def _read(data: bytes, defects: list[str], location: Location | None, lines: tup
     elif kind in (ReportKind.NDR, ReportKind.DELAY) or return_path == "":
         diag = [v for k, v in dsn if k in ("diagnostic-code", "status")]
         signal, evidence = find_loop_signal(["\n".join(diag), subject or "", *texts])
+    failed = failed_recipient(texts) if signal is not None else None
     x_mailer = _header(msg, "X-Mailer")
     received = _chain(msg, location, lines)
     software, build = build_from_text(x_mailer)
@@ -468,6 +471,7 @@ def _read(data: bytes, defects: list[str], location: Location | None, lines: tup
         dsn_action=next((v.split()[0].lower() for k, v in dsn if k == "action" and v.strip()), None),
         loop_signal=signal,
         loop_evidence=evidence,
+        failed_recipient=failed,
         return_receipt_to=_header(msg, "Return-Receipt-To"),
         disposition_notification_to=_header(msg, "Disposition-Notification-To"),
         auto_submitted=_header(msg, "Auto-Submitted"),
@@ -534,6 +538,27 @@ def _report_headers(info: MessageInfo) -> tuple[tuple[str, str], ...]:
             addr = value.split(";", 1)[-1].strip()
             if addr:
                 out.append((name, addr.strip("<>").lower()))
+    if info.failed_recipient:
+        out.append(("failed-recipient", info.failed_recipient))
     if info.loop_evidence:
         out.append(("loop-evidence", info.loop_evidence))
     return tuple(out)
+
+
+_FAILED = re.compile(
+    r"(?:delivery (?:has )?failed|delivery to the following recipients? failed(?: permanently)?|"
+    r"following (?:recipients?|address(?:es)?) (?:returned permanent errors|failed|had permanent fatal errors)|"
+    r"error-for|failed recipients?|unable to deliver (?:your message )?to)\s*:?\s*(?:\r?\n\s*)?<?"
+    r"(?P<addr>[\w.+=-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8})",
+    re.IGNORECASE,
+)
+
+
+def failed_recipient(texts: list[str]) -> str | None:
+    """The recipient a human-readable bounce says failed, for bounces that carry no DSN part (Exchange
+    Online's `Delivery failed: x`, Google's `permanent errors: x`, LSMTP's `Error-for: x`)."""
+    for text in texts:
+        m = _FAILED.search(text[:20000])
+        if m:
+            return m.group("addr").lower().rstrip(".")
+    return None

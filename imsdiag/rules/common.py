@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from ..loops.addresses import BOUNCE_SOURCES
 from ..models import Event, Evidence, Finding, Loop, Severity
 from .base import Rule
 
@@ -110,10 +111,6 @@ def span(first: datetime | None, last: datetime | None) -> str:
 
 def when(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%d %H:%M UTC") if t else "an unknown time"
-
-
-BOUNCE_SOURCES = frozenset({"message", "mbox"})
-"""Sources that are mail received from elsewhere, not a log a scanned server wrote."""
 
 
 def in_own_logs(events: Iterable[Event]) -> bool:
