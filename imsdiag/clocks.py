@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .models import Event, TimeQuality
@@ -218,8 +218,6 @@ def _offset_for(
 
 def shifted(event: Event, offset: timedelta) -> Event:
     """The event with its zone-assumed time corrected by an inferred offset."""
-    from dataclasses import replace
-
     if event.time is None or event.time_quality is not TimeQuality.ZONE_ASSUMED:
         return event
     return replace(event, time=event.time - offset, time_quality=TimeQuality.ZONE_INFERRED)

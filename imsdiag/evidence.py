@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from .clocks import Offset, infer_offsets
+from .clocks import Offset, infer_offsets, shifted
 from .correlate import IMS_SOURCES, Correlator
 from .hosts import HostMap, Join
 from .models import Direction, Event, TimeQuality
@@ -164,11 +164,9 @@ def canonical_event(ev: Event, hm: HostMap) -> Event:
 
 
 def _retime(ev: Event, offsets: Mapping[str, timedelta]) -> Event:
-    """The event with its zone-assumed time corrected by its server's inferred offset."""
+    """The event on the one clock: its zone-assumed time corrected by its server's inferred offset."""
     off = offsets.get(ev.server or "")
-    if off is None or ev.time is None or ev.time_quality is not TimeQuality.ZONE_ASSUMED:
-        return ev
-    return replace(ev, time=ev.time - off, time_quality=TimeQuality.ZONE_INFERRED)
+    return shifted(ev, off) if off is not None else ev
 
 
 def _by_machine(table: Mapping[str, set[str]], hm: HostMap) -> dict[str, frozenset[str]]:

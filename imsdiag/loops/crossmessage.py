@@ -65,12 +65,6 @@ def domain_routes(events: Sequence[Event], corr: Evidence) -> dict[str, str]:
     return out
 
 
-def event_edge(ev: Event, corr: Evidence) -> Edge | None:
-    """The outermost hop an event shows (its last edge), or None."""
-    edges = event_edges(ev, corr)
-    return edges[-1] if edges else None
-
-
 def split_by_gap(events: Sequence[Event], gap_seconds: float) -> list[list[Event]]:
     """Split time-ordered events where the gap between two exceeds `gap_seconds`; untimed ones join the first."""
     timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
