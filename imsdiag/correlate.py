@@ -18,6 +18,12 @@ MAX_ADDRESSES = 200_000
 
 _SOURCE_RANK = {"banner": 0, "content": 1, "option": 2, "path": 3}
 
+
+def better_name_source(new: str, old: str | None) -> bool:
+    """Whether a server name found by `new` beats one found by `old` (a banner beats content, then option, path)."""
+    return old is None or _SOURCE_RANK.get(new, 9) < _SOURCE_RANK.get(old, 9)
+
+
 _BUILD = re.compile(r"\d{1,2}\.\d{1,2}\.\d{1,5}(?:\.\d{1,5})?")
 
 IMS_SOURCES = frozenset({"ims-protocol", "ims-tracking", "ims-archive"})
@@ -201,7 +207,7 @@ class Correlator:
         if ev.server:
             src = ev.server_source or "content"
             old = self.servers.get(ev.server)
-            if old is None or _SOURCE_RANK.get(src, 9) < _SOURCE_RANK.get(old, 9):
+            if better_name_source(src, old):
                 self.servers[ev.server] = src
         if ev.server and ev.build:
             self.builds[ev.server].add(ev.build)
@@ -247,7 +253,7 @@ class Correlator:
         self.ims_servers |= other.ims_servers
         for name, src in other.servers.items():
             old = self.servers.get(name)
-            if old is None or _SOURCE_RANK.get(src, 9) < _SOURCE_RANK.get(old, 9):
+            if better_name_source(src, old):
                 self.servers[name] = src
         for k, v in other.addresses.items():
             self.addresses[k] |= v

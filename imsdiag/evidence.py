@@ -13,12 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from .clocks import Offset, infer_offsets, shifted
-from .correlate import IMS_SOURCES, Correlator
+from .correlate import IMS_SOURCES, Correlator, better_name_source
 from .hosts import HostMap, Join
 from .models import Direction, Event, TimeQuality
 from .names import domain_of
-
-_SOURCE_RANK = {"banner": 0, "content": 1, "option": 2, "path": 3}
 
 
 @dataclass(frozen=True)
@@ -181,7 +179,7 @@ def _servers(servers: Mapping[str, str], hm: HostMap) -> dict[str, str]:
     for name, src in servers.items():
         c = hm.canonical(name) or name
         old = out.get(c)
-        if old is None or _SOURCE_RANK.get(src, 9) < _SOURCE_RANK.get(old, 9):
+        if better_name_source(src, old):
             out[c] = src
     return out
 
