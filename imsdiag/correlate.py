@@ -101,7 +101,7 @@ class Correlator:
     days: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
     """(month, day) -> events per year: a year-less log takes the year the dated logs of its days have."""
     spans: dict[tuple[str, bool], tuple[datetime, datetime]] = field(default_factory=dict)
-    """(server, zone assumed) -> first and last time: lets `retime` correct the input's time span."""
+    """(server, zone assumed) -> first and last time: lets `evidence.freeze` put the input's time span on one clock."""
 
     def add(self, ev: Event) -> None:
         self.events_seen += 1
