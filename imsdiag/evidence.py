@@ -95,24 +95,26 @@ def transit_joins(events: Iterable[Event], hm: HostMap) -> list[Join]:
 
     The relay logged Message-ID M going out to imc1, and imc1 logged M coming in from `10.1.1.20`:
     `10.1.1.20` is the relay, whatever the relay calls itself. Only a Message-ID seen leaving exactly
-    one server for the receiving machine counts.
+    one server for the receiving machine (or, when no log names the destination host, exactly one server
+    other than the receiver) counts.
     """
-    sent: dict[tuple[str, str], set[str]] = {}
+    sent: dict[tuple[str, str | None], set[str]] = {}
     received: list[tuple[str, str, str, str]] = []
     for ev in events:
-        if not ev.message_id:
-            continue
         server = hm.canonical(ev.server)
-        peer = hm.canonical(ev.peer_host) or hm.canonical(ev.peer_ip)
-        if not server or not peer or server == peer:
+        if not ev.message_id or not server:
             continue
-        if ev.direction is Direction.OUT:
-            sent.setdefault((ev.message_id, peer), set()).add(server)
-        elif ev.direction is Direction.IN:
+        peer = hm.canonical(ev.peer_host) or hm.canonical(ev.peer_ip)
+        if ev.direction is Direction.OUT and peer != server:
+            # Also by Message-ID alone: a tracking log's outbound record names only the destination domain.
+            sent.setdefault((ev.message_id, None), set()).add(server)
+            if peer:
+                sent.setdefault((ev.message_id, peer), set()).add(server)
+        elif ev.direction is Direction.IN and peer and peer != server:
             received.append((ev.message_id, server, peer, ev.peer_host or ev.peer_ip or peer))
     out: dict[tuple[str, str], Join] = {}
     for mid, server, peer, raw in received:
-        senders = sent.get((mid, server), set())
+        senders = sent.get((mid, server), set()) or (sent.get((mid, None), set()) - {server})
         if len(senders) == 1:
             sender = next(iter(senders))
             if sender != peer and (peer, sender) not in out:

@@ -17,18 +17,21 @@ from ..models import Direction, Event, Loop, ReportKind
 from ..names import report_kind_from_subject, subject_stem
 from ..transits import Edge, received_edges, transit_edges
 
+Routes = Mapping[tuple[str, str], str]
+"""(server, destination domain) -> the host that domain's mail reaches from that server."""
 
-def event_edges(ev: Event, corr: Evidence, via: Mapping[str, str] | None = None) -> tuple[Edge, ...]:
+
+def event_edges(ev: Event, corr: Evidence, via: Routes | None = None) -> tuple[Edge, ...]:
     """The hops an event proves, in the evidence's canonical names (see `transits.transit_edges`).
 
     An outbound record that names only the destination *domain* (an IMS tracking log's partner field:
-    `company.com`) proves a hop to whichever host that domain's mail reaches; `via` maps such a
-    domain to that host when the same messages are seen coming back from exactly one host.
+    `company.com`) proves a hop to whichever host that domain's mail reaches from that server; `via`
+    maps such a domain to that host when the same messages are seen coming back from exactly one host.
     """
     edges = received_edges(ev, corr.canonical) + transit_edges(ev, corr.canonical)
     if via is not None and ev.direction is Direction.OUT and ev.peer_host is None and ev.raw_peer:
         server = corr.canonical(ev.server)
-        host = via.get(domain_node(ev.raw_peer))
+        host = via.get((server, domain_node(ev.raw_peer))) if server else None
         if server and host and host != server:
             edges = (*edges, (server, host))
     return edges
@@ -38,7 +41,7 @@ def domain_node(name: str) -> str:
     return "@" + name.lower().rstrip(".")
 
 
-def domain_routes(events: Sequence[Event], corr: Evidence) -> dict[str, str]:
+def domain_routes(events: Sequence[Event], corr: Evidence) -> dict[tuple[str, str], str]:
     """Destination domains of outbound records -> the one host the same recipient's mail comes back from.
 
     A tracking log says the receipt went to `company.com` and came in again from `relay.company.com`:
@@ -56,12 +59,13 @@ def domain_routes(events: Sequence[Event], corr: Evidence) -> dict[str, str]:
         for a, b in transit_edges(ev, corr.canonical):
             if b == server and ev.direction is Direction.IN:
                 back[server].add(a)
-    out: dict[str, str] = {}
+    # Keyed by server too: two IMS sending to one domain may each get it back from a different relay.
+    out: dict[tuple[str, str], str] = {}
     for server, names in domains.items():
         if len(back[server]) == 1:
             host = next(iter(back[server]))
             for name in names:
-                out[name] = host
+                out[(server, name)] = host
     return out
 
 
@@ -158,7 +162,7 @@ def ring_order(component: Sequence[str], edge_count: Counter[Edge], start: str |
 
 
 def _transit_counts(
-    events: Sequence[Event], corr: Evidence, via: Mapping[str, str] | None = None
+    events: Sequence[Event], corr: Evidence, via: Routes | None = None
 ) -> tuple[Counter[Edge], dict[Edge, list[Event]]]:
     """Passes per edge, counted per observer (server + source) and maximised over observers.
 
