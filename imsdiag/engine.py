@@ -358,13 +358,13 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
                 _absorb(outcome, corr, stats, counts, examples)
         if held and corr.years:
             held, file_years = _redate(held, corr, guess, settings, index, by_path)
-            used = sorted(set(file_years.values()))
-            year_used = max(used, key=lambda y: sum(1 for v in file_years.values() if v == y))
+            per_year = Counter(file_years.values())
+            year_used = max(per_year, key=lambda y: (per_year[y], -y))  # a tie goes to the earlier year, as before
             year_note = f"year-less syslog stamps in {len(held)} file(s) were dated " + (
-                f"{used[0]}, the year of the other logs"
-                if len(used) == 1
+                f"{year_used}, the year of the other logs"
+                if len(per_year) == 1
                 else "by the year the other logs of the same days have: "
-                + ", ".join(f"{y} ({sum(1 for v in file_years.values() if v == y)} file(s))" for y in used)
+                + ", ".join(f"{y} ({n} file(s))" for y, n in sorted(per_year.items()))
             )
         for outcome in held:
             _absorb(outcome, corr, stats, counts, examples)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from .clocks import Offset, infer_offsets, shifted
-from .correlate import IMS_SOURCES, Correlator, better_name_source
+from .correlate import Correlator, better_name_source
 from .hosts import HostMap, Join
 from .models import Direction, Event, TimeQuality
 from .names import domain_of
@@ -204,4 +204,4 @@ def _span(
     return min(bounds), max(bounds)
 
 
-__all__ = ["IMS_SOURCES", "Evidence", "canonical_event", "freeze", "machine_zones", "place_event"]
+__all__ = ["Evidence", "canonical_event", "freeze", "machine_zones", "place_event"]
