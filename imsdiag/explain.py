@@ -58,7 +58,7 @@ class LoopView:
 
     finding: Finding
     ring: tuple[str, ...]
-    passes: int
+    passes: int | None
     period_seconds: float | None
     first_seen: datetime | None
     first_pass: Location | None
@@ -152,13 +152,27 @@ def build_explanation(
         sightings=sightings,
         chain=chain,
         chain_location=chain_event.location if chain_event else None,
-        headroom=tuple(chain_headroom(chain)) if chain else (),
+        headroom=_headroom(chain, involved),
         findings=tuple(involved),
         loops=tuple(loops),
         notes=tuple(dict.fromkeys(notes)),
         used_index=used_index,
         embedded=embedded,
     )
+
+
+def _headroom(chain: ChainAnalysis | None, findings: Sequence[Finding]) -> tuple[HeadroomRow, ...]:
+    """Hops this message has left under each MTA's limit; no passes left where every pass is a new message.
+
+    In a Q178436 loop the IMS re-creates the receipt on every pass, so a hop count never carries over:
+    a "passes left" figure would promise a stop that never comes.
+    """
+    if chain is None:
+        return ()
+    rows = chain_headroom(chain)
+    if any(f.rule_id == "Q178436" for f in findings):
+        return tuple(r._replace(remaining_passes=None) for r in rows)
+    return tuple(rows)
 
 
 def _key(event: Event) -> tuple[str, int, str]:
@@ -193,12 +207,14 @@ def _pass_rows(finding: Finding, ordered: Sequence[Event]) -> list[int]:
     null-sender transits, the same way the detector counts them; failing that, the evidence.
     """
     addresses = set(finding.addresses)
-    observers: dict[tuple[str | None, str, str], list[int]] = {}
+    observers: dict[tuple[str | None, str, str], dict[object, int]] = {}
     for i, e in enumerate(ordered):
         if e.sender == "" and (not addresses or addresses & set(e.recipients)):
-            observers.setdefault((e.server, e.source, e.direction.value), []).append(i)
+            # Within one observer a message counts once: a tracking log writes 1010 and 1011 for one receipt.
+            key = e.message_id or e.mts_id or e.queue_id or i
+            observers.setdefault((e.server, e.source, e.direction.value), {}).setdefault(key, i)
     if observers:
-        return max(observers.values(), key=len)
+        return list(max(observers.values(), key=len).values())
     evidence = {ev.location for ev in finding.evidence}
     return [i for i, e in enumerate(ordered) if e.location in evidence]
 

@@ -22,8 +22,8 @@ HOP_LIMITS: tuple[tuple[str, int, str], ...] = (
 )
 
 Q178436_NOTE = (
-    "A Q178436 loop never reaches any of these limits: each pass is a new delivery receipt created "
-    "by the IMS, which adds no Received: line, so every hop counter starts again at zero."
+    "These are the hops left for this one message. A Q178436 loop never reaches any of these limits: "
+    "each pass is a new delivery receipt created by the IMS, so every hop counter starts again at zero."
 )
 
 # Software names in a Received header that tell which MTA class stamped it. Bounded, literal

@@ -53,6 +53,19 @@ class Severity(str, enum.Enum):
         return {"info": 1, "warning": 2, "error": 3}[self.value]
 
 
+class RingShape(str, enum.Enum):
+    """How the hosts of a loop are connected, so every output states the ring the same way."""
+
+    RING = "ring"
+    """`hosts` in the order mail travelled, the last host sending it back to the first."""
+    HUB = "hub"
+    """`hosts[0]` is a hub that each other host (a spoke) exchanges the mail with; spokes never talk to each other."""
+    ONE_HOST = "one-host"
+    """The loop is inside one MTA (an alias or forward that expands to itself): `hosts` is that MTA."""
+    UNKNOWN = "unknown"
+    """The evidence does not show the hosts (a bounce whose returned headers were removed or cut)."""
+
+
 class LoopSignal(str, enum.Enum):
     """Explicit loop evidence written by an MTA (an NDR text, a status line, an event number)."""
 
@@ -195,7 +208,8 @@ class Loop:
     """The host ring in traversal order (first host repeated implicitly at the end)."""
     addresses: tuple[str, ...]
     events: tuple[Event, ...]
-    passes: int
+    passes: int | None
+    """Round trips of the ring; None when the evidence does not show them (a hop limit with no returned chain)."""
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     period_seconds: float | None = None
@@ -205,6 +219,15 @@ class Loop:
     growth_received_per_pass: float | None = None
     signal: LoopSignal | None = None
     notes: tuple[str, ...] = ()
+    messages: int = 0
+    """Distinct messages seen looping (a Q178436 loop makes a new one every pass; a hop-limit bounce is one)."""
+    hops: int | None = None
+    """The most hops one message made: the count an MTA states, else the Received lines of the looping copy."""
+    shape: RingShape = RingShape.RING
+    reporter: str | None = None
+    """The MTA that wrote the loop text or the bounce (DSN Reporting-MTA), when the ring itself is unknown."""
+    one_way: bool = False
+    """Only one direction of the ring is recorded: the host that sends it back adds no Received line (Q178436)."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +245,18 @@ class Finding:
     addresses: tuple[str, ...] = ()
     first_seen: datetime | None = None
     last_seen: datetime | None = None
-    passes: int = 0
+    passes: int | None = None
+    """Round trips of the ring, the one meaning in every rule; None when the evidence does not show them."""
+    messages: int = 0
+    """Distinct messages seen looping."""
+    hops: int | None = None
+    """The most hops one message made (an MTA's stated count or the looping copy's Received lines)."""
+    shape: RingShape = RingShape.RING
+    """How `hosts` connect: a ring, a hub with spokes, one MTA, or unknown."""
+    reporter: str | None = None
+    """The MTA that reported the loop, named when the ring is unknown."""
+    build_verdict: str = ""
+    """Whether the builds seen have the cause's fix, e.g. `imc1 5.5.1960.3 = Exchange 5.5 (no SP), below 5.5.2186.0`."""
     rate_per_hour: float | None = None
     period_seconds: float | None = None
     evidence: tuple[Evidence, ...] = ()

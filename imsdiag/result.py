@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .models import Finding, ParseIssue, Severity
+from .policy import in_order
 
 SCHEMA_VERSION = 1
 """Version of the JSON document; bumped on any incompatible change."""
@@ -94,9 +95,13 @@ class ScanResult:
     """Earliest event time in the input (after --since/--until)."""
     last_time: datetime | None = None
     host_joins: tuple[tuple[str, str, str], ...] = ()
+    """The host map: (name, joined to, the evidence) for every join, in the order they were made."""
     context: ScanContext = field(default_factory=ScanContext)
     """What explain needs to see the same machines on the same clock as this scan."""
-    """The host map: (name, joined to, the evidence) for every join, in the order they were made."""
+
+    def __post_init__(self) -> None:
+        # The one finding order (policy.finding_order), set where a result is made so no reporter re-sorts.
+        object.__setattr__(self, "findings", in_order(self.findings))
 
     @property
     def issue_total(self) -> int:

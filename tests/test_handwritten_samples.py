@@ -48,7 +48,7 @@ def _assert_ring(finding: Finding, machines: dict[str, set[str]]) -> None:
 
 
 def _text(finding: Finding) -> str:
-    parts = [finding.title, finding.summary, finding.cause, *finding.fix]
+    parts = [finding.title, finding.summary, finding.build_verdict, finding.cause, *finding.fix]
     parts += [f"{k} {v}" for k, v in finding.details]
     return "\n".join(parts)
 

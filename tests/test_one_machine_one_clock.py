@@ -40,7 +40,7 @@ def test_sample_without_archives_is_still_q178436(without_archives: Path) -> Non
     assert f.hosts == ("imc1.company.com", "relay.company.com")
     assert f.passes == 42
     assert ("imc1.company.com", "5.5.1960.3") in f.builds
-    assert "below the fixed 5.5.2186.0" in dict(f.details)["Fix status"]
+    assert "needs 5.5.2186.0" in f.build_verdict
 
 
 def test_each_machine_is_one_row_of_the_servers_table() -> None:

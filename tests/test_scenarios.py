@@ -74,7 +74,9 @@ def test_q178436_scenario(results: dict[str, ScanResult]) -> None:
     assert f.severity is Severity.ERROR and f.confidence == "high"
     assert f.hosts == ("imc1.company.com", "relay.company.com")
     assert f.addresses == ("user2@company.com",)
-    assert f.passes == 42
+    assert f.passes == 42 and f.messages == 42  # round trips; a new message each pass
+    assert f.hops is None  # no message makes more than one pass: there is no hop count to state
+    assert f.build_verdict == "imc1.company.com 5.5.1960.3 = Exchange 5.5 (no service pack), needs 5.5.2186.0"
     assert ("imc1.company.com", "5.5.1960.3") in f.builds
     sources = {e.location.path.split("/")[2] for e in f.evidence}
     assert {"imc1", "relay"} <= sources  # both servers' logs back the finding
@@ -96,7 +98,10 @@ def test_healthy_scenario_has_no_finding(results: dict[str, ScanResult]) -> None
 def test_postfix_forwarding_loop(results: dict[str, ScanResult]) -> None:
     r = results["postfix-forwarding-loop"]
     assert [(f.rule_id, f.addresses) for f in r.findings] == [("LOOP005", ("alice@example.org",))]
-    assert r.findings[0].hosts == ("mx1.example.org", "mx2.example.net")
+    f = r.findings[0]
+    assert f.hosts == ("mx1.example.org", "mx2.example.net")
+    # Postfix stops it at the first return (Delivered-To): one round trip, one bounced message, four hops.
+    assert (f.passes, f.messages, f.hops) == (1, 1, 4)
 
 
 def test_exim_hop_limit(results: dict[str, ScanResult]) -> None:
@@ -105,6 +110,38 @@ def test_exim_hop_limit(results: dict[str, ScanResult]) -> None:
     f = r.findings[0]
     assert set(f.hosts) == {"a.example.com", "b.example.com"}
     assert f.passes == 15  # the returned original: 31 Received lines, a -> b repeated 15 times
+    assert (f.messages, f.hops) == (1, 31)
+
+
+def _panels(text: str) -> list[list[str]]:
+    """The finding panels of a plain terminal report, each as its lines (borders included)."""
+    panels: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("╭"):
+            panels.append([])
+        if panels and (len(panels[-1]) == 0 or not panels[-1][-1].startswith("╰")):
+            panels[-1].append(line)
+    return panels
+
+
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "healthy"])
+def test_default_finding_reads_in_ten_seconds(results: dict[str, ScanResult], scenario: str) -> None:
+    """Issue 12: the default view is the key facts, three fix steps and three evidence lines, in 40 lines at 100
+    columns; no internal wording; the title whole; one line saying what -v adds."""
+    text = render(results[scenario], "terminal")
+    panels = _panels(text)
+    assert len(panels) == len(results[scenario].findings)
+    for panel, finding in zip(panels, results[scenario].findings, strict=True):
+        body = "\n".join(panel)
+        assert len(panel) <= 40, f"{finding.rule_id} panel is {len(panel)} lines"
+        assert all(len(line) <= 100 for line in panel)
+        assert "Detector" not in body and "busiest edge" not in body and " -> " not in body
+        assert "How it was found" not in body  # -v only
+        assert finding.title in body.replace("│", "")  # wrapped, never cut at the border
+        assert panel[0].startswith(f"╭─ {finding.severity.value.upper()} {finding.rule_id} {finding.slug}")
+        assert sum(line.lstrip("│ ").startswith(("1. ", "2. ", "3. ", "4. ")) for line in panel) <= 3
+        if len(finding.fix) > 3 or len(finding.evidence) > 3:
+            assert "-v adds" in body
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -120,11 +157,12 @@ def test_golden_machine_formats(results: dict[str, ScanResult], scenario: str, f
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_golden_terminal_report(results: dict[str, ScanResult], scenario: str) -> None:
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_golden_terminal_report(results: dict[str, ScanResult], scenario: str, verbose: int) -> None:
     from imsdiag.reporters.terminal import render_plain
 
-    got = render_plain(results[scenario], width=100)
-    path = GOLDEN / scenario / "terminal.txt"
+    got = render_plain(results[scenario], width=100, verbose=verbose)
+    path = GOLDEN / scenario / ("terminal-verbose.txt" if verbose else "terminal.txt")
     if REGEN:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(got, encoding="utf-8")

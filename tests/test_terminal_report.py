@@ -11,17 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
+from imsdiag.humanize import format_period, format_rate, format_span, format_time
 from imsdiag.models import Evidence, Finding, Location, ParseIssue, Severity
 from imsdiag.reporters import get_reporter
 from imsdiag.reporters.base import ReportOptions
-from imsdiag.reporters.terminal import (
-    TerminalReporter,
-    format_period,
-    format_rate,
-    format_span,
-    format_time,
-    render_plain,
-)
+from imsdiag.reporters.terminal import TerminalReporter, render_plain
 from imsdiag.result import FileStat, ScanResult, ServerInfo
 
 IMC1_LOG = "q178436-site-connector/imc1/Imcdata/Log/L0000001.LOG"
@@ -148,25 +142,37 @@ def test_single_loop_headline() -> None:
 
 def test_error_panel_comes_first_with_title_and_facts(loop_result: ScanResult) -> None:
     out = render_plain(loop_result)
-    assert out.index("[Q178436 ims-dr-primary-proxy-loop]") < out.index("[LOOP003 received-cycle]")
-    assert "[Q178436 ims-dr-primary-proxy-loop] Delivery receipt loops between IMS and relay" in out
+    assert out.index("ERROR Q178436 ims-dr-primary-proxy-loop, confidence high") < out.index(
+        "WARNING LOOP003 received-cycle"
+    )
+    # The title is inside the panel, where it wraps instead of being cut at the border.
+    assert "│ Delivery receipt loops between IMS and relay" in out
     assert "Ring         imc1.company.com → relay.company.com → imc1.company.com" in out
     assert "Address      user2@company.com" in out
     assert "Addresses    list@example.org, owner@example.org" in out
-    assert "Passes       42" in out
-    assert "First seen   2001-02-07 17:01 UTC" in out
-    assert "Last seen    2001-02-07 18:27 UTC" in out
-    assert "Period       every 2m 05s" in out
+    assert "Passes       42 round trips of the ring" in out
+    assert "Period       every 2m 05s, 2001-02-07 17:01 → 18:27 UTC" in out
+    explain = next(line for line in out.splitlines() if "Explain " in line)
+    assert "imsdiag explain 4A1B2@relay.company.com" in explain and "involved" not in explain
+    # The default view leaves the rest to -v, and says so in one line.
+    assert "Confidence   high" not in out and "Rate" not in out and "Fixed build" not in out
+    assert "-v adds" in out
+
+
+def test_verbose_panel_has_every_fact(loop_result: ScanResult) -> None:
+    out = render_plain(loop_result, verbose=1)
+    assert "Severity     error" in out
     assert "Rate         29 passes/h" in out
     assert "Confidence   high" in out
     assert "• IMS build 5.5.1960.3 is below the fixed build 5.5.2186.0" in out
     assert "Builds seen  imc1.company.com 5.5.1960.3" in out
     assert "Fixed build  IMS 5.5 build 2186.0 (5.5 SP1)" in out
     assert "Explain      imsdiag explain 4A1B2@relay.company.com  (2 messages involved)" in out
+    assert "-v adds" not in out
 
 
 def test_evidence_location_stays_whole_and_greppable(loop_result: ScanResult) -> None:
-    lines = render_plain(loop_result).splitlines()
+    lines = render_plain(loop_result, verbose=1).splitlines()
     row = next(line for line in lines if f"{IMC1_LOG}:12" in line)
     assert "2/7/01 5:01:20 PM : >>> MAIL FROM: <>" in row
     assert any(f"{IMC1_LOG}:13" in line for line in lines)
@@ -186,7 +192,7 @@ def test_long_evidence_line_is_cut_to_the_width() -> None:
 def test_deep_path_evidence_is_stacked_not_cropped() -> None:
     path = "logs/" + "deep/" * 20 + "L0000001.LOG"
     finding = replace(loop003_finding(), evidence=(Evidence(Location(path, 5), "MAIL FROM: <>", "again"),))
-    lines = render_plain(make_result((finding,))).splitlines()
+    lines = render_plain(make_result((finding,)), verbose=1).splitlines()
     at = next(i for i, line in enumerate(lines) if "logs/deep/" in line)
     joined = lines[at][2:-1].rstrip() + lines[at + 1][2:-1].rstrip()
     assert joined == f"{path}:5"
@@ -195,7 +201,8 @@ def test_deep_path_evidence_is_stacked_not_cropped() -> None:
 
 
 def test_cause_fix_and_references(loop_result: ScanResult) -> None:
-    out = render_plain(loop_result)
+    assert "│ Cause" not in render_plain(loop_result)
+    out = render_plain(loop_result, verbose=1)
     assert "│ Cause" in out
     assert "│ 1. Install Exchange 5.5 Service Pack 1 (Q242221) or later on imc1.company.com." in out
     # A multi-line step keeps its lines under the number (hanging indent).

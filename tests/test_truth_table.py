@@ -7,7 +7,7 @@ them was looked at. One row per corpus file that reports a mail loop; each row i
   recipient (usually the original sender);
 * `ring`: the hosts the returned original's own Received chain shows looping (space separated, any order,
   lower case), or `unknown` when the returned headers are missing or cut;
-* `hops`: Received lines in the returned original or the count the MTA states (recorded, not asserted here);
+* `hops`: the count the MTA states, else the Received lines of the returned original (`unknown` when neither);
 * `why`: the line the row rests on.
 
 How a finding is compared with a row:
@@ -39,6 +39,7 @@ from pathlib import Path
 import pytest
 
 from imsdiag import ScanSettings, scan
+from imsdiag.models import RingShape
 
 TABLE = Path(__file__).resolve().parent / "truth" / "loop_bounces.tsv"
 
@@ -111,9 +112,7 @@ def test_table_is_well_formed() -> None:
 
 # Where imsdiag disagrees with the table today (issue 12, measured 2026-11-30). Strict: a row that starts to
 # agree fails until its entry is removed here, so the list only ever shrinks with real fixes.
-KNOWN_WRONG: dict[str, str] = {
-    "flufl_bounce/dsn_11.txt": "address right; the alias loop's reporting MTA is not named as the ring",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 def _params() -> list[object]:
@@ -137,12 +136,19 @@ def test_loop_bounce_agrees_with_truth_table(row: Row, corpus: Path) -> None:
     addresses = {a.lower() for a in finding.addresses}
     assert addresses == {row.address}, f"address: truth {row.address!r}, imsdiag {finding.addresses} ({row.why})"
 
+    hops = None if row.hops == "unknown" else int(row.hops)
+    assert finding.hops == hops, f"hops: truth {row.hops}, imsdiag {finding.hops} ({row.why})"
+
     hosts = {_canon(row.path, h) for h in finding.hosts}
     if row.ring is not None:
         ring = {_canon(row.path, h) for h in row.ring}
         assert hosts == ring, f"ring: truth {sorted(ring)}, imsdiag {finding.hosts} ({row.why})"
+        assert finding.shape is not RingShape.UNKNOWN
     else:
         reporters = REPORTERS[row.path]
-        assert len(hosts) <= 1 and hosts <= reporters, (
-            f"ring unknown: imsdiag invented {finding.hosts}; at most one of {sorted(reporters)} ({row.why})"
+        assert not hosts, f"ring unknown: imsdiag invented {finding.hosts} ({row.why})"
+        assert finding.shape is RingShape.UNKNOWN
+        assert finding.reporter is not None and _canon(row.path, finding.reporter) in reporters, (
+            f"ring unknown: the reporting MTA should be one of {sorted(reporters)}, imsdiag says {finding.reporter}"
         )
+        assert "Ring unknown" in finding.summary and finding.reporter in finding.summary

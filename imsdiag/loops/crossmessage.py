@@ -9,13 +9,14 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..evidence import Evidence
 from ..models import Direction, Event, Loop, ReportKind
 from ..names import report_kind_from_subject, subject_stem
 from ..transits import Edge, received_edges, transit_edges
+from .graph import ring_shape, strongly_connected
 
 Routes = Mapping[tuple[str, str], str]
 """(server, destination domain) -> the host that domain's mail reaches from that server."""
@@ -85,80 +86,6 @@ def split_by_gap(events: Sequence[Event], gap_seconds: float) -> list[list[Event
         return [untimed] if untimed else []
     clusters[0][:0] = untimed
     return clusters
-
-
-def strongly_connected(edges: Iterable[Edge]) -> list[list[str]]:
-    """Tarjan's algorithm over a small edge set: components of two or more hosts."""
-    graph: dict[str, list[str]] = defaultdict(list)
-    for a, b in edges:
-        graph[a].append(b)
-        graph.setdefault(b, [])
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    out: list[list[str]] = []
-    counter = 0
-
-    def visit(v: str) -> None:
-        nonlocal counter
-        # Iterative DFS: a ring of many relays must not hit Python's recursion limit.
-        work = [(v, iter(sorted(graph[v])))]
-        index[v] = low[v] = counter
-        counter += 1
-        stack.append(v)
-        on_stack.add(v)
-        while work:
-            node, it = work[-1]
-            advanced = False
-            for w in it:
-                if w not in index:
-                    index[w] = low[w] = counter
-                    counter += 1
-                    stack.append(w)
-                    on_stack.add(w)
-                    work.append((w, iter(sorted(graph[w]))))
-                    advanced = True
-                    break
-                if w in on_stack:
-                    low[node] = min(low[node], index[w])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                comp: list[str] = []
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    comp.append(w)
-                    if w == node:
-                        break
-                if len(comp) > 1:
-                    out.append(comp)
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
-    return out
-
-
-def ring_order(component: Sequence[str], edge_count: Counter[Edge], start: str | None) -> tuple[str, ...]:
-    """Walk the component along its busiest edges from `start`, giving the ring in traversal order."""
-    members = set(component)
-    node = start if start in members else min(component)
-    ring = [node]
-    while True:
-        nxt = [(n, b) for (a, b), n in edge_count.items() if a == node and b in members and b not in ring]
-        if not nxt:
-            break
-        node = max(nxt)[1]
-        ring.append(node)
-    for m in sorted(members - set(ring)):
-        ring.append(m)
-    return tuple(ring)
 
 
 def _transit_counts(
@@ -252,7 +179,7 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) 
             continue
         timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
         origin = _origin(timed, corr)
-        ring = ring_order(comp, Counter(ring_edges), origin)
+        ring, shape = ring_shape(comp, ring_edges, origin)
         main_edge = max(ring_edges, key=lambda e: (ring_edges[e], e))
         main = edge_events[main_edge]
         stems = Counter(s for s in (subject_stem(e.subject) for e in events) if s)
@@ -260,6 +187,8 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) 
         sizes = [(e.time, float(e.size)) for e in main if e.time is not None and e.size]
         ring_events = [e for e in inside if not (es := event_edges(e, corr, via)) or any(x in ring_edges for x in es)]
         rec_growth = _per_pass([e for e in ring_events if e.time is not None and e.received], corr)
+        # Each pass of a null-sender loop is a new message: count them by Message-ID where the logs give one.
+        message_ids = {e.message_id for e in ring_events if e.message_id}
         loop = Loop(
             kind="null-sender-repeat",
             hosts=ring,
@@ -273,9 +202,11 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) 
             report_kind=kinds.most_common(1)[0][0] if kinds else ReportKind.NONE,
             growth_bytes_per_pass=_growth(sizes),
             growth_received_per_pass=_growth(rec_growth),
-            notes=(f"busiest edge {main_edge[0]} -> {main_edge[1]}: {passes} passes",),
+            notes=(f"{main_edge[0]} → {main_edge[1]} carried it {passes} times, the most of any hop",),
+            messages=len(message_ids) or passes,
+            shape=shape,
         )
-        if best is None or loop.passes > best.passes:
+        if best is None or passes > (best.passes or 0):
             best = loop
     return best
 

@@ -6,7 +6,7 @@ import re
 from collections import Counter, defaultdict
 
 from ..evidence import Evidence
-from ..models import Event, Loop, LoopSignal
+from ..models import Event, Loop, LoopSignal, RingShape
 from ..names import subject_stem
 from .addresses import BOUNCE_SOURCES, looped_address
 from .chains import recurring_segment
@@ -44,43 +44,122 @@ def detect_explicit(corr: Evidence, window_seconds: float) -> list[Loop]:
     loops: list[Loop] = []
     for (signal, key), events in sorted(groups.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
         for cluster in split_by_gap(events, window_seconds):
-            hosts: list[str] = list(_ring_from_chains(cluster, corr))
-            for e in cluster:
-                if e.source in BOUNCE_SOURCES:
-                    # A bounce's own transport hops (who delivered the bounce to us) are not the ring: only its
-                    # returned original's chain is. Without one the ring is unknown and stays empty.
-                    continue
-                for h in (corr.canonical(e.server), corr.canonical(e.peer_host) or corr.canonical(e.peer_ip)):
-                    if h and h not in hosts:
-                        hosts.append(h)
             times = [e.time for e in cluster if e.time is not None]
+            hosts, shape, passes, reporter = _where(cluster, signal, corr)
             loops.append(
                 Loop(
                     kind="explicit",
-                    hosts=tuple(hosts),
+                    hosts=hosts,
                     addresses=(key,) if "@" in key else _addresses_or_domain(cluster, key),
                     events=tuple(cluster),
-                    # One report is often seen twice (the MTA's log line and the bounce it sent):
-                    # count the messages in the source that saw most of them, not every sighting.
-                    passes=max(Counter(e.source for e in cluster).values()),
+                    passes=passes,
                     first_seen=min(times) if times else None,
                     last_seen=max(times) if times else None,
                     signal=signal,
+                    # One report is often seen twice (the MTA's log line and the bounce it sent):
+                    # count the messages in the source that saw most of them, not every sighting.
+                    messages=max(Counter(e.source for e in cluster).values()),
+                    hops=_stated_hops(cluster) or _returned_hops(cluster),
+                    shape=shape,
+                    reporter=reporter,
                 )
             )
     return loops
 
 
-def _ring_from_chains(events: list[Event], corr: Evidence) -> tuple[str, ...]:
-    """Hosts of a round trip shown by a bounce's returned original (or the message's own chain)."""
+def _where(
+    cluster: list[Event], signal: LoopSignal, corr: Evidence
+) -> tuple[tuple[str, ...], RingShape, int | None, str | None]:
+    """(hosts, shape, round trips, reporter): what the evidence shows of where the loop ran."""
+    reporter = _reporter(cluster, corr)
+    found = _ring_from_chains(cluster, corr)
+    hosts: list[str] = list(found[0]) if found else []
+    for e in cluster:
+        if e.source in BOUNCE_SOURCES:
+            # A bounce's own transport hops (who delivered the bounce to us) are not the ring: only its
+            # returned original's chain is.
+            continue
+        for h in (corr.canonical(e.server), corr.canonical(e.peer_host) or corr.canonical(e.peer_ip)):
+            if h and h not in hosts:
+                hosts.append(h)
+    if found or len(hosts) > 1:
+        return tuple(hosts), RingShape.RING, found[1] if found else None, reporter
+    if signal is LoopSignal.LOOPS_BACK or (signal is LoopSignal.FORWARDING_LOOP and _inside_one_mta(cluster)):
+        # The MTA sends the mail back to itself (its MX, its own alias table): the loop is that one host.
+        one = hosts[0] if hosts else reporter
+        if one:
+            return (one,), RingShape.ONE_HOST, None, one
+    # One host alone is who reported it, not a ring: say the ring is unknown and name the reporter.
+    return (), RingShape.UNKNOWN, None, reporter or (hosts[0] if hosts else None)
+
+
+_ALIAS_LOOP = re.compile(r"(?i)alias(?:ing)?(?:/forwarding)? loop|aliases deep")
+_STATED_HOPS = re.compile(
+    r"(?i)too many hops \(?(\d{1,4})|received (\d{1,4}) times|hop count(?: of| was| is)? (\d{1,4})\b"
+)
+_REPORTER_IN_TEXT = re.compile(
+    r"(?i)\b(?:mailer|server|host)\s+<?\[?([a-z0-9][\w.-]{0,252}\.[a-z0-9-]{1,63}|\d{1,3}(?:\.\d{1,3}){3})\]?>?\s+"
+    r"(?:said|refused|replied|rejected)"
+)
+
+
+def _inside_one_mta(cluster: list[Event]) -> bool:
+    """An alias expansion loop (`aliasing/forwarding loop broken`), or a forward reported with no other host."""
+    return any(_ALIAS_LOOP.search(_loop_text(e)) for e in cluster) or all(
+        e.peer_host is None and e.peer_ip is None for e in cluster if e.source not in BOUNCE_SOURCES
+    )
+
+
+def _loop_text(e: Event) -> str:
+    return dict(e.headers).get("loop-evidence") or e.text[:2000]
+
+
+def _stated_hops(cluster: list[Event]) -> int | None:
+    """The hop count an MTA wrote in its loop text (`Too many hops 26 (25 max)`, `received 6 times`)."""
+    for e in cluster:
+        m = _STATED_HOPS.search(_loop_text(e))
+        if m:
+            return int(next(g for g in m.groups() if g))
+    return None
+
+
+def _returned_hops(cluster: list[Event]) -> int | None:
+    """Received lines of the looping copy: a bounce's returned original, or the message's own chain."""
+    counts = [len(c) for e in cluster for c in e.embedded_received if c]
+    counts += [len(e.received) for e in cluster if e.source not in BOUNCE_SOURCES and e.received]
+    return max(counts) if counts else None
+
+
+def _reporter(cluster: list[Event], corr: Evidence) -> str | None:
+    """The MTA that reported the loop: a log's own server, a DSN's Reporting-MTA, the host its text quotes."""
+    for e in cluster:
+        if e.source not in BOUNCE_SOURCES and e.server:
+            return corr.canonical(e.server) or e.server
+    for e in cluster:
+        named = dict(e.headers).get("reporting-mta")
+        if named:
+            return named
+    for e in cluster:
+        m = _REPORTER_IN_TEXT.search(_loop_text(e))
+        if m:
+            return m.group(1).lower().rstrip(".")
+    for e in cluster:
+        sender_domain = dict(e.headers).get("report-from-domain")
+        if sender_domain:
+            return sender_domain
+    return None
+
+
+def _ring_from_chains(events: list[Event], corr: Evidence) -> tuple[tuple[str, ...], int] | None:
+    """Hosts of a round trip shown by a bounce's returned original (or the message's own chain), and its round trips."""
     for e in events:
         # A bounce's own chain is how the bounce reached us; only a returned original shows the loop.
         own = () if e.source in BOUNCE_SOURCES and e.report_kind.is_report else (e.received,)
         for chain in (*e.embedded_received, *own):
-            seg = recurring_segment(chain, corr)
-            if seg and len(seg) > 1:
-                return seg
-    return ()
+            found = recurring_segment(chain, corr)
+            if found and len(found[0]) > 1:
+                return found
+    return None
 
 
 def detect_auto_reply_volleys(corr: Evidence, min_passes: int, window_seconds: float) -> list[Loop]:
@@ -108,7 +187,9 @@ def detect_auto_reply_volleys(corr: Evidence, min_passes: int, window_seconds: f
                     hosts=tuple(hosts),
                     addresses=tuple(sorted(pair)),
                     events=tuple(cluster),
-                    passes=len(cluster),
+                    # A round trip is one reply each way; every reply is a message of its own.
+                    passes=min(directions.values()),
+                    messages=len(cluster),
                     first_seen=min(times) if times else None,
                     last_seen=max(times) if times else None,
                     subject_stem=stems.most_common(1)[0][0] if stems else None,

@@ -534,10 +534,15 @@ def _report_headers(info: MessageInfo) -> tuple[tuple[str, str], ...]:
     not by the sender it returns to."""
     out: list[tuple[str, str]] = []
     for name, value in info.dsn:
-        if name in ("final-recipient", "original-recipient"):
+        if name in ("final-recipient", "original-recipient", "reporting-mta"):
             addr = value.split(";", 1)[-1].strip()
             if addr:
-                out.append((name, addr.strip("<>").lower()))
+                out.append((name, addr.strip("<>").lower().rstrip(".")))
+    if info.report_kind is ReportKind.NDR and info.from_addr and "@" in info.from_addr:
+        # Who wrote a bounce with no DSN part: postmaster@ebd.example.co.jp names the reporting system.
+        local, domain = info.from_addr.lower().rsplit("@", 1)
+        if "." in domain and _DAEMON_FROM.search(local):
+            out.append(("report-from-domain", domain.rstrip(".")))
     if info.failed_recipient:
         out.append(("failed-recipient", info.failed_recipient))
     if info.loop_evidence:

@@ -11,26 +11,12 @@ from rich.table import Table
 from ..console import make_console
 from ..explain import Explanation, LoopView, Sighting
 from ..hops import Q178436_NOTE, ChainAnalysis, HopRow
+from ..humanize import duration, plural, ring_text
 from ..models import Event, Finding
 from ..textsafe import safe_markup
 from .base import ReportOptions, common_folder
 
 _DIRECTION_ARROW = {"in": "← in", "out": "→ out", "generated": "✚ gen", "local": "↓ local", "unknown": "?"}
-
-
-def duration(seconds: float | None) -> str:
-    """`3s`, `4m 05s`, `2h 03m`, `1d 04h`; negative values keep their sign."""
-    if seconds is None:
-        return ""
-    sign = "-" if seconds < 0 else ""
-    s = round(abs(seconds))
-    if s < 60:
-        return f"{sign}{s}s"
-    if s < 3600:
-        return f"{sign}{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{sign}{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{sign}{s // 86400}d {s % 86400 // 3600:02d}h"
 
 
 def _envelope(e: Event) -> str:
@@ -94,11 +80,14 @@ class ExplainTerminalReporter:
 
     def _loop(self, console: Console, lv: LoopView, expl: Explanation) -> None:
         f = lv.finding
-        ring = " → ".join(f"[host]{safe_markup(h, 80)}[/]" for h in (*lv.ring, *lv.ring[:1]))
+        ring = safe_markup(ring_text(f.hosts, f.shape, f.reporter), 400)
         console.print(f"[error]Loop[/] [rule]{safe_markup(f.rule_id)}[/] {safe_markup(f.title)}")
-        console.print(f"  ring: {ring or '?'}")
+        console.print(f"  ring: [host]{ring}[/]")
         period = f", period {duration(lv.period_seconds)}" if lv.period_seconds else ""
-        console.print(f"  passes: {lv.passes}{period}; passes seen here: {len(lv.pass_sightings)}")
+        trips = "unknown" if lv.passes is None else f"{lv.passes:,}"
+        counts = f"; {plural(f.messages, 'message')}" if f.messages else ""
+        counts += f"; {f.hops} hops" if f.hops else ""
+        console.print(f"  round trips: {trips}{period}{counts}; passes seen here: {len(lv.pass_sightings)}")
         if lv.first_pass is not None or lv.first_seen is not None:
             when = lv.first_seen.strftime("%Y-%m-%d %H:%M:%S UTC") if lv.first_seen else ""
             at = f" at [loc]{safe_markup(str(lv.first_pass))}[/]" if lv.first_pass else ""
@@ -181,9 +170,9 @@ class ExplainTerminalReporter:
             if p
         )
         if row.skew:
-            delay = f"[error]{duration(row.delay_seconds)}[/]"
+            delay = f"[error]{duration(row.delay_seconds, '')}[/]"
         else:
-            delay = duration(row.delay_seconds)
+            delay = duration(row.delay_seconds, "")
             if delay and row.share is not None:
                 delay += f" {row.share:.0%}"
         when = h.date.strftime("%Y-%m-%d %H:%M:%S") if h.date else safe_markup(h.date_text or "no date", 19)
@@ -209,7 +198,7 @@ class ExplainTerminalReporter:
         return lines
 
     def _cycle(self, console: Console, chain: ChainAnalysis) -> None:
-        total = duration(chain.total_seconds)
+        total = duration(chain.total_seconds, "")
         if total:
             console.print(f"total {total} over {len(chain.rows)} hop(s)")
         if chain.skewed:
@@ -223,16 +212,20 @@ class ExplainTerminalReporter:
             console.print(f"  edge {safe_markup(a, 80)} → {safe_markup(b, 80)} ×{n}")
 
     def _headroom(self, console: Console, expl: Explanation) -> None:
-        console.print("[rule]Hop headroom[/]: passes left before each kind of MTA rejects the message")
+        # Where every pass is a new message (Q178436) there are no passes left to count, only this message's hops.
+        per_pass = any(h.remaining_passes is not None for h in expl.headroom)
+        what = "hops and passes" if per_pass else "hops"
+        console.print(f"[rule]Hop headroom[/]: {what} left before each kind of MTA rejects this message")
         table = _table()
-        for col in ("MTA", "limit", "hops left", "passes left", "on path", "counts"):
+        for col in ("MTA", "limit", "hops left", *(["passes left"] if per_pass else []), "on path", "counts"):
             table.add_column(col)
         for h in expl.headroom:
+            passes = ["" if h.remaining_passes is None else str(h.remaining_passes)] if per_pass else []
             table.add_row(
                 h.mta,
                 str(h.limit),
                 str(h.remaining),
-                "" if h.remaining_passes is None else str(h.remaining_passes),
+                *passes,
                 "yes" if h.on_path else "",
                 f"[muted]{safe_markup(h.note)}[/]",
                 style="bold" if h.on_path else None,

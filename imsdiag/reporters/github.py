@@ -8,7 +8,7 @@ from ..models import Finding, Severity
 from ..result import ScanResult
 from ..textsafe import safe_text
 from .base import Reporter
-from .records import first_location, sorted_findings
+from .records import first_location
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 # GitHub shows annotation text in its UI; a bounded message keeps one hostile line from flooding it.
@@ -63,7 +63,7 @@ class GithubReporter(Reporter):
     def report(self, result: ScanResult, out: TextIO) -> None:
         # Files appear in the order of their most severe finding, so the worst problem is read first.
         groups: dict[str, list[Finding]] = {}
-        for finding in sorted_findings(result):
+        for finding in result.findings:
             groups.setdefault(_group_key(finding), []).append(finding)
         for path, group in groups.items():
             if path:

@@ -7,7 +7,7 @@ from typing import TextIO
 from ..jsontext import dumps
 from ..result import SCHEMA_VERSION, ScanResult
 from .base import Reporter
-from .records import finding_dict, sorted_findings
+from .records import finding_dict
 
 
 class JsonLinesReporter(Reporter):
@@ -17,5 +17,5 @@ class JsonLinesReporter(Reporter):
     description = "one JSON finding per line (JSON Lines)"
 
     def report(self, result: ScanResult, out: TextIO) -> None:
-        for finding in sorted_findings(result):
+        for finding in result.findings:
             out.write(dumps({"version": SCHEMA_VERSION, **finding_dict(finding)}, indent=None) + "\n")

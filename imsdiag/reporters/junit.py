@@ -10,7 +10,7 @@ from ..models import Finding
 from ..result import ScanResult
 from ..rules.base import Rule
 from .base import Reporter, ReportOptions
-from .records import RuleInfo, at_or_above, rule_infos, sorted_findings, xml_text
+from .records import RuleInfo, at_or_above, rule_infos, xml_text
 
 SUITE = "imsdiag"
 CLASSNAME = "imsdiag.rules"
@@ -48,7 +48,7 @@ def _testcase(suite: ET.Element, info: RuleInfo, findings: list[Finding], fail_o
 
 def junit_xml(result: ScanResult, infos: list[RuleInfo], fail_on: str) -> str:
     """The JUnit document as text, with an XML declaration and two-space indentation."""
-    findings = sorted_findings(result)
+    findings = result.findings
     root = ET.Element("testsuites", {"name": SUITE})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE})
     failures = sum(_testcase(suite, info, [f for f in findings if f.rule_id == info.id], fail_on) for info in infos)

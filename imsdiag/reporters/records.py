@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import __version__
+from ..humanize import ring_text
 from ..models import Evidence, Finding, Location, ParseIssue, Severity
 from ..result import SCHEMA_VERSION, FileStat, FormatStat, ScanResult, ServerInfo
 from ..rules.base import DOCS_URL, Rule
@@ -54,16 +55,6 @@ def iso_time(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
-def finding_sort_key(finding: Finding) -> tuple[int, str, str, int, str]:
-    """Most severe first, then by rule, first evidence location and fingerprint: stable across runs."""
-    loc = first_location(finding) or Location("")
-    return (-finding.severity.rank, finding.rule_id, loc.path, loc.line, finding.fingerprint)
-
-
-def sorted_findings(result: ScanResult) -> list[Finding]:
-    return sorted(result.findings, key=finding_sort_key)
-
-
 def first_location(finding: Finding) -> Location | None:
     """Where a finding is reported: its first piece of evidence."""
     return finding.evidence[0].location if finding.evidence else None
@@ -93,6 +84,12 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "first_seen": iso_time(finding.first_seen),
         "last_seen": iso_time(finding.last_seen),
         "passes": finding.passes,
+        "messages": finding.messages,
+        "hops": finding.hops,
+        "ring": clean_text(ring_text(finding.hosts, finding.shape, finding.reporter)),
+        "ring_shape": finding.shape.value,
+        "reporter": clean_text(finding.reporter) if finding.reporter else None,
+        "build_verdict": clean_text(finding.build_verdict) if finding.build_verdict else None,
         "rate_per_hour": finding.rate_per_hour,
         "period_seconds": finding.period_seconds,
         "fingerprint": finding.fingerprint,
@@ -192,7 +189,7 @@ def scan_document(result: ScanResult, fail_on: str = "error", version: str = "")
         "status": status(result),
         "fail_on": fail_on,
         "summary": summary_dict(result),
-        "findings": [finding_dict(f) for f in sorted_findings(result)],
+        "findings": [finding_dict(f) for f in result.findings],
         "parse_issues": {
             "counts": {code: n for code, n in sorted(result.issue_counts)},
             "examples": [issue_dict(i) for i in examples],

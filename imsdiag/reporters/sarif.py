@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from ..humanize import ring_text
 from ..jsontext import dumps
 from ..models import Evidence, Finding, Severity
 from ..result import ScanResult
 from ..rules.base import Rule
 from .base import Reporter, ReportOptions
-from .records import RuleInfo, clean_text, rule_infos, sorted_findings, tool_dict
+from .records import RuleInfo, clean_text, rule_infos, tool_dict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/imsdiag/imsdiag"
@@ -83,6 +84,9 @@ def sarif_result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "hosts": [clean_text(h) for h in finding.hosts],
         "addresses": [clean_text(a) for a in finding.addresses],
         "passes": finding.passes,
+        "messages": finding.messages,
+        "hops": finding.hops,
+        "ring": clean_text(ring_text(finding.hosts, finding.shape, finding.reporter)),
     }
     return res
 
@@ -111,7 +115,7 @@ class SarifReporter(Reporter):
         """Rule classes to describe; None means the registry (tests pass their own)."""
 
     def document(self, result: ScanResult) -> dict[str, Any]:
-        findings = sorted_findings(result)
+        findings = result.findings
         infos = rule_infos(findings, self.rules)
         index = {info.id: n for n, info in enumerate(infos)}
         tool = tool_dict(self.options.tool_version)

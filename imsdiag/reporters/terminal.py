@@ -7,7 +7,7 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TextIO, cast
 
 from rich import box
@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..console import make_console
+from ..humanize import format_period, format_rate, format_span, plural, ring_text, utc
 from ..models import Evidence, Finding, ParseIssue, Severity
 from ..result import ScanResult
 from ..textsafe import safe_text
@@ -39,12 +40,13 @@ class _Glyphs:
     """Symbols that need Unicode, with ASCII stand-ins for consoles that cannot encode them."""
 
     arrow: str
+    both: str
     bullet: str
     hook: str
 
 
-_UNICODE = _Glyphs(arrow="→", bullet="•", hook="↳")
-_ASCII = _Glyphs(arrow="->", bullet="-", hook="->")
+_UNICODE = _Glyphs(arrow="→", both="⇄", bullet="•", hook="↳")
+_ASCII = _Glyphs(arrow="->", both="<->", bullet="-", hook="->")
 
 
 def _is_utf(encoding: str | None) -> bool:
@@ -105,9 +107,9 @@ class TerminalReporter(Reporter):
         console.print(_headline(result))
         for line in _context_lines(result, g):
             console.print(line)
-        for finding in _sorted_findings(result.findings):
+        for finding in result.findings:
             console.print()
-            console.print(_finding_panel(finding, g, console.width))
+            console.print(_finding_panel(finding, g, console.width, self.options.verbose))
         if result.issue_counts:
             console.print()
             console.print(_issues_section(result))
@@ -148,62 +150,8 @@ def _safe_paragraph(text: str | None, limit: int = _PARAGRAPH_LIMIT) -> Text:
     return Text("\n".join(safe_text(line, limit) for line in lines))
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
-
-
-def _utc(dt: datetime) -> datetime:
-    # Records promise aware UTC; a naive time slipping through is taken as UTC rather than local.
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
-
-def format_time(dt: datetime | None) -> str:
-    """UTC time to the minute, e.g. `2001-02-07 17:01 UTC`; `unknown` when None."""
-    if dt is None:
-        return "unknown"
-    return _utc(dt).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def format_span(first: datetime | None, last: datetime | None) -> str:
-    """`first → last` in UTC minutes, dropping the repeated date when both fall on one day."""
-    if first is None or last is None:
-        return format_time(first or last)
-    a, b = _utc(first), _utc(last)
-    if a.date() == b.date():
-        return f"{a:%Y-%m-%d %H:%M} → {b:%H:%M} UTC"
-    return f"{a:%Y-%m-%d %H:%M} → {b:%Y-%m-%d %H:%M} UTC"
-
-
-def format_period(seconds: float | None) -> str:
-    """A loop period for people: `every 45s`, `every 2m 05s`, `every 1h 02m`, `every 2d 03h`."""
-    if seconds is None or seconds < 0:
-        return "unknown"
-    s = round(seconds)
-    if s < 60:
-        return f"every {s}s"
-    if s < 3600:
-        return f"every {s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"every {s // 3600}h {(s % 3600) // 60:02d}m"
-    return f"every {s // 86400}d {(s % 86400) // 3600:02d}h"
-
-
-def format_rate(per_hour: float | None) -> str:
-    """Passes per hour: whole numbers from 10 up, one decimal below (`0.5 passes/h`)."""
-    if per_hour is None or per_hour < 0:
-        return "unknown"
-    if per_hour >= 10:
-        return f"{round(per_hour):,} passes/h"
-    return f"{per_hour:.1f} passes/h"
-
-
 def _severity_style(severity: Severity) -> str:
     return severity.value  # the console theme defines `error`, `warning` and `info`
-
-
-def _sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
-    # Worst first, then the busiest loop: the one filling the disk is the one to read first.
-    return sorted(findings, key=lambda f: (-f.severity.rank, -f.passes, f.rule_id))
 
 
 # --- headline -----------------------------------------------------------------------------------
@@ -211,13 +159,13 @@ def _sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 def _severity_counts(findings: Sequence[Finding]) -> str:
     counts = Counter(f.severity for f in findings)
-    return ", ".join(_plural(counts[s], s.value) for s in _SEVERITY_ORDER if counts[s])
+    return ", ".join(plural(counts[s], s.value) for s in _SEVERITY_ORDER if counts[s])
 
 
 def _input_scope(result: ScanResult) -> str:
     return (
-        f"{_plural(result.files_read, 'file')}, {_plural(len(result.servers), 'server')}, "
-        f"{_plural(result.lines_read, 'line')}"
+        f"{plural(result.files_read, 'file')}, {plural(len(result.servers), 'server')}, "
+        f"{plural(result.lines_read, 'line')}"
     )
 
 
@@ -228,7 +176,7 @@ def _headline(result: ScanResult) -> Text:
     n = len(result.findings)
     label = "LOOP FOUND" if n == 1 else "LOOPS FOUND"
     text = Text(f"{label}: ", style=_severity_style(result.max_severity() or Severity.ERROR))
-    text.append(f"{_plural(n, 'loop')} ({_severity_counts(result.findings)}) in {_input_scope(result)}")
+    text.append(f"{plural(n, 'loop')} ({_severity_counts(result.findings)}) in {_input_scope(result)}")
     return text
 
 
@@ -241,7 +189,7 @@ def _input_span(result: ScanResult) -> tuple[str, datetime | None, datetime | No
     lasts = [f.last_seen for f in result.findings if f.last_seen is not None]
     if not firsts and not lasts:
         return "", None, None
-    return "Loop activity", min(firsts, key=_utc, default=None), max(lasts, key=_utc, default=None)
+    return "Loop activity", min(firsts, key=utc, default=None), max(lasts, key=utc, default=None)
 
 
 def _context_lines(result: ScanResult, g: _Glyphs) -> list[Text]:
@@ -252,9 +200,9 @@ def _context_lines(result: ScanResult, g: _Glyphs) -> list[Text]:
         lines.append(Text(f"{label}: {format_span(first, last).replace('→', g.arrow)}", style="muted"))
     hidden = []
     if result.suppressed:
-        hidden.append(f"{_plural(result.suppressed, 'finding')} hidden by the baseline")
+        hidden.append(f"{plural(result.suppressed, 'finding')} hidden by the baseline")
     if result.filtered:
-        hidden.append(f"{_plural(result.filtered, 'finding')} hidden by --select/--ignore/--since/--until")
+        hidden.append(f"{plural(result.filtered, 'finding')} hidden by --select/--ignore/--since/--until")
     if hidden:
         lines.append(Text("; ".join(hidden), style="muted"))
     lines.extend(Text(safe_text(note, _LINE_LIMIT), style="muted") for note in result.notes)
@@ -262,16 +210,6 @@ def _context_lines(result: ScanResult, g: _Glyphs) -> list[Text]:
 
 
 # --- one finding --------------------------------------------------------------------------------
-
-
-def _ring(hosts: Sequence[str], g: _Glyphs) -> Text:
-    """The host ring drawn closed: `a → b → a` (a self-loop reads `a → a`)."""
-    text = Text()
-    for i, host in enumerate((*hosts, hosts[0])):
-        if i:
-            text.append(f" {g.arrow} ")
-        text.append(safe_text(host, _FIELD_LIMIT), style="host")
-    return text
 
 
 def _bulleted(head: str, items: Sequence[str], g: _Glyphs) -> Text:
@@ -289,74 +227,94 @@ def _addresses(finding: Finding) -> Text:
     return Text(", ").join(Text(safe_text(a, _FIELD_LIMIT), style="addr") for a in finding.addresses)
 
 
-def _explain_hint(finding: Finding) -> Text:
+def _explain_hint(finding: Finding, verbose: int) -> Text:
     ids = finding.message_ids[:_MAX_MESSAGE_IDS]
     text = Text("imsdiag explain ")
     text.append(safe_text(ids[0], _FIELD_LIMIT), style="bold")
-    if len(finding.message_ids) > 1:
-        text.append(f"  ({_plural(len(finding.message_ids), 'message')} involved)", style="muted")
+    if verbose and len(finding.message_ids) > 1:
+        text.append(f"  ({plural(len(finding.message_ids), 'message')} involved)", style="muted")
     return text
 
 
-def _facts_grid(finding: Finding, g: _Glyphs) -> Table:
-    """The key/value grid: ring, addresses, passes, times, period, rate, confidence, builds, details."""
+def _facts_grid(finding: Finding, g: _Glyphs, verbose: int) -> Table:
+    """The key facts: ring, address, passes, period, build verdict, confidence; `-v` adds the rest."""
     grid = Table.grid(padding=(0, 2))
     # A fixed minimum keeps the values of every panel in one column, whatever labels it has.
     grid.add_column(style="bold", no_wrap=True, min_width=len("Builds seen"))
     grid.add_column()
-    grid.add_row("Severity", Text(finding.severity.value, style=_severity_style(finding.severity)))
-    if finding.hosts:
-        grid.add_row("Ring", _ring(finding.hosts, g))
+    ring = ring_text(finding.hosts, finding.shape, finding.reporter, arrow=g.arrow, both=g.both)
+    grid.add_row("Ring", Text(safe_text(ring, _LINE_LIMIT), style="host"))
     if finding.addresses:
         grid.add_row("Address" if len(finding.addresses) == 1 else "Addresses", _addresses(finding))
-    grid.add_row("Passes", f"{finding.passes:,}")
-    grid.add_row("First seen", format_time(finding.first_seen))
-    grid.add_row("Last seen", format_time(finding.last_seen))
-    if finding.period_seconds is not None:
-        grid.add_row("Period", format_period(finding.period_seconds))
-    if finding.rate_per_hour is not None:
-        grid.add_row("Rate", format_rate(finding.rate_per_hour))
-    grid.add_row("Confidence", _bulleted(safe_text(finding.confidence, 40), finding.confidence_reasons, g))
-    if finding.builds:
-        grid.add_row("Builds seen", _builds(finding))
-    for label, value in finding.details:
-        grid.add_row(_safe(label, 40), _safe_paragraph(value, _LINE_LIMIT))
+    grid.add_row("Passes", _passes(finding))
+    grid.add_row("Period" if finding.period_seconds is not None else "When", _period(finding, g))
+    if finding.build_verdict:
+        grid.add_row("Build", _safe_paragraph(finding.build_verdict, _LINE_LIMIT))
+    if verbose:
+        grid.add_row("Severity", Text(finding.severity.value, style=_severity_style(finding.severity)))
+        grid.add_row("Confidence", _bulleted(safe_text(finding.confidence, 40), finding.confidence_reasons, g))
+        if finding.rate_per_hour is not None:
+            grid.add_row("Rate", format_rate(finding.rate_per_hour))
+        if finding.builds:
+            grid.add_row("Builds seen", _builds(finding))
+        for label, value in finding.details:
+            grid.add_row(_safe(label, 40), _safe_paragraph(value, _LINE_LIMIT))
     if finding.message_ids:
-        grid.add_row("Explain", _explain_hint(finding))
+        grid.add_row("Explain", _explain_hint(finding, verbose))
     return grid
 
 
-def _evidence_table(evidence: Sequence[Evidence], g: _Glyphs, width: int) -> RenderableType:
+def _passes(finding: Finding) -> Text:
+    """`42 round trips of the ring (42 messages)`; what is known when the round trips are not."""
+    counts = []
+    if finding.messages:
+        counts.append(plural(finding.messages, "message"))
+    if finding.hops:
+        counts.append(f"{finding.hops} hops")
+    extra = f" ({', '.join(counts)})" if counts else ""
+    if finding.passes is None:
+        return Text(f"unknown{extra}")
+    return Text(f"{plural(finding.passes, 'round trip')} of the ring{extra}")
+
+
+def _period(finding: Finding, g: _Glyphs) -> Text:
+    when = format_span(finding.first_seen, finding.last_seen, g.arrow)
+    if finding.period_seconds is None:
+        return Text(when)
+    return Text(f"{format_period(finding.period_seconds)}, {when}")
+
+
+def _evidence_table(evidence: Sequence[Evidence], g: _Glyphs, width: int, notes: bool = True) -> RenderableType:
     """`file:line` kept whole on one line (greppable), the escaped line text cut to the width."""
     locations = [_location_text(ev.location.path, ev.location.line) for ev in evidence]
     # Side by side only while the line text keeps a readable share of the width.
     if max(len(loc) for loc in locations) > width - _MIN_EVIDENCE_TEXT:
-        return _evidence_stacked(evidence, locations, g)
+        return _evidence_stacked(evidence, locations, g, notes)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True)
     table.add_column("Where", style="loc", no_wrap=True)
     # Wrappable for the width calculation, so this column (not the location) gives way; the Text
     # itself refuses to wrap, so each evidence line stays one line cut with an ellipsis.
     table.add_column("Line", ratio=1)
     for ev, loc in zip(evidence, locations, strict=True):
-        table.add_row(loc, _evidence_cell(ev, g))
+        table.add_row(loc, _evidence_cell(ev, g, notes))
     return table
 
 
-def _evidence_cell(ev: Evidence, g: _Glyphs) -> Text:
+def _evidence_cell(ev: Evidence, g: _Glyphs, notes: bool = True) -> Text:
     cell = Text(safe_text(ev.text, _LINE_LIMIT), style="evidence", no_wrap=True, overflow="ellipsis")
-    if ev.note:
+    if ev.note and notes:
         cell.append(f"\n{g.hook} ")
         cell.append(safe_text(ev.note, _LINE_LIMIT), style="muted")
     return cell
 
 
-def _evidence_stacked(evidence: Sequence[Evidence], locations: Sequence[Text], g: _Glyphs) -> Group:
+def _evidence_stacked(evidence: Sequence[Evidence], locations: Sequence[Text], g: _Glyphs, notes: bool) -> Group:
     """Deep paths leave no room for a second column: each location on its own (folded) line instead."""
     parts: list[RenderableType] = []
     for ev, loc in zip(evidence, locations, strict=True):
         loc.stylize("loc")
         loc.overflow = "fold"
-        parts += [loc, Padding(_evidence_cell(ev, g), (0, 0, 0, 2))]
+        parts += [loc, Padding(_evidence_cell(ev, g, notes), (0, 0, 0, 2))]
     return Group(*parts)
 
 
@@ -374,27 +332,66 @@ def _fix_steps(steps: Sequence[str]) -> Table:
     return grid
 
 
-def _heading(title: str) -> Text:
+def _heading(title: str, shown: int | None = None, total: int | None = None) -> Text:
+    """`Fix`, or `Fix (3 of 6)` when only some are shown."""
+    if shown is not None and total is not None and shown < total:
+        title = f"{title} ({shown} of {total})"
     return Text(title, style="bold")
 
 
-def _finding_panel(finding: Finding, g: _Glyphs, width: int) -> Panel:
-    """One finding as a panel titled `[RULEID slug] title`, its border coloured by severity."""
-    parts: list[RenderableType] = [_safe_paragraph(finding.summary), Text(), _facts_grid(finding, g)]
-    if finding.evidence:
-        parts += [Text(), _heading("Evidence"), _evidence_table(finding.evidence, g, width - 4)]
-    if finding.cause:
-        parts += [Text(), _heading("Cause"), _safe_paragraph(finding.cause)]
-    if finding.fix:
-        parts += [Text(), _heading("Fix"), _fix_steps(finding.fix)]
-    if finding.references:
-        parts += [Text(), _heading("References"), _bulleted("", finding.references, g)]
+_DEFAULT_STEPS = 3
+_DEFAULT_EVIDENCE = 3
+
+
+def _finding_panel(finding: Finding, g: _Glyphs, width: int, verbose: int = 0) -> Panel:
+    """One finding as a panel readable in ten seconds; `-v` adds reasons, every step and line, cause, references.
+
+    The title goes inside the panel, where it wraps: a border title is cut at the panel's width.
+    """
     style = _severity_style(finding.severity)
+    title = Text(safe_text(finding.title, _FIELD_LIMIT), style="bold")
+    parts: list[RenderableType] = [title, _safe_paragraph(finding.summary), Text(), _facts_grid(finding, g, verbose)]
+    steps = finding.fix if verbose else finding.fix[:_DEFAULT_STEPS]
+    evidence = finding.evidence if verbose else finding.evidence[:_DEFAULT_EVIDENCE]
+    if steps:
+        parts += [Text(), _heading("Fix", len(steps), len(finding.fix)), _fix_steps(steps)]
+    if evidence:
+        heading = _heading("Evidence", len(evidence), len(finding.evidence))
+        parts += [Text(), heading, _evidence_table(evidence, g, width - 4, notes=bool(verbose))]
+    if verbose and finding.cause:
+        parts += [Text(), _heading("Cause"), _safe_paragraph(finding.cause)]
+    if verbose and finding.references:
+        parts += [Text(), _heading("References"), _bulleted("", finding.references, g)]
+    if not verbose and (more := _more_line(finding)):
+        parts.append(Text(more, style="muted"))
     # Theme names cannot be combined in one style string (`error bold`), so the bold is a span.
-    title = Text(f"[{safe_text(finding.rule_id, 40)} {safe_text(finding.slug, 80)}] ", style=style)
-    title.stylize("bold")
-    title.append(safe_text(finding.title, _FIELD_LIMIT))
-    return Panel(Group(*parts), title=title, title_align="left", border_style=style, padding=(0, 1))
+    label = Text(
+        f"{finding.severity.value.upper()} {safe_text(finding.rule_id, 40)} {safe_text(finding.slug, 80)}, "
+        f"confidence {safe_text(finding.confidence, 20)}"
+    )
+    label.stylize(style)
+    label.stylize("bold")
+    return Panel(Group(*parts), title=label, title_align="left", border_style=style, padding=(0, 1))
+
+
+def _more_line(finding: Finding) -> str:
+    """What `-v` adds to this finding, said in one line."""
+    more = []
+    if len(finding.fix) > _DEFAULT_STEPS:
+        more.append(plural(len(finding.fix) - _DEFAULT_STEPS, "step"))
+    if len(finding.evidence) > _DEFAULT_EVIDENCE:
+        more.append(plural(len(finding.evidence) - _DEFAULT_EVIDENCE, "evidence line"))
+    more += [
+        what
+        for what, present in (
+            ("confidence reasons", finding.confidence_reasons),
+            ("cause", finding.cause),
+            ("references", finding.references),
+            ("how it was found", finding.details),
+        )
+        if present
+    ]
+    return "-v adds " + ", ".join(more) if more else ""
 
 
 # --- parse issues, servers, files ---------------------------------------------------------------
@@ -422,7 +419,7 @@ def _issues_section(result: ScanResult) -> Group:
             cell.append("\n")
             cell.append(safe_text(example.message, _LINE_LIMIT), style="muted")
         table.add_row(_safe(code, 60), f"{count:,}", cell)
-    head = Text(f"Parse issues: {result.issue_total:,} ({_plural(len(result.issue_counts), 'kind')})")
+    head = Text(f"Parse issues: {result.issue_total:,} ({plural(len(result.issue_counts), 'kind')})")
     head.stylize("bold")
     more = Text("More examples per code: imsdiag scan --format json (parse_issues.examples)", style="muted")
     return Group(head, table, more)
@@ -507,7 +504,7 @@ def _skipped_line(result: ScanResult) -> Text:
     """Always one line on skipped files, with the commonest reasons, so nothing is silently ignored."""
     skipped = [f for f in result.files if f.format is None]
     if not skipped:
-        return Text(f"Skipped files: none ({_plural(result.files_read, 'file')} read)", style="muted")
+        return Text(f"Skipped files: none ({plural(result.files_read, 'file')} read)", style="muted")
     reasons = Counter(safe_text(f.skipped_reason or "no reason given", 80) for f in skipped)
     shown = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(3))
     extra = "" if len(reasons) <= 3 else f", {len(reasons) - 3} other reasons"

@@ -8,7 +8,7 @@ from ..models import Finding
 from ..result import ScanResult
 from ..textsafe import safe_text
 from .base import Reporter
-from .records import first_location, sorted_findings
+from .records import first_location
 
 # A single evidence line is cut here so one hostile 1 MB log line cannot flood a CI log.
 EVIDENCE_LIMIT = 300
@@ -34,5 +34,5 @@ class TextReporter(Reporter):
     description = "one line per finding: path:line: severity RULEID slug: message"
 
     def report(self, result: ScanResult, out: TextIO) -> None:
-        for finding in sorted_findings(result):
+        for finding in result.findings:
             out.write(text_line(finding) + "\n")

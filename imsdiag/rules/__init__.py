@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from ..models import Finding, Loop, Severity
+from ..policy import in_order
 from .base import Rule, RuleContext
 from .explicit import ForwardingLoop, HopLimitExceeded, LoopsBackToMyself, RoutingLoopReported
 from .generic import AutoReplyVolley, NullSenderPingPong, ReceivedChainCycle
@@ -77,8 +78,7 @@ def apply_rules(
 
                 finding = replace(finding, severity=override)
             findings.append(finding)
-    findings.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.first_seen is None, f.first_seen, f.fingerprint))
-    return findings, hidden
+    return list(in_order(findings)), hidden
 
 
 __all__ = ["RETIRED_IDS", "RULE_ID", "RULE_ORDER", "Rule", "RuleContext", "all_rules", "apply_rules", "get_rule"]

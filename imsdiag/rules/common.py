@@ -6,8 +6,9 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from ..humanize import plural, ring_text
 from ..loops.addresses import BOUNCE_SOURCES
-from ..models import Event, Evidence, Finding, Loop, Severity
+from ..models import Event, Evidence, Finding, Loop, RingShape, Severity
 from .base import Rule
 
 MAX_EVIDENCE = 10
@@ -19,8 +20,8 @@ def fingerprint(rule_id: str, hosts: Iterable[str], addresses: Iterable[str], ex
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
-def rate_per_hour(passes: int, first: datetime | None, last: datetime | None) -> float | None:
-    if first is None or last is None or passes < 2:
+def rate_per_hour(passes: int | None, first: datetime | None, last: datetime | None) -> float | None:
+    if first is None or last is None or passes is None or passes < 2:
         return None
     hours = (last - first).total_seconds() / 3600
     return round((passes - 1) / hours, 1) if hours > 0 else None
@@ -82,37 +83,6 @@ def message_ids(events: Iterable[Event], limit: int = 200) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def ring_text(hosts: Sequence[str]) -> str:
-    """`a → b → a` for a ring, `a` for one host."""
-    if len(hosts) < 2:
-        return hosts[0] if hosts else "(unknown hosts)"
-    return " → ".join([*hosts, hosts[0]])
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    s = round(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    return f"{s // 3600}h {(s % 3600) // 60:02d}m"
-
-
-def span(first: datetime | None, last: datetime | None) -> str:
-    """`from 1999-03-15 09:12 to 15:36 UTC`, `at 2024-06-03 14:02 UTC`, or `at an unknown time`."""
-    if first is None or last is None or first == last or first.replace(second=0) == last.replace(second=0):
-        return f"at {when(first or last)}"
-    if first.date() == last.date():
-        return f"from {first.strftime('%Y-%m-%d %H:%M')} to {last.strftime('%H:%M')} UTC"
-    return f"from {when(first)} to {when(last)}"
-
-
-def when(t: datetime | None) -> str:
-    return t.strftime("%Y-%m-%d %H:%M UTC") if t else "an unknown time"
-
-
 def in_own_logs(events: Iterable[Event]) -> bool:
     """Whether any evidence comes from a scanned server's own records (a log, a tracking log, an IMS archive).
 
@@ -146,8 +116,13 @@ def base_finding(
     builds: Sequence[tuple[str, str]] = (),
     fingerprint_extra: str = "",
     references: Sequence[str] | None = None,
+    build_verdict: str = "",
 ) -> Finding:
-    """A Finding covering `loops` (the first is the main one), with the shared fields filled."""
+    """A Finding covering `loops` (the first is the main one), with the shared fields filled.
+
+    Where the main loop does not know its hosts or round trips (an MTA's loop text), a related
+    Received-chain cycle (the returned original's) supplies them: one ring statement per finding.
+    """
     main = loops[0]
     events = sorted({id(e): e for lp in loops for e in lp.events}.values(), key=_event_order)
     hosts = tuple(dict.fromkeys(h for lp in loops for h in lp.hosts))
@@ -155,7 +130,8 @@ def base_finding(
     firsts = [lp.first_seen for lp in loops if lp.first_seen]
     lasts = [lp.last_seen for lp in loops if lp.last_seen]
     first, last = (min(firsts) if firsts else None), (max(lasts) if lasts else None)
-    passes = max(lp.passes for lp in loops)
+    shown = shown_loop(loops)
+    passes = main.passes if main.passes is not None else next((lp.passes for lp in loops if lp.passes), None)
     return Finding(
         rule_id=rule.id,
         slug=rule.slug,
@@ -163,11 +139,18 @@ def base_finding(
         confidence=confidence,
         title=title,
         summary=summary,
-        hosts=main.hosts or hosts,
+        hosts=shown.hosts,
         addresses=addresses,
         first_seen=first,
         last_seen=last,
         passes=passes,
+        # The main loop's own counts: a supporting chain cycle's copies are sightings of the same passes,
+        # and in a Q178436 loop no message makes more than one pass, so there is no hop count to carry.
+        messages=main.messages or max(lp.messages for lp in loops),
+        hops=main.hops,
+        shape=shown.shape,
+        reporter=main.reporter,
+        build_verdict=build_verdict,
         rate_per_hour=rate_per_hour(passes, first, last),
         period_seconds=main.period_seconds,
         evidence=pick_evidence(events),
@@ -180,6 +163,25 @@ def base_finding(
         fingerprint=fingerprint(rule.id, main.hosts or hosts, addresses, fingerprint_extra),
         details=tuple(details),
     )
+
+
+def shown_loop(loops: Sequence[Loop]) -> Loop:
+    """The loop whose hosts a finding states: the main one, or a related chain cycle when the main one has none."""
+    main = loops[0]
+    if main.hosts or main.shape is not RingShape.UNKNOWN:
+        return main
+    return next((lp for lp in loops if lp.hosts), main)
+
+
+def ring_statement(loops: Sequence[Loop]) -> str:
+    """The finding's one ring statement (`a → b → a`, `hub ⇄ a, b`, `inside a`, `unknown (reported by x)`)."""
+    shown = shown_loop(loops)
+    return ring_text(shown.hosts, shown.shape, loops[0].reporter)
+
+
+def counted(n: int, word: str) -> str:
+    """`1 message`, `3 messages` (for sentences; see humanize.plural)."""
+    return plural(n, word)
 
 
 def _event_order(e: Event) -> tuple[bool, datetime | None, str, int]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from ..humanize import span
 from ..models import Finding, Loop, LoopSignal, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, ims_involved, ring_text, span
+from .common import base_finding, counted, ims_involved, ring_statement
 
 
 class _SignalRule(Rule):
@@ -41,9 +42,22 @@ class _SignalRule(Rule):
         )
 
     @staticmethod
-    def _ring(related: list[Loop]) -> str:
-        rings = [lp.hosts for lp in related if lp.kind == "received-cycle" and len(lp.hosts) > 1]
-        return ring_text(rings[0]) if rings else ""
+    def _where(loop: Loop, related: list[Loop]) -> str:
+        """The ring sentence: the hosts and round trips when known, else what is known (reporter, hops)."""
+        ring = ring_statement(related)
+        passes = loop.passes if loop.passes is not None else next((lp.passes for lp in related if lp.passes), None)
+        trips = f", {counted(passes, 'round trip')}" if passes else ""
+        hops = f" (hop count {loop.hops})" if loop.hops else ""
+        if ring.startswith("unknown"):
+            by = f" Hop count {loop.hops}." if hops else ""
+            if loop.reporter:
+                by = f" {loop.reporter} reported it{hops}."
+            return (
+                " Ring unknown: the returned headers are missing or cut, so the hosts that looped are not shown." + by
+            )
+        if ring.startswith("inside"):
+            return f" The loop is {ring}{hops}."
+        return f" Ring: {ring}{trips}{hops}."
 
 
 class HopLimitExceeded(_SignalRule):
@@ -80,27 +94,32 @@ class HopLimitExceeded(_SignalRule):
 
     def finding(self, loop: Loop, related: list[Loop]) -> Finding:
         who = self._who(loop)
-        ring = self._ring(related)
+        ring = ring_statement(related)
+        known = not ring.startswith(("unknown", "inside"))
         ims = ims_involved(related)
-        ring_part = f" The returned original shows the loop {ring}." if ring else ""
         return base_finding(
             type(self),
             related,
             title=f"Hop limit reached for {who}",
             summary=(
-                f"{loop.passes} message{'s' if loop.passes != 1 else ''} for {who} hit an MTA hop limit "
+                f"{counted(loop.messages, 'message')} for {who} hit an MTA hop limit "
                 f"({span(loop.first_seen, loop.last_seen)}): a loop ran until an MTA cut it, and the mail "
-                f"was lost.{ring_part}"
+                f"was lost.{self._where(loop, related)}"
             ),
             confidence="high",
             reasons=[
                 "an MTA wrote its own hop-limit text",
-                *(["the returned original's chain repeats"] if ring else []),
+                *(["the returned original's chain repeats"] if known else []),
             ],
             cause="A routing, alias or forwarding entry sends the message back into a ring of hosts.",
             fix=[
-                f"Find the ring: run `imsdiag explain` on the bounce or the message to read the chain oldest-first"
-                f"{' (' + ring + ')' if ring else ''}.",
+                "Find the ring: run `imsdiag explain` on the bounce or the message to read the chain oldest-first"
+                + (
+                    f" ({ring})."
+                    if known
+                    else "; if the bounce returned no headers, ask the sender for a copy of "
+                    "the original with its full headers, or read the reporting MTA's log for the message."
+                ),
                 "Fix the entry that sends it back: MX records, smart host / relayhost, transport maps, aliases or "
                 "forwards on the hosts of the ring."
                 + (
@@ -154,7 +173,7 @@ class LoopsBackToMyself(_SignalRule):
             related,
             title=f"Mail for {who} loops back to {hosts}",
             summary=(
-                f"{loop.passes} message{'s' if loop.passes != 1 else ''} for {who} bounced because the domain's "
+                f"{counted(loop.messages, 'message')} for {who} bounced because the domain's "
                 f"best MX is the sending host ({hosts}) but it is not configured as a local domain there "
                 f"({span(loop.first_seen, loop.last_seen)})."
             ),
@@ -201,16 +220,14 @@ class ForwardingLoop(_SignalRule):
 
     def finding(self, loop: Loop, related: list[Loop]) -> Finding:
         who = self._who(loop)
-        hosts = ", ".join(loop.hosts) or "the hosts involved"
-        ring = self._ring(related)
+        hosts = ", ".join(loop.hosts) or loop.reporter or "the hosts involved"
         return base_finding(
             type(self),
             related,
             title=f"Forwarding loop for {who}",
             summary=(
-                f"Mail for {who} is forwarded back to itself ({loop.passes} message"
-                f"{'s' if loop.passes != 1 else ''} bounced, {span(loop.first_seen, loop.last_seen)})"
-                f"{'; the returned original went ' + ring if ring else ''}."
+                f"Mail for {who} is forwarded back to itself ({counted(loop.messages, 'message')} bounced, "
+                f"{span(loop.first_seen, loop.last_seen)}).{self._where(loop, related)}"
             ),
             confidence="high",
             reasons=["the MTA reported a forwarding loop or Delivered-To repeats"],
@@ -258,8 +275,8 @@ class RoutingLoopReported(_SignalRule):
             related,
             title=f"Routing loop reported for {who}",
             summary=(
-                f"An MTA reported a routing loop for {who} {loop.passes} time{'s' if loop.passes != 1 else ''} "
-                f"({span(loop.first_seen, loop.last_seen)})."
+                f"An MTA reported a routing loop for {who} ({counted(loop.messages, 'report')}, "
+                f"{span(loop.first_seen, loop.last_seen)}).{self._where(loop, related)}"
             ),
             confidence="medium",
             reasons=["an MTA wrote routing-loop text"],

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..humanize import duration, plural, span
 from ..models import Finding, Loop, ReportKind, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, duration_text, ring_text, span
+from .common import base_finding, counted, ring_statement
 
 
 class NullSenderPingPong(Rule):
@@ -47,9 +48,11 @@ class NullSenderPingPong(Rule):
             address = loop.addresses[0] if loop.addresses else "(unknown address)"
             kind = loop.report_kind.value if loop.report_kind is not ReportKind.NONE else "null-sender message"
             ims = [h for h in loop.hosts if h in ctx.ims_servers]
-            reasons = [f"{loop.passes} passes on the busiest edge", f"ring of {len(loop.hosts)} hosts"]
+            passes = loop.passes or 0
+            ring = ring_statement([loop])
+            reasons = [f"{counted(passes, 'round trip')} on the busiest hop", f"{len(loop.hosts)} hosts"]
             if loop.period_seconds:
-                reasons.append(f"regular period of {duration_text(loop.period_seconds)}")
+                reasons.append(f"regular period of {duration(loop.period_seconds)}")
             fix = [
                 f"Hold the loop: on one host of the ring, hold or reject null-sender mail to {address} until fixed.",
                 f"Find the host that routes {address.rsplit('@', 1)[-1]} back: compare MX records, smart hosts, "
@@ -67,17 +70,17 @@ class NullSenderPingPong(Rule):
             finding = base_finding(
                 type(self),
                 [loop],
-                title=f"{kind.capitalize()} for {address} loops {ring_text(loop.hosts)}",
+                title=f"{kind.capitalize()} for {address} loops {ring}",
                 summary=(
-                    f"A {kind} for {address} with a null sender keeps travelling {ring_text(loop.hosts)}: "
-                    f"{loop.passes} passes {span(loop.first_seen, loop.last_seen)}. "
+                    f"A {kind} for {address} with a null sender keeps travelling {ring}: "
+                    f"{counted(passes, 'round trip')} {span(loop.first_seen, loop.last_seen)}. "
                     "No known cause matched; the evidence and next steps below show where to look."
                 ),
-                confidence="medium" if loop.passes >= 5 else "low",
+                confidence="medium" if passes >= 5 else "low",
                 reasons=reasons,
                 cause="A host in the ring routes mail for the recipient back into the ring.",
                 fix=fix,
-                details=[("Detector", n) for n in loop.notes],
+                details=[("How it was found", n) for n in loop.notes],
                 fingerprint_extra=loop.subject_stem or "",
             )
             yield finding, {i}
@@ -118,19 +121,22 @@ class ReceivedChainCycle(Rule):
                 continue
             address = loop.addresses[0] if loop.addresses else ""
             for_text = f" for {address}" if address else ""
-            n = len(loop.events)
+            n = loop.messages
+            passes = loop.passes or 0
+            ring = ring_statement([loop])
+            hops = f", {loop.hops} Received lines" if loop.hops else ""
             yield (
                 base_finding(
                     type(self),
                     [loop],
-                    title=f"Received chain{for_text} repeats {ring_text(loop.hosts)} {loop.passes} times",
+                    title=f"Received chain{for_text} repeats {ring} {counted(passes, 'time')}",
                     summary=(
-                        f"{n} message{'s' if n != 1 else ''}{for_text} carr{'y' if n != 1 else 'ies'} a Received "
-                        f"chain in which {ring_text(loop.hosts)} repeats up to {loop.passes} times "
+                        f"{counted(n, 'message')}{for_text} carr{'y' if n != 1 else 'ies'} a Received chain in which "
+                        f"{ring} repeats: {counted(passes, 'round trip')}{hops} "
                         f"({span(loop.first_seen, loop.last_seen)})."
                     ),
-                    confidence="high" if loop.passes >= 5 else "medium",
-                    reasons=[f"the busiest hop repeats {loop.passes} times in one chain", *loop.notes],
+                    confidence="high" if passes >= 5 else "medium",
+                    reasons=[f"the busiest hop repeats {counted(passes, 'time')} in one chain"],
                     cause="A route, alias or forward on one of these hosts points back into the ring.",
                     fix=[
                         f"On {', '.join(loop.hosts)}: check MX records, transport/smart-host settings, aliases "
@@ -139,7 +145,7 @@ class ReceivedChainCycle(Rule):
                         "Run `imsdiag explain` on one of the messages to see the chain oldest-first with the cycle "
                         "marked and the hop headroom each MTA leaves.",
                     ],
-                    details=[("Detector", n_) for n_ in loop.notes],
+                    details=[("How it was found", n_) for n_ in loop.notes],
                 ),
                 {i},
             )
@@ -184,8 +190,9 @@ class AutoReplyVolley(Rule):
                     [loop],
                     title=f"Auto-replies ping-pong between {a} and {b}",
                     summary=(
-                        f"{loop.passes} automatic replies went back and forth between {a} and {b} from "
-                        f"{span(loop.first_seen, loop.last_seen)}."
+                        f"{plural(loop.messages, 'automatic reply', 'automatic replies')} went back and forth "
+                        f"between {a} and {b} "
+                        f"({counted(loop.passes or 0, 'round trip')}, {span(loop.first_seen, loop.last_seen)})."
                     ),
                     confidence="medium",
                     reasons=["auto-replies in both directions"],

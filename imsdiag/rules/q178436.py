@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from ..humanize import duration
 from ..models import Direction, Event, Finding, Loop, ReportKind, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, duration_text, parse_build, ring_text, span
+from .common import base_finding, counted, parse_build, ring_statement
 
 FIXED_BUILDS: dict[tuple[int, ...], tuple[int, int]] = {(5, 0): (1461, 6), (5, 5): (2186, 0)}
 """First IMS builds that encapsulate the RFC 821 recipient in delivery receipts (Q189270)."""
@@ -68,7 +69,7 @@ def _null_sender_receipts(loop: Loop) -> bool:
 
 
 def build_status(build: str) -> tuple[str, bool | None]:
-    """Words for a build (`5.5.1960.3 = Exchange 5.5 (no service pack), below the fixed 5.5.2186.0`) and
+    """Words for a build (`5.5.1960.3 = Exchange 5.5 (no service pack), needs 5.5.2186.0`: the first fixed build) and
     whether it still has the bug (None when the build is not a 5.0/5.5 IMS build)."""
     parts = parse_build(build)
     if parts is None:
@@ -82,7 +83,7 @@ def build_status(build: str) -> tuple[str, bool | None]:
         return label, None
     has_bug = (parts[2], parts[3] if len(parts) > 3 else 0) < fixed
     fixed_text = f"{parts[0]}.{parts[1]}.{fixed[0]}.{fixed[1]}"
-    return (f"{label}, below the fixed {fixed_text}" if has_bug else f"{label}, has the fix"), has_bug
+    return (f"{label}, needs {fixed_text}" if has_bug else f"{label}, has the fix"), has_bug
 
 
 class Q178436(Rule):
@@ -132,16 +133,21 @@ class Q178436(Rule):
     5.0 the Post-SP2 IMS hotfix (IMC 5.0 build 1461.6 or later). Fixed builds encapsulate the RFC
     821 recipient in the receipt; an Exchange 4.0 IMC in another site then cannot decode those
     receipts (event 4082, Q189270) until it runs Msexcimc.exe 4.0.997.1 or later. Until then, break
-    the ring (hold null-sender mail to the address on the relay, or stop the IMS), then clean the
-    queues and the archive folders.
+    the ring (hold null-sender mail to the address on the relay, or stop the IMS), then delete the
+    receipts through IMS Properties → Queues (Q156063; never the Imcdata spool files, which Queue.dat
+    indexes, Q239420) and the loop's copies in the archive folders (Q300931).
 
     **References.** KB Q178436, Q189270, Q242221 (5.5 SP1 fix list), Q257618 (builds), Q300931
     (archive folders safe to delete with the IMS stopped), Q170809 (archival fills the disk).
 
     **Example.**
 
-        [Q178436 ims-receipt-loop] Delivery receipt loop for user2@company.com via the IMS
-        Ring: imc1.company.com → relay.company.com → imc1.company.com, 42 passes, every 2m 00s
+        ERROR Q178436 ims-receipt-loop, confidence high
+        Delivery receipt loop for user2@company.com through the IMS (KB Q178436)
+        Ring     imc1.company.com → relay.company.com → imc1.company.com
+        Passes   42 round trips of the ring (42 messages)
+        Period   every 2m 01s, 1999-03-15 14:12 → 15:36 UTC
+        Build    imc1.company.com 5.5.1960.3 = Exchange 5.5 (no service pack), needs 5.5.2186.0
     """
 
     id = "Q178436"
@@ -228,16 +234,15 @@ class Q178436(Rule):
         proxies = sorted(a for a in ctx.proxies_of(address) if a != address)
         if proxies:
             reasons.append(f"the user has another SMTP proxy: {', '.join(proxies)}")
-        ids = {e.message_id for e in loop.events if e.message_id}
-        if loop.passes >= 3 and len(ids) * 2 >= loop.passes:
-            reasons.append(f"every pass is a new message ({len(ids)} Message-IDs), as when the IMS re-creates it")
+        passes = loop.passes or 0
+        if passes >= 3 and loop.messages * 2 >= passes:
+            reasons.append(f"every pass is a new message ({loop.messages} Message-IDs), as when the IMS re-creates it")
         # The IMS in the ring is the rule's precondition: it counts, but alone it makes no more than "low".
         score = len(reasons) - 1
         confidence = "high" if (receipt or below) and score >= 3 else "medium" if score >= 1 else "low"
         if inferred and confidence == "high":
             confidence = "medium"  # the IMS is recognised only from what other hosts logged about it
-        ring = ring_text(loop.hosts)
-        period = f", one every {duration_text(loop.period_seconds)}" if loop.period_seconds else ""
+        ring = ring_statement([loop])
         stem = f' "Delivered: {loop.subject_stem}"' if loop.subject_stem else ""
         what = (
             f"A delivery receipt{stem} for {address} with a null sender (MAIL FROM:<>)"
@@ -245,9 +250,8 @@ class Q178436(Rule):
             else f"A null-sender message (MAIL FROM:<>) for {address}, by its shape the IMS's delivery receipt,"
         )
         summary = (
-            f"{what} is looping {ring}: "
-            f"{loop.passes} passes {span(loop.first_seen, loop.last_seen)}{period}. "
-            "Each pass is a new message and the IMS adds no Received line, so no hop count will stop it; "
+            f"{what} is looping {ring}, {counted(passes, 'round trip')} so far. "
+            "Each pass is a new message, so no hop count will stop it; "
             "the sender never gets the receipt, and the IMS logs and archive folders keep growing."
         )
         other = f" ({', '.join(proxies)})" if proxies else ""
@@ -257,13 +261,14 @@ class Q178436(Rule):
             "the IMS, which cannot encapsulate the P1 recipient and sends the receipt out again as a new "
             "message (KB Q178436). The bug is in IMS builds before 5.5.2186.0 (5.5) and 5.0.1461.6 (5.0)."
         )
-        fix = self._fix(address, proxies, ims_hosts, loop, build_lines)
-        details = [("Fix status", "; ".join(f"{s} {t}" for s, t in build_lines) or "no IMS build in the logs read")]
+        fix = self._fix(address, proxies, ims_hosts, loop)
+        verdict = "; ".join(f"{s} {t}" for s, t in build_lines) or "no IMS build in the logs read"
+        details: list[tuple[str, str]] = []
         if loop.growth_bytes_per_pass:
             details.append(("Growth per pass", f"{loop.growth_bytes_per_pass:+.0f} bytes"))
         if loop.subject_stem:
             details.append(("Subject", f"Delivered: {loop.subject_stem}"))
-        details.extend(("Detector", n) for lp in related for n in lp.notes)
+        details.extend(("How it was found", n) for lp in related for n in lp.notes)
         return base_finding(
             type(self),
             related,
@@ -275,34 +280,38 @@ class Q178436(Rule):
             fix=fix,
             details=details,
             builds=[(s, b) for s, b in sorted(set(builds))],
+            build_verdict=verdict,
             fingerprint_extra=loop.subject_stem or "",
         )
 
     @staticmethod
-    def _fix(
-        address: str, proxies: list[str], ims_hosts: list[str], loop: Loop, build_lines: list[tuple[str, str]]
-    ) -> list[str]:
+    def _fix(address: str, proxies: list[str], ims_hosts: list[str], loop: Loop) -> list[str]:
         """Steps in order; each names its KB article, or says it is imsdiag's own advice."""
         ims = ", ".join(ims_hosts)
         relays = [h for h in loop.hosts if h not in ims_hosts]
         relay = ", ".join(relays) or "the relay host"
-        subject = f"Delivered: {loop.subject_stem}" if loop.subject_stem else "Delivered: ..."
-        builds = "; ".join(f"{s}: {t}" for s, t in build_lines) or "no build was seen in these logs"
         hold, purge = _relay_commands(loop, relays, address)
         steps = [
-            f"Break the ring now: stop the IMS on {ims} (net stop MSExchangeIMC) while you clean up"
+            f"Break the ring now: stop the IMS on {ims} (net stop MSExchangeIMC)"
             + (
                 f", or on {relay} {hold} (imsdiag's own advice: test it on one message first)"
                 if relays and hold
                 else ""
             )
-            + f'. Only the null-sender receipt to {address} ("{subject}") needs to stop; other mail can flow.',
-            f"Install the fix on every Exchange 5.0 and 5.5 IMS in the organisation, not only the one in this ring "
-            f"({builds}). Exchange 5.5: Service Pack 1 or later (KB Q242221; fixed from IMS build 5.5.2186.0, KB "
-            "Q189270). Exchange 5.0: the Post-SP2 IMS hotfix (KB Q178436; IMC build 5.0.1461.6 or later).",
-            "Before that, check every Exchange 4.0 IMC in other sites: fixed IMS builds encapsulate the RFC 821 "
+            + f". Only the null-sender receipt to {address} needs to stop; other mail can flow.",
+            f"Clean up: delete the looping receipts to {address} in the Administrator program (IMS Properties, "
+            "Queues tab, KB Q156063), never as files in Imcdata\\In or Imcdata\\Out, which Queue.dat indexes "
+            "(KB Q239420). "
+            + (f"On {relay}, {purge}. " if relays and purge else "")
+            + "With the IMS stopped, delete the loop's copies in Imcdata\\In\\Archive and Imcdata\\Out\\Archive "
+            "and old protocol logs (KB Q300931).",
+            "Install the fix on every Exchange 5.0 and 5.5 IMS in the organisation, not only this ring's, after "
+            "checking the 4.0 IMCs (step 4): Exchange 5.5 Service Pack 1 or later (KB Q242221; fixed from IMS "
+            "build 5.5.2186.0, KB Q189270); Exchange 5.0 the Post-SP2 IMS hotfix (KB Q178436; IMC build "
+            "5.0.1461.6 or later).",
+            "Check every Exchange 4.0 IMC in other sites first: fixed IMS builds encapsulate the RFC 821 "
             "recipient in delivery receipts, which a 4.0 IMC cannot decode (event 4082, KB Q189270). Update them "
-            "to Msexcimc.exe 4.0.997.1 or later first, or their users stop getting receipts.",
+            "to Msexcimc.exe 4.0.997.1 or later, or their users stop getting receipts.",
         ]
         if proxies:
             steps.append(
@@ -311,19 +320,12 @@ class Q178436(Rule):
                 "Q164843), so receipts go to the domain of the user's own site. It changes the From address the "
                 "user's Internet correspondents see; set it back after the fix."
             )
+        period = duration(loop.period_seconds)
         steps.append(
-            f"Clean up. Delete the looping receipts to {address} from the IMS queues in the Administrator program "
-            "(IMS Properties, Queues tab, KB Q156063): do not delete files from Imcdata\\In or Imcdata\\Out, "
-            "which Queue.dat indexes (KB Q239420). "
-            + (f"On {relay}, {purge}. " if relays and purge else "")
-            + f"With the IMS stopped on {ims}, delete the loop's copies in Imcdata\\In\\Archive and "
-            "Imcdata\\Out\\Archive and old protocol logs (KB Q300931); set Message Archival and SMTP Protocol "
-            "Log back to None unless you need them: they are what fills the disk (KB Q170809)."
-        )
-        period = duration_text(loop.period_seconds)
-        steps.append(
-            f"Start the IMS and watch its protocol log for two periods (about {period} each): no new "
-            f"MAIL FROM:<> session for {address} should appear. Tell the sender the receipt never arrived."
+            f"Start the IMS on {ims} and watch its protocol log for two periods (about {period} each): no new "
+            f"MAIL FROM:<> session for {address} should appear. Set Message Archival and SMTP Protocol Log back "
+            "to None unless you need them: they are what fills the disk (KB Q170809). Tell the sender the "
+            "receipt never arrived."
         )
         return steps
 

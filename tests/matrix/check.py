@@ -51,16 +51,17 @@ def check_loop(result: ScanResult, truth: Truth) -> list[str]:
         for key in seen:
             if key not in truth.ring:
                 failures.append(f"non-ring machine {key} in finding.hosts {list(f.hosts)}")
-        if abs(f.passes - truth.passes) > 1:
+        if f.passes is None or abs(f.passes - truth.passes) > 1:
             failures.append(f"passes {f.passes}, planted {truth.passes} (tolerance +-1)")
         verdict = dict(truth.below_fix)
-        texts = [v for _, v in f.details] + [f.summary, *f.confidence_reasons]
+        texts = [f.build_verdict, *(v for _, v in f.details), f.summary, *f.confidence_reasons]
         for key, build in truth.builds:
             named = [b for s, b in f.builds if b == build and truth.machine_of(s) == key]
             if not named:
                 failures.append(f"build {build} of {key} is in the evidence but not in finding.builds {list(f.builds)}")
             if verdict.get(build):
-                said = any(build in t and "below" in t.lower() for t in texts)
+                # "5.5.1960.3 = Exchange 5.5 (no service pack), needs 5.5.2186.0" or "below the fixed ..."
+                said = any(build in t and ("below" in t.lower() or "needs 5." in t.lower()) for t in texts)
                 if not said:
                     failures.append(f"build {build} of {key} is below the fix but no detail says so")
     servers = _map_names(truth, [s.name for s in result.servers], "result.servers", failures)
