@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 
 from imsdiag.models import Direction, Event, LoopSignal, ReportKind
-from imsdiag.parsers import detect
-from imsdiag.parsers.base import ParseContext
-from imsdiag.parsers.postfix import PostfixParser
-from imsdiag.parsers.syslog import classify_loop_text
+from imsdiag.parsers import ParseContext, by_name, detect
+from imsdiag.parsers.common import classify_loop_text
 
 MINE = {"postfix", "sendmail", "exim", "exchange-tracking"}
 # Expected format per corpus file; None: not a format of ours (courier, qmail, Domino, the bodies-only tsv).
@@ -114,7 +112,7 @@ def test_issue_snippets_loops_back_to_myself(corpus: Path) -> None:
     path = corpus / "github_issue_loop_snippets/loop_log_lines_from_issues.txt"
     ctx = ParseContext(path=str(path), year_hint=2017)
     with path.open("rb") as stream:
-        events = [r for r in PostfixParser().parse(stream, ctx) if isinstance(r, Event)]
+        events = [r for r in by_name("postfix").parse(stream, ctx) if isinstance(r, Event)]
     loops_back = [e for e in events if e.loop_signal is LoopSignal.LOOPS_BACK and e.source == "postfix"]
     # The pasted DSN lines of mailcow #246 and #614 have no syslog prefix: kept as loop-text evidence.
     pasted = [e for e in events if e.source == "loop-text"]

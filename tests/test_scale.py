@@ -12,7 +12,7 @@ from imsdiag import engine, index
 from imsdiag.correlate import Correlator
 from imsdiag.index import event_json, open_index
 from imsdiag.models import Direction, Event, Location, ParseIssue, ReportKind
-from imsdiag.parsers.syslog import evolve
+from imsdiag.parsers.common import evolve
 from imsdiag.serialize import dumps
 from imsdiag.settings import ScanSettings
 from imsdiag.sources import InputFile

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .base import ParseContext, Parser, Record
+from functools import cache
+
+from .base import NUL_FIRST, NUL_LINES, ParseContext, Parser, Record, looks_binary
 from .exchange_tracking import ExchangeTrackingParser
 from .exim import EximParser
 from .ims_archive import ImsArchiveParser
@@ -10,17 +12,21 @@ from .ims_protocol import ImsProtocolParser
 from .ims_tracking import ImsTrackingParser
 from .mbox import MboxParser
 from .message_file import MessageFileParser
-from .postfix import PostfixParser
-from .sendmail import SendmailParser
+from .postfix import POSTFIX
+from .sendmail import SENDMAIL
+from .syslog import SyslogFormat, SyslogParser
 
+SYSLOG_FORMATS: tuple[SyslogFormat, ...] = (POSTFIX, SENDMAIL)
+"""MTAs whose lines the syslog parser reads; each is also a format of its own (the file's leading MTA)."""
+
+# The order breaks ties in `detect` (the first best score wins): moving a parser may rename some files' format.
 PARSERS: tuple[Parser, ...] = (
     ImsProtocolParser(),
     ImsTrackingParser(),
     ImsArchiveParser(),
     MboxParser(),
     MessageFileParser(),
-    PostfixParser(),
-    SendmailParser(),
+    *(SyslogParser(f, SYSLOG_FORMATS) for f in SYSLOG_FORMATS),
     EximParser(),
     ExchangeTrackingParser(),
 )
@@ -54,4 +60,30 @@ def detect(head: bytes, filename: str) -> tuple[Parser | None, int]:
     return best, best_score
 
 
-__all__ = ["MIN_CONFIDENCE", "PARSERS", "ParseContext", "Parser", "Record", "by_name", "detect"]
+@cache
+def yearless_formats() -> frozenset[str]:
+    """Formats whose time stamps carry no year (`Parser.yearless_stamps`)."""
+    return frozenset(p.name for p in PARSERS if p.yearless_stamps)
+
+
+@cache
+def local_time_formats() -> frozenset[str]:
+    """Formats that may hold zone-less local times (`Parser.local_time`)."""
+    return frozenset(p.name for p in PARSERS if p.local_time)
+
+
+__all__ = [
+    "MIN_CONFIDENCE",
+    "NUL_FIRST",
+    "NUL_LINES",
+    "PARSERS",
+    "SYSLOG_FORMATS",
+    "ParseContext",
+    "Parser",
+    "Record",
+    "by_name",
+    "detect",
+    "local_time_formats",
+    "looks_binary",
+    "yearless_formats",
+]

@@ -65,9 +65,14 @@ class ParseContext:
 class Parser(abc.ABC):
     """One input format. Subclasses are stateless; all per-file state lives in `parse`."""
 
-    name: ClassVar[str]
+    # Plain attributes, not ClassVars: the syslog parser is one class with an instance per MTA format.
+    name: str
     """Stable format name shown in reports and accepted by `--log-format`."""
-    description: ClassVar[str]
+    description: str
+    yearless_stamps: ClassVar[bool] = False
+    """Its time stamps leave out the year (BSD syslog): the scan may re-date the file with the year of the others."""
+    local_time: ClassVar[bool] = False
+    """It may read zone-less local times, converted with `--tz` or an assumed UTC (reports note the guess)."""
 
     @abc.abstractmethod
     def sniff(self, head: bytes, filename: str) -> int:

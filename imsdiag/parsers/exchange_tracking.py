@@ -11,7 +11,7 @@ from typing import BinaryIO
 from ..models import Direction, Event, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import MAX_SUBJECT, ParseContext, Parser, Record, iter_lines
-from .syslog import classify_loop_text, limited_issue
+from .common import classify_loop_text, limited_issue
 
 NAME = "exchange-tracking"
 

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from ..models import Direction, Event, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record, iter_lines
-from .syslog import OpenIds, classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share
+from .common import OpenIds, classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share, sniff_lines
 
 NAME = "exim"
 
@@ -41,7 +41,7 @@ _SNIFF_LINE = re.compile(
 _STATUS = {"=>": "sent", "->": "sent", "*>": "suppressed", "**": "bounced", "==": "deferred"}
 
 
-@dataclass(slots=True)  # up to syslog.MAX_OPEN of these live at once: no per-instance dict
+@dataclass(slots=True)  # up to common.MAX_OPEN of these live at once: no per-instance dict
 class _Msg:
     """What the mainlog has said so far about one Exim message id."""
 
@@ -104,12 +104,10 @@ class EximParser(Parser):
 
     name = NAME
     description = "Exim mainlog"
+    local_time = True
 
     def sniff(self, head: bytes, filename: str) -> int:
-        lines = head.decode("utf-8", errors="replace").splitlines()
-        if len(head) >= 16384 and lines:
-            lines = lines[:-1]  # cut by the sniff window
-        data = [ln for ln in lines[:400] if not is_comment(ln)]
+        data = sniff_lines(head)
         if not data:
             return 0
         hits = sum(1 for ln in data if _SNIFF_LINE.match(ln))

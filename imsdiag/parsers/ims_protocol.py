@@ -644,6 +644,7 @@ class ImsProtocolParser(Parser):
 
     name = NAME
     description = "Exchange 5.x IMS SMTP protocol log (Imcdata\\Log\\L*.LOG)"
+    local_time = True
 
     def sniff(self, head: bytes, filename: str) -> int:
         if looks_binary(head):

@@ -1,4 +1,4 @@
-"""Postfix syslog parser: deliveries, arrivals, bounce links and loop lines, stitched per queue id."""
+"""Postfix syslog handler: deliveries, arrivals, bounce links and loop lines, stitched per queue id."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
 
-from ..models import Direction, Event, LoopSignal, ReportKind, TimeQuality
+from ..models import Direction, Event, LoopSignal, ReportKind
 from ..names import normalize_address, normalize_host, normalize_message_id
-from .base import ParseContext, Parser, Record
-from .sendmail import SendmailHandler
-from .syslog import OpenIds, SyslogLine, classify_loop_text, evolve, parse_syslog_stream, score_share, sniff_programs
+from .base import ParseContext, Record
+from .common import OpenIds, classify_loop_text, evolve
+from .syslog import SyslogFormat, SyslogLine, line_event
 
 NAME = "postfix"
 
@@ -47,7 +46,7 @@ _REPORT_KINDS = {
 EVICT_EVERY = 2000
 
 
-@dataclass(slots=True)  # up to syslog.MAX_OPEN of these live at once: no per-instance dict
+@dataclass(slots=True)  # up to common.MAX_OPEN of these live at once: no per-instance dict
 class _Msg:
     """What the log has said so far about one open queue id."""
 
@@ -131,16 +130,7 @@ class PostfixHandler:
         m = _QID.match(line.message)
         if m is not None and self._state_only(daemon, m["qid"], m["rest"], line.time):
             return  # two lines in three only update the queue-id state: no Event is built for them
-        base = evolve(
-            self._template,
-            location=self.ctx.loc(lineno),
-            text=text,
-            time=line.time,
-            time_quality=line.quality if line.time else TimeQuality.NONE,
-            server=line.host,
-            server_source="content" if line.host else None,
-            event_code=daemon,
-        )
+        base = line_event(self._template, self.ctx, line, lineno, text, daemon)
         yield from self.handle_message(daemon, line.message, base)
 
     def handle_message(self, daemon: str, msg: str, base: Event) -> Iterator[Record]:
@@ -377,17 +367,9 @@ class PostfixHandler:
         return evolve(base, **facts)
 
 
-_SNIFF_PROGRAM = re.compile(r"postfix(?:-[\w.-]{1,64})?/")
-
-
-class PostfixParser(Parser):
-    """Postfix syslog (BSD, RFC 3339 or loghub prefixes); Sendmail lines in the same file are read too."""
-
-    name = NAME
-    description = "Postfix syslog (mail.log / maillog)"
-
-    def sniff(self, head: bytes, filename: str) -> int:
-        return score_share(sniff_programs(head, _SNIFF_PROGRAM))
-
-    def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
-        return parse_syslog_stream(stream, ctx, (PostfixHandler(ctx), SendmailHandler(ctx)))
+POSTFIX = SyslogFormat(
+    name=NAME,
+    description="Postfix syslog (mail.log / maillog)",
+    sniff_program=re.compile(r"postfix(?:-[\w.-]{1,64})?/"),
+    handler=PostfixHandler,
+)

@@ -1,4 +1,4 @@
-"""Sendmail syslog parser: arrivals, deliveries, DSN links and hop-limit errors, stitched per queue id."""
+"""Sendmail syslog handler: arrivals, deliveries, DSN links and hop-limit errors, stitched per queue id."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
 
-from ..models import Direction, Event, ReportKind, TimeQuality
+from ..models import Direction, Event, ReportKind
 from ..names import normalize_address, normalize_host, normalize_message_id
-from .base import ParseContext, Parser, Record
-from .syslog import OpenIds, SyslogLine, classify_loop_text, evolve, parse_syslog_stream, score_share, sniff_programs
+from .base import ParseContext, Record
+from .common import OpenIds, classify_loop_text, evolve
+from .syslog import SyslogFormat, SyslogLine, line_event
 
 NAME = "sendmail"
 
@@ -34,7 +34,7 @@ _NEXT_ID = re.compile(r"\bqueued as (?P<id>[0-9A-Za-z]{5,20})\b")
 _LOCAL_MAILERS = frozenset({"local", "prog", "*file*", "*include*", "cyrus", "cyrusv2", "procmail", "mail.local"})
 
 
-@dataclass(slots=True)  # up to syslog.MAX_OPEN of these live at once: no per-instance dict
+@dataclass(slots=True)  # up to common.MAX_OPEN of these live at once: no per-instance dict
 class _Msg:
     """What the log has said so far about one Sendmail queue id."""
 
@@ -107,16 +107,7 @@ class SendmailHandler:
         return iter(())
 
     def handle(self, line: SyslogLine, lineno: int, text: str) -> Iterator[Record]:
-        base = evolve(
-            self._template,
-            location=self.ctx.loc(lineno),
-            text=text,
-            time=line.time,
-            time_quality=line.quality if line.time else TimeQuality.NONE,
-            server=line.host,
-            server_source="content" if line.host else None,
-            event_code=line.program,
-        )
+        base = line_event(self._template, self.ctx, line, lineno, text, line.program)
         yield from self.handle_message(line.message, base)
 
     def handle_message(self, msg: str, base: Event) -> Iterator[Record]:
@@ -247,20 +238,9 @@ class SendmailHandler:
         return evolve(base, **facts)
 
 
-_SNIFF_PROGRAM = re.compile(r"(?:sendmail|sm-[\w-]{1,64})$")
-
-
-class SendmailParser(Parser):
-    """Sendmail syslog; Postfix lines in the same file (a relay pair on one host) are read too."""
-
-    name = NAME
-    description = "Sendmail syslog (maillog)"
-
-    def sniff(self, head: bytes, filename: str) -> int:
-        return score_share(sniff_programs(head, _SNIFF_PROGRAM))
-
-    def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
-        # Imported here because postfix.py imports this module for the reverse case.
-        from .postfix import PostfixHandler
-
-        return parse_syslog_stream(stream, ctx, (SendmailHandler(ctx), PostfixHandler(ctx)))
+SENDMAIL = SyslogFormat(
+    name=NAME,
+    description="Sendmail syslog (maillog)",
+    sniff_program=_PROGRAM,
+    handler=SendmailHandler,
+)

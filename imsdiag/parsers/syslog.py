@@ -1,4 +1,4 @@
-"""Shared syslog handling for MTA logs: line prefixes, year-less time stamps, program dispatch, loop texts."""
+"""The syslog parser: line prefixes, year-less time stamps, and dispatch of each line to its program's handler."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Protocol, TypeVar
+from typing import BinaryIO, Protocol
 
-from ..models import Event, LoopSignal, TimeQuality
+from ..models import Event, TimeQuality
 from ..names import normalize_host
-from .base import ParseContext, Record, iter_lines
+from .base import ParseContext, Parser, Record, iter_lines
+from .common import classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share, sniff_lines
 
 MONTHS = {
     m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
@@ -50,19 +51,6 @@ class SyslogLine:
     program: str
     pid: int | None
     message: str
-
-
-def evolve(ev: Event, **changes: object) -> Event:
-    """`dataclasses.replace` for an Event, without its per-field introspection (about 6x faster).
-
-    Event has no `__post_init__`, so copying the instance dict is equivalent; parsers call this
-    once or twice for every event they yield, which made `replace` the top entry of the profile.
-    """
-    new = object.__new__(Event)
-    d = new.__dict__
-    d.update(ev.__dict__)
-    d.update(changes)
-    return new
 
 
 class YearTracker:
@@ -115,13 +103,6 @@ def _stamp_bsd(
     except ValueError:
         return None, TimeQuality.NONE
     return ctx.localize(naive, host)
-
-
-def frac6(frac: str | None) -> str:
-    """`.62` -> `.620000`: Python 3.10's fromisoformat takes only 3 or 6 fraction digits."""
-    if not frac:
-        return ""
-    return "." + (frac[1:] + "000000")[:6]
 
 
 def _stamp_rfc3339(m: re.Match[str], ctx: ParseContext, host: str | None) -> tuple[datetime | None, TimeQuality]:
@@ -191,37 +172,6 @@ def parse_prefix(text: str, ctx: ParseContext, years: YearTracker) -> SyslogLine
     return None
 
 
-# Loop phrases as MTAs write them in log lines and NDR texts, lower-cased; first match wins, so
-# the specific hop-limit texts come before the generic "loop detected".
-_LOOP_TEXTS: tuple[tuple[str, LoopSignal], ...] = (
-    ("too many hops", LoopSignal.HOP_LIMIT),
-    ("hopcount exceeded", LoopSignal.HOP_LIMIT),
-    ("hop count exceeded", LoopSignal.HOP_LIMIT),
-    ('too many "received" headers', LoopSignal.HOP_LIMIT),
-    ("too many received headers", LoopSignal.HOP_LIMIT),
-    ("5.4.14", LoopSignal.HOP_LIMIT),
-    ("loops back to myself", LoopSignal.LOOPS_BACK),
-    ("greeted me with my own hostname", LoopSignal.LOOPS_BACK),
-    ("mail forwarding loop for", LoopSignal.FORWARDING_LOOP),
-    ("aliasing/forwarding loop", LoopSignal.FORWARDING_LOOP),
-    ("routing loop", LoopSignal.ROUTING_LOOP),
-    ("loop detected", LoopSignal.ROUTING_LOOP),
-    ("message looping", LoopSignal.ROUTING_LOOP),
-)
-_LOOP_HINT = re.compile(r"hop|loop|received|5\.4\.14|greeted", re.IGNORECASE)
-
-
-def classify_loop_text(text: str | None) -> LoopSignal | None:
-    """The loop evidence a log line or status text carries, if any."""
-    if not text or _LOOP_HINT.search(text) is None:  # most lines: one cheap scan, no lowering
-        return None
-    low = text.lower()
-    for phrase, signal in _LOOP_TEXTS:
-        if phrase in low:
-            return signal
-    return None
-
-
 class ProgramHandler(Protocol):
     """One MTA's interpretation of the syslog lines written by its programs."""
 
@@ -230,24 +180,6 @@ class ProgramHandler(Protocol):
     def handle(self, line: SyslogLine, lineno: int, text: str) -> Iterator[Record]: ...
 
     def finish(self) -> Iterator[Record]: ...
-
-
-MAX_ISSUES_PER_CODE = 1000
-"""After this many issues of one code in a file only the counter grows, so memory stays bounded."""
-
-
-def limited_issue(ctx: ParseContext, line: int, code: str, message: str, excerpt: str = "") -> None:
-    """Record an issue unless this file already has MAX_ISSUES_PER_CODE of that code; always count it."""
-    key = f"issue:{code}"
-    ctx.count(key)
-    if ctx.counters[key] <= MAX_ISSUES_PER_CODE:
-        ctx.issue(line, code, message, excerpt)
-
-
-def is_comment(text: str) -> bool:
-    """Blank lines and `#` annotations (fail2ban's `# failJSON:`) carry no log data."""
-    stripped = text.strip()
-    return not stripped or stripped.startswith("#")
 
 
 def parse_syslog_stream(stream: BinaryIO, ctx: ParseContext, handlers: Sequence[ProgramHandler]) -> Iterator[Record]:
@@ -287,86 +219,65 @@ def parse_syslog_stream(stream: BinaryIO, ctx: ParseContext, handlers: Sequence[
 
 def sniff_programs(head: bytes, match: re.Pattern[str]) -> float:
     """Share of the head's data lines that carry a syslog prefix with a program matching `match`."""
-    text = head.decode("utf-8", errors="replace")
-    lines = text.splitlines()
-    if len(head) >= 16384 and lines:
-        lines = lines[:-1]  # the last line may be cut by the sniff window
+    lines = sniff_lines(head)
     ctx = ParseContext(path="<sniff>")
     years = YearTracker(ctx)
-    total = hits = 0
-    for raw in lines[:400]:
-        if is_comment(raw):
-            continue
-        total += 1
+    hits = 0
+    for raw in lines:
         line = parse_prefix(raw, ctx, years)
         if line is not None and match.match(line.program):
             hits += 1
-    return hits / total if total else 0.0
+    return hits / len(lines) if lines else 0.0
 
 
-def score_share(share: float) -> int:
-    """A sniff score from the share of recognised lines: any real share scores above MIN_CONFIDENCE."""
-    if share <= 0.0:
-        return 0
-    return min(95, int(31 + 64 * share))
+def line_event(template: Event, ctx: ParseContext, line: SyslogLine, lineno: int, text: str, event_code: str) -> Event:
+    """`template` with what every event of a syslog line carries: place, text, time and the host that wrote it."""
+    return evolve(
+        template,
+        location=ctx.loc(lineno),
+        text=text,
+        time=line.time,
+        time_quality=line.quality if line.time else TimeQuality.NONE,
+        server=line.host,
+        server_source="content" if line.host else None,
+        event_code=event_code,
+    )
 
 
-MAX_AGE = timedelta(hours=24)
-"""Open queue ids not seen for this long (log time) are dropped, so memory stays bounded."""
-MAX_OPEN = 100_000
-"""Hard cap on open queue ids, for logs without usable times."""
+@dataclass(frozen=True)
+class SyslogFormat:
+    """One MTA whose syslog lines imsdiag reads: the format name files get when its lines lead, and its handler."""
+
+    name: str
+    """Format name in reports and for `--log-format`; also the `source` of its handler's events."""
+    description: str
+    sniff_program: re.Pattern[str]
+    """Programs whose lines count for this format when sniffing a file."""
+    handler: Callable[[ParseContext], ProgramHandler]
+    """Makes the per-file handler of this MTA's lines."""
 
 
-class _Stamped(Protocol):
-    last_seen: datetime | None
+class SyslogParser(Parser):
+    """Syslog with BSD, RFC 3339, loghub or docker-compose prefixes; each line goes to its program's handler.
 
-
-S = TypeVar("S", bound=_Stamped)
-
-
-class OpenIds(dict[str, S]):
-    """Per-queue-id state of an MTA log with bounded memory.
-
-    Ids the log never closes (a message frozen, a log cut mid-message, Sendmail's missing `removed`)
-    are swept out once they have been silent for `max_age` of log time, checked every `sweep_every`
-    new ids; beyond `max_open` the oldest go first, for logs without usable times.
+    There is one instance per MTA format: it takes that MTA's name and its sniff counts only that
+    MTA's lines, so a file is named after the MTA that wrote it. Yet every MTA's lines are read
+    (Sendmail relaying into Postfix on one host) so their queue ids can be joined.
     """
 
-    def __init__(
-        self,
-        factory: Callable[[], S],
-        ctx: ParseContext,
-        max_age: timedelta = MAX_AGE,
-        max_open: int = MAX_OPEN,
-        sweep_every: int = 1000,
-    ) -> None:
-        super().__init__()
-        self._factory = factory
-        self._ctx = ctx
-        self._max_age = max_age
-        self._max_open = max_open
-        self._sweep_every = sweep_every
-        self._new = 0
+    yearless_stamps = True
+    local_time = True
 
-    def state(self, qid: str, when: datetime | None) -> S:
-        """The state of `qid`, created when new, stamped with `when`."""
-        st = self.get(qid)
-        if st is None:
-            self._new += 1
-            if self._new >= self._sweep_every or len(self) >= self._max_open:
-                self._sweep(when)
-            st = self[qid] = self._factory()
-        if when is not None:
-            st.last_seen = when
-        return st
+    def __init__(self, own: SyslogFormat, formats: Sequence[SyslogFormat]) -> None:
+        self.name = own.name
+        self.description = own.description
+        self._sniff_program = own.sniff_program
+        # Its own handler first, as when each MTA had its own parser class (the handlers' programs
+        # do not overlap, but the order of their end-of-file counters stays as it was).
+        self._formats = (own, *(f for f in formats if f is not own))
 
-    def _sweep(self, now: datetime | None) -> None:
-        self._new = 0
-        if now is not None:
-            stale = [q for q, s in self.items() if s.last_seen is not None and now - s.last_seen > self._max_age]
-            for q in stale:
-                del self[q]
-            self._ctx.count("evicted", len(stale))
-        while len(self) >= self._max_open:
-            del self[next(iter(self))]
-            self._ctx.count("evicted")
+    def sniff(self, head: bytes, filename: str) -> int:
+        return score_share(sniff_programs(head, self._sniff_program))
+
+    def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
+        return parse_syslog_stream(stream, ctx, [f.handler(ctx) for f in self._formats])

@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 
 from imsdiag.models import Direction, Event, LoopSignal, ReportKind, TimeQuality
-from imsdiag.parsers.base import ParseContext
-from imsdiag.parsers.postfix import PostfixParser
+from imsdiag.parsers import ParseContext, by_name
 
 
 def _parse(text: str, year: int = 2019) -> tuple[list[Event], ParseContext]:
     ctx = ParseContext(path="mail.log", year_hint=year)
-    records = list(PostfixParser().parse(io.BytesIO(text.encode()), ctx))
+    records = list(by_name("postfix").parse(io.BytesIO(text.encode()), ctx))
     events = [r for r in records if isinstance(r, Event)]
     assert len(events) == len(records)  # issues go to ctx.issues
     return events, ctx
@@ -161,7 +160,7 @@ def test_expired_and_multi_instance_and_other_daemons() -> None:
 
 
 def test_sniff_prefers_postfix_and_garbage_does_not_raise() -> None:
-    p = PostfixParser()
+    p = by_name("postfix")
     assert p.sniff(ALIAS_LAB.encode(), "mail.log") >= 90
     assert p.sniff(b"hello world\n", "x") == 0
     events, ctx = _parse("\x00\x01 junk\nMar 1 12:00:00 h postfix/smtp[1]: ABCDEF: to=<\n")

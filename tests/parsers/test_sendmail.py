@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 
 from imsdiag.models import Direction, Event, LoopSignal, ReportKind, TimeQuality
-from imsdiag.parsers.base import ParseContext
-from imsdiag.parsers.sendmail import SendmailParser
+from imsdiag.parsers import ParseContext, by_name
 
 HOPS = (
     "Aug 5 10:45:13 artemis sendmail[10817]: p75Ej6eu010817: from=<Bobbi@biomech-regensburg.de>, size=7229, class=0,"
@@ -21,7 +20,7 @@ HOPS = (
 
 def _parse(text: str) -> tuple[list[Event], ParseContext]:
     ctx = ParseContext(path="maillog", year_hint=2011)
-    records = list(SendmailParser().parse(io.BytesIO(text.encode()), ctx))
+    records = list(by_name("sendmail").parse(io.BytesIO(text.encode()), ctx))
     events = [r for r in records if isinstance(r, Event)]
     assert len(events) == len(records)
     return events, ctx
@@ -95,5 +94,5 @@ def test_other_lines_are_counted_not_issues() -> None:
 
 
 def test_sniff() -> None:
-    assert SendmailParser().sniff(HOPS.encode(), "maillog") >= 90
-    assert SendmailParser().sniff(b"Aug 5 10:45:13 a postfix/smtp[1]: x\n", "maillog") == 0
+    assert by_name("sendmail").sniff(HOPS.encode(), "maillog") >= 90
+    assert by_name("sendmail").sniff(b"Aug 5 10:45:13 a postfix/smtp[1]: x\n", "maillog") == 0

@@ -10,12 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imsdiag.models import Event, LoopSignal, ParseIssue, TimeQuality
-from imsdiag.parsers.base import ParseContext
+from imsdiag.parsers import ParseContext, by_name
+from imsdiag.parsers.common import classify_loop_text
 from imsdiag.parsers.exchange_tracking import ExchangeTrackingParser
 from imsdiag.parsers.exim import EximParser
-from imsdiag.parsers.postfix import PostfixParser
-from imsdiag.parsers.sendmail import SendmailParser
-from imsdiag.parsers.syslog import SyslogLine, YearTracker, classify_loop_text, parse_prefix, parse_syslog_stream
+from imsdiag.parsers.syslog import SyslogLine, YearTracker, parse_prefix, parse_syslog_stream
 
 
 def _prefix(text: str, ctx: ParseContext | None = None) -> SyslogLine | None:
@@ -171,7 +170,7 @@ SEEDS = (
 @settings(max_examples=150, deadline=None)
 def test_every_parser_survives_any_bytes(seed: bytes, cut: int, junk: bytes) -> None:
     data = seed[:cut] + junk + seed[cut:] + junk
-    for parser in (PostfixParser(), SendmailParser(), EximParser(), ExchangeTrackingParser()):
+    for parser in (by_name("postfix"), by_name("sendmail"), EximParser(), ExchangeTrackingParser()):
         ctx = ParseContext(path="fuzz")
         assert 0 <= parser.sniff(data, "fuzz") <= 100
         for record in parser.parse(io.BytesIO(data), ctx):
@@ -181,6 +180,6 @@ def test_every_parser_survives_any_bytes(seed: bytes, cut: int, junk: bytes) -> 
 def test_hostile_long_lines_stay_fast() -> None:
     line = b"Mar  1 12:00:00 h postfix/smtp[1]: ABCDEF123: to=<a@b>" + b", status=x (" * 40000 + b"\n"
     exim = b"2017-03-11 20:43:00 1cmsXD-003mi8-Iw <= a@b" + b" for x" * 40000 + b" H=" * 40000 + b"\n"
-    for parser, data in ((PostfixParser(), line), (EximParser(), exim)):
+    for parser, data in ((by_name("postfix"), line), (EximParser(), exim)):
         records = list(parser.parse(io.BytesIO(data), ParseContext(path="big")))
         assert len(records) == 1
