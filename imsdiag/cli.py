@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
 from . import __version__
-from .config import Config, load_config, parse_host_alias_option, parse_server_tz_option, parse_severity_option
-from .errors import ConfigError, ExitCode, ImsdiagError, InputError
+from .boundary import ImsdiagGroup, decide
+from .config import Config, load_config
+from .errors import ExitCode, InputError, MessageNotFound
 from .models import Severity
+from .params import DURATION, HOST_ALIAS, RULES, SERVER_ZONE, SEVERITIES, WHEN, ZONE, joined
 from .parsers import PARSERS
 from .result import ScanResult
-from .settings import MIN_PASSES_RANGE, ScanSettings, max_jobs
-from .sources import is_stream_path
-from .timewindow import WHEN_HELP, parse_duration, parse_when, parse_zone
+from .settings import (
+    DEFAULT_FAIL_ON,
+    DEFAULT_FORMAT,
+    DEFAULT_MIN_PASSES,
+    DEFAULT_WINDOW,
+    MIN_PASSES_RANGE,
+    RunSettings,
+    max_jobs,
+)
+from .timewindow import WHEN_HELP, format_duration
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 SCAN_FORMATS = ("auto", "terminal", "json", "jsonl", "sarif", "junit", "github", "text")
@@ -38,39 +44,21 @@ Exit codes:
   130 interrupted (Ctrl-C)"""
 
 
-def _split(values: Sequence[str]) -> tuple[str, ...]:
-    """`--select a,b --select c` -> (a, b, c)."""
-    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
-
-
-def _fail(message: str, code: ExitCode = ExitCode.INPUT, hint: str = "") -> NoReturn:
-    click.echo(f"imsdiag: error: {message}", err=True)
-    if hint:
-        click.echo(f"  hint: {hint}", err=True)
-    raise SystemExit(int(code))
-
-
-def _bad(param: str, message: str) -> NoReturn:
-    raise click.BadParameter(message, param_hint=param)
-
-
 def common_input_options(func: F) -> F:
     """Options that change how logs are read, shared by `scan` and `explain`."""
     options = [
-        click.option(
-            "--tz", metavar="ZONE", help="Zone of zone-less local time stamps (IMS logs, syslog). Default UTC."
-        ),
+        click.option("--tz", type=ZONE, help="Zone of zone-less local time stamps (IMS logs, syslog). Default UTC."),
         click.option(
             "--server-tz",
             "server_tz",
-            metavar="NAME=ZONE",
+            type=SERVER_ZONE,
             multiple=True,
             help="Zone for one server, by any of its names; repeatable.",
         ),
         click.option(
             "--host-alias",
             "host_alias",
-            metavar="NAME=NAME",
+            type=HOST_ALIAS,
             multiple=True,
             help="Two names (or a name and an address) of one machine, e.g. relay=10.0.0.5; repeatable.",
         ),
@@ -102,113 +90,33 @@ def common_input_options(func: F) -> F:
     return func
 
 
-class ImsdiagGroup(click.Group):
-    """Turns the library's deliberate errors into one line on stderr and their exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ImsdiagError as exc:
-            _fail(str(exc), exc.exit_code, exc.hint)
-        except BrokenPipeError:
-            # Before click's own handler, which would exit 1 whatever the findings decided.
-            _quiet_broken_pipe()
-
-
 @click.group(cls=ImsdiagGroup, context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "-V", "--version", prog_name="imsdiag")
 @click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(debug: bool) -> None:
     """Find and explain mail loops in mail server logs and archived messages.
 
     Reads Exchange 5.x IMS protocol logs, archive files and tracking logs, Postfix, Sendmail,
     Exim and Exchange 2007+ tracking logs, and .eml/mbox messages; finds loops across messages
     and servers (KB Q178436 first) and says what to fix.
     """
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    # --debug is read by the error boundary (boundary.ImsdiagGroup) from this context's parameters.
 
 
-def _settings(
-    paths: tuple[str, ...],
-    cfg: Config,
-    *,
-    tz: str | None,
-    server_tz: tuple[str, ...],
-    log_format: str | None,
-    index_path: str | None,
-    no_index: bool,
-    host_alias: tuple[str, ...] = (),
-    since: str | None = None,
-    until: str | None = None,
-    select: tuple[str, ...] = (),
-    ignore: tuple[str, ...] = (),
-    severity: tuple[str, ...] = (),
-    min_passes: int | None = None,
-    window: str | None = None,
-    jobs: int | None = None,
-    baseline: frozenset[str] = frozenset(),
-    progress: bool = False,
-    follow_links: bool = False,
-) -> ScanSettings:
-    """Merge command-line options over the config file into one frozen ScanSettings."""
-    now = datetime.now(timezone.utc)
-    try:
-        zone = parse_zone(tz) if tz else cfg.tz
-    except ValueError as exc:
-        _bad("--tz", str(exc))
-    try:
-        stz = tuple(parse_server_tz_option(s) for s in server_tz) or (cfg.server_tz or ())
-    except (ValueError, ConfigError) as exc:
-        _bad("--server-tz", str(exc))
-    try:
-        aliases = tuple(parse_host_alias_option(a) for a in host_alias) or (cfg.host_alias or ())
-    except ValueError as exc:
-        _bad("--host-alias", str(exc))
-    try:
-        since_t = parse_when(since, now) if since else cfg.since
-        until_t = parse_when(until, now) if until else cfg.until
-    except ValueError as exc:
-        _bad("--since/--until", str(exc))
-    if since_t is not None and until_t is not None and since_t > until_t:
-        _bad(
-            "--since/--until",
-            f"--since ({since_t:%Y-%m-%d %H:%M} UTC) is later than --until ({until_t:%Y-%m-%d %H:%M} UTC)",
+def _run_settings(ctx: click.Context, cfg: Config, **overrides: Any) -> RunSettings:
+    """This command's options layered over the config file (`RunSettings.from_sources`)."""
+    return RunSettings.from_sources({**ctx.params, **overrides}, cfg.given())
+
+
+def _check_window(ctx: click.Context, run: RunSettings) -> None:
+    """Each end may come from the command line or the config file: only together can they be compared."""
+    since, until = run.scan.since, run.scan.until
+    if since is not None and until is not None and since > until:
+        raise click.BadParameter(
+            f"--since ({since:%Y-%m-%d %H:%M} UTC) is later than --until ({until:%Y-%m-%d %H:%M} UTC)",
+            ctx,
+            param_hint="--since/--until",
         )
-    try:
-        sev = tuple(parse_severity_option(s) for s in _split(severity)) or (cfg.severity or ())
-    except (ValueError, ConfigError) as exc:
-        _bad("--severity", str(exc))
-    try:
-        win: timedelta | None = parse_duration(window) if window else cfg.window
-    except ValueError as exc:
-        _bad("--window", str(exc))
-    return ScanSettings(
-        paths=paths,
-        tz=zone,
-        server_tz=stz,
-        host_aliases=aliases,
-        log_format=log_format,
-        min_passes=min_passes or cfg.min_passes or 3,
-        window_seconds=win.total_seconds() if win else 6 * 3600.0,
-        since=since_t,
-        until=until_t,
-        select=_split(select) or (cfg.select or ()),
-        ignore=_split(ignore) or (cfg.ignore or ()),
-        severity_overrides=sev,
-        jobs=jobs or cfg.jobs or (os.cpu_count() or 1),
-        index_path=index_path,
-        # A pipe is read once, like stdin: an index entry for it would describe input that is gone.
-        use_index=not no_index and not any(is_stream_path(p) for p in paths),
-        progress=progress,
-        baseline=baseline,
-        follow_links=follow_links,
-    )
-
-
-def _load_config(config_file: Path | None) -> Config:
-    return load_config(config_file, Path.cwd())
 
 
 def _exit_for(result: ScanResult, fail_on: str) -> ExitCode:
@@ -225,17 +133,33 @@ def _exit_for(result: ScanResult, fail_on: str) -> ExitCode:
     "--format",
     "fmt",
     type=click.Choice(SCAN_FORMATS),
-    help="Output format [default: auto: terminal, github in CI]",
+    help=f"Output format [default: {DEFAULT_FORMAT}: terminal, github in CI]",
 )
 @click.option("-o", "--output", type=click.Path(), help="Write the report here (atomically) instead.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), help="Exit 1 when a finding is at least this severe [error].")
-@click.option("--select", multiple=True, metavar="RULES", help="Only these rule ids or slugs (comma-separated).")
-@click.option("--ignore", multiple=True, metavar="RULES", help="Skip these rule ids or slugs (comma-separated).")
-@click.option("--severity", multiple=True, metavar="RULE=LEVEL", help="Override a rule's severity.")
-@click.option("--since", metavar="WHEN", help=f"Ignore evidence before WHEN: {WHEN_HELP}.")
-@click.option("--until", metavar="WHEN", help="Ignore evidence after WHEN.")
-@click.option("--min-passes", type=click.IntRange(*MIN_PASSES_RANGE), help="Passes before a repetition is a loop [3].")
-@click.option("--window", metavar="DURATION", help="Longest pause inside one loop, e.g. 6h [6h].")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    help=f"Exit 1 when a finding is at least this severe [{DEFAULT_FAIL_ON}].",
+)
+@click.option(
+    "--select", type=RULES, multiple=True, callback=joined, help="Only these rule ids or slugs (comma-separated)."
+)
+@click.option(
+    "--ignore", type=RULES, multiple=True, callback=joined, help="Skip these rule ids or slugs (comma-separated)."
+)
+@click.option("--severity", type=SEVERITIES, multiple=True, callback=joined, help="Override a rule's severity.")
+@click.option("--since", type=WHEN, help=f"Ignore evidence before WHEN: {WHEN_HELP}.")
+@click.option("--until", type=WHEN, help="Ignore evidence after WHEN.")
+@click.option(
+    "--min-passes",
+    type=click.IntRange(*MIN_PASSES_RANGE),
+    help=f"Passes before a repetition is a loop [{DEFAULT_MIN_PASSES}].",
+)
+@click.option(
+    "--window",
+    type=DURATION,
+    help=f"Longest pause inside one loop, e.g. 6h [{format_duration(DEFAULT_WINDOW)}].",
+)
 @click.option(
     "-j",
     "--jobs",
@@ -251,28 +175,13 @@ def scan(
     paths: tuple[str, ...],
     fmt: str | None,
     output: str | None,
-    fail_on: str | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    severity: tuple[str, ...],
-    since: str | None,
-    until: str | None,
-    min_passes: int | None,
-    window: str | None,
-    jobs: int | None,
-    baseline: str | None,
     write_baseline: str | None,
-    tz: str | None,
-    server_tz: tuple[str, ...],
-    host_alias: tuple[str, ...],
-    log_format: str | None,
-    index_path: str | None,
-    no_index: bool,
     config_file: Path | None,
     color: str,
     quiet: bool,
     verbose: int,
-    follow_links: bool = False,
+    follow_links: bool,
+    **_settings: Any,  # the rest reach RunSettings through ctx.params
 ) -> None:
     """Find every mail loop in PATH... (folders, files, .gz/.bz2/.xz, or - for stdin).
 
@@ -282,60 +191,47 @@ def scan(
       imsdiag scan /var/log/mail.log* --since 2d --format json -o loops.json
       imsdiag scan logs/ --format sarif -o imsdiag.sarif --fail-on warning
     """
-    from .baseline import apply_baseline, load_baseline
+    from .baseline import load_baseline
     from .baseline import write_baseline as write_baseline_file
+    from .engine import scan as run_scan
     from .output import resolve_target, write_report
     from .progress import make_progress
     from .reporters import ReportOptions, choose_format, get_reporter
 
-    cfg = _load_config(config_file)
-    fail = fail_on or (cfg.fail_on.value if cfg.fail_on else "error")
-    base_path = baseline or (str(cfg.baseline) if cfg.baseline else None)
+    run = _run_settings(ctx, load_config(config_file, Path.cwd()), format=fmt)
     # A bad baseline or an output path that will be refused is reported now, not after a long scan.
-    known = load_baseline(base_path) if base_path else None
+    known = load_baseline(run.baseline) if run.baseline else None
     for target, what in ((output, "report"), (write_baseline, "baseline")):
         if target and target != "-":
             resolve_target(target, what, paths, follow_links)
-    settings = _settings(
-        paths,
-        cfg,
-        tz=tz,
-        server_tz=server_tz,
-        host_alias=host_alias,
-        log_format=log_format,
-        index_path=index_path,
-        no_index=no_index,
-        since=since,
-        until=until,
-        select=select,
-        ignore=ignore,
-        severity=severity,
-        min_passes=min_passes,
-        window=window,
-        jobs=jobs,
-        follow_links=follow_links,
-    )
-    from .engine import scan as run_scan
-
-    progress = make_progress(quiet, color)
-    result = run_scan(settings, progress)
+    _check_window(ctx, run)
+    result = run_scan(run.scan, make_progress(quiet, color))
     if write_baseline:
         n = write_baseline_file(write_baseline, result.findings, inputs=paths, follow_links=follow_links)
         if not quiet:
             click.echo(f"imsdiag: wrote {n} finding(s) to baseline {write_baseline}", err=True)
     if known is not None:
-        kept, suppressed = apply_baseline(result.findings, known)
-        from dataclasses import replace
-
-        result = replace(result, findings=kept, suppressed=result.suppressed + suppressed)
-    name = choose_format(fmt or cfg.format or "auto", os.environ)
-    options = ReportOptions(color="never" if output else color, verbose=verbose, fail_on=fail, tool_version=__version__)
+        result = _without_known(result, known)
+    name = choose_format(run.format, os.environ)
+    options = ReportOptions(
+        color="never" if output else color, verbose=verbose, fail_on=run.fail_on, tool_version=__version__
+    )
     # Decided before the report is written: a reader that leaves early (`| head -1`) changes nothing.
-    decided = _decide(int(_exit_for(result, fail)))
+    decided = decide(ctx, _exit_for(result, run.fail_on))
     write_report(get_reporter(name, options), result, output, _stdout(output), inputs=paths, follow_links=follow_links)
     if not quiet and name != "terminal":
         _stderr_summary(result)
     ctx.exit(decided)
+
+
+def _without_known(result: ScanResult, known: frozenset[str]) -> ScanResult:
+    """The result without the findings the baseline already holds, which are counted as suppressed."""
+    from dataclasses import replace
+
+    from .baseline import apply_baseline
+
+    kept, suppressed = apply_baseline(result.findings, known)
+    return replace(result, findings=kept, suppressed=result.suppressed + suppressed)
 
 
 def _stderr_summary(result: ScanResult) -> None:
@@ -367,17 +263,11 @@ def explain_cmd(
     logs: tuple[str, ...],
     fmt: str,
     output: str | None,
-    tz: str | None,
-    server_tz: tuple[str, ...],
-    host_alias: tuple[str, ...],
-    log_format: str | None,
-    index_path: str | None,
-    no_index: bool,
     config_file: Path | None,
     color: str,
-    quiet: bool,
     verbose: int,
-    follow_links: bool = False,
+    follow_links: bool,
+    **_settings: Any,  # the rest reach RunSettings through ctx.params
 ) -> None:
     """Tell the whole story of one message: ID is a Message-ID (with or without <>), an IMS spool id,
     an MTS-ID, a queue id (SERVER:ID when reused), or the path of a message file.
@@ -394,38 +284,26 @@ def explain_cmd(
     """
     import io
 
-    from .errors import AmbiguousId, MessageNotFound
     from .explain import explain as run_explain
     from .output import resolve_target, write_text
     from .reporters.base import ReportOptions
     from .reporters.explain_json import ExplainJsonReporter
     from .reporters.explain_terminal import ExplainTerminalReporter
 
-    cfg = _load_config(config_file)
+    cfg = load_config(config_file, Path.cwd())
     # The message file named as ID is read too: `-o` must not replace it.
     inputs = (*logs, ident) if os.path.isfile(ident) else tuple(logs)
     if output and output != "-":
         resolve_target(output, "report", inputs, follow_links)
-    settings = _settings(
-        tuple(logs),
-        cfg,
-        tz=tz,
-        server_tz=server_tz,
-        host_alias=host_alias,
-        log_format=log_format,
-        index_path=index_path,
-        no_index=no_index,
-        follow_links=follow_links,
-    )
+    run = _run_settings(ctx, cfg, paths=tuple(logs))
+    _check_window(ctx, run)
     try:
-        expl = run_explain(ident, settings)
+        expl = run_explain(ident, run.scan)
     except MessageNotFound as exc:
-        hint = "did you mean: " + ", ".join(exc.suggestions) if exc.suggestions else ""
-        if not hint and not logs:
-            hint = "give the logs with --logs PATH, or scan them first"
-        _fail(str(exc), exc.exit_code, hint)
-    except AmbiguousId as exc:
-        _fail("\n  ".join([str(exc), *exc.candidates]), exc.exit_code)
+        if not logs and not exc.suggestions:
+            # Only the index was searched: the message may be in logs it has never seen.
+            exc.hint = "give the logs with --logs PATH, or scan them first"
+        raise
     options = ReportOptions(color="never" if output else color, verbose=verbose, tool_version=__version__)
     reporter = ExplainJsonReporter(options) if fmt == "json" else ExplainTerminalReporter(options)
     if output and output != "-":
@@ -433,9 +311,9 @@ def explain_cmd(
         reporter.report(expl, buffer)
         write_text(output, buffer.getvalue(), sys.stdout, inputs=inputs, follow_links=follow_links)
     else:
-        _decide(int(ExitCode.OK))
+        decide(ctx, ExitCode.OK)
         reporter.report(expl, _stdout(output))
-    ctx.exit(int(ExitCode.OK))
+    ctx.exit(ExitCode.OK)
 
 
 @cli.command(name="rules")
@@ -454,7 +332,7 @@ def rules_cmd(rule: str | None) -> None:
         try:
             r = get_rule(rule)
         except KeyError as exc:
-            _fail(str(exc.args[0]))
+            raise InputError(str(exc.args[0])) from None
         click.echo(f"{r.id}  {r.slug}  (default severity: {r.default_severity.value})")
         click.echo(r.title)
         click.echo("")
@@ -470,64 +348,8 @@ def rules_cmd(rule: str | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: runs the CLI and turns errors into one line and an exit code, never a traceback."""
-    args = list(argv) if argv is not None else sys.argv[1:]
-    debug = "--debug" in args
-    try:
-        # Outside standalone mode click returns the code of ctx.exit() instead of raising it.
-        code = cli.main(args=args, prog_name="imsdiag", standalone_mode=False)
-        if isinstance(code, int) and code:
-            raise SystemExit(code)
-    except click.exceptions.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
-        click.echo("imsdiag: interrupted", err=True)
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
-    except ImsdiagError as exc:
-        _fail(str(exc), exc.exit_code, exc.hint)
-    except KeyboardInterrupt:
-        click.echo("imsdiag: interrupted", err=True)
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-    except OSError as exc:
-        if exc.errno not in _OUTPUT_ERRNOS:
-            _internal_error(exc, debug)
-        # A full disk or a closed descriptor behind stdout: an output error, one line, exit 3.
-        _fail(f"cannot write the report: {exc.strerror or exc}", ExitCode.INPUT)
-    except Exception as exc:
-        _internal_error(exc, debug)
-
-
-_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT, errno.EFBIG})
-"""Errors of writing the report out: exit 3 with one line, not an internal error."""
-
-
-def _internal_error(exc: BaseException, debug: bool) -> NoReturn:
-    if debug:
-        traceback.print_exc()
-    # One line, escaped: the message may quote log text (control characters, newlines).
-    from .textsafe import safe_text
-
-    click.echo(
-        f"imsdiag: internal error: {type(exc).__name__}: {safe_text(str(exc), 300)}: this is a bug, "
-        "please report it with the command you ran" + ("" if debug else " (--debug shows the traceback)"),
-        err=True,
-    )
-    raise SystemExit(4) from None
-
-
-_DECIDED: list[int] = []
-"""The exit code a command decided before writing its report (see `_decide`)."""
-
-
-def _decide(code: int) -> int:
-    """Remember the exit code the findings decide, so a broken pipe while writing still exits with it."""
-    _DECIDED[:] = [code]
-    return code
+    """Entry point of `imsdiag` and `python -m imsdiag`: runs the command and exits with its code."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="imsdiag")
 
 
 def _stdout(output: str | None) -> TextIO:
@@ -535,16 +357,3 @@ def _stdout(output: str | None) -> TextIO:
     if sys.stdout is None and (output is None or output == "-"):
         raise InputError("standard output is closed: give -o FILE to write the report")
     return sys.stdout
-
-
-def _quiet_broken_pipe() -> NoReturn:
-    """`imsdiag scan ... | head`: the reader left; exit quietly with the code the findings decided.
-
-    The exit code must not depend on how much of the report fitted in the pipe before the reader left.
-    """
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, AttributeError, ValueError):
-        pass
-    raise SystemExit(_DECIDED[0] if _DECIDED else int(ExitCode.OK))

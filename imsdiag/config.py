@@ -10,7 +10,7 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ CONFIG_LIMIT = 4 << 20
 
 @dataclass(frozen=True)
 class Config:
-    """Settings read from a configuration file; None means "not set here" (the CLI default applies)."""
+    """Settings read from a configuration file; None means "not set here" (see `RunSettings.from_sources`)."""
 
     fail_on: Severity | None = None
     select: tuple[str, ...] | None = None
@@ -45,8 +45,9 @@ class Config:
     tz: tzinfo | None = None
     """Zone of zone-less local stamps."""
     server_tz: tuple[tuple[str, tzinfo], ...] | None = None
-    host_alias: tuple[tuple[str, str], ...] | None = None
     """(server, zone) pairs; the server name is normalised like every host name."""
+    host_alias: tuple[tuple[str, str], ...] | None = None
+    """(name, other name) pairs: two names of one machine."""
     min_passes: int | None = None
     window: timedelta | None = None
     format: str | None = None
@@ -55,6 +56,11 @@ class Config:
     jobs: int | None = None
     source: Path | None = None
     """The file these values came from (None when no file was found)."""
+
+    def given(self) -> dict[str, Any]:
+        """The values this file sets, by name: what the command line is layered over."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
+        return {name: value for name, value in values.items() if value is not None}
 
 
 # --- value parsers: each takes a raw TOML/INI value and raises ValueError with a short reason ---

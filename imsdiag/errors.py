@@ -16,6 +16,8 @@ class ExitCode(enum.IntEnum):
     """Bad command line (click's own code)."""
     INPUT = 3
     """No readable input, a missing path, a bad config, an unknown id for `explain`."""
+    INTERNAL = 4
+    """A bug: an exception nobody raised on purpose."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C."""
 

@@ -1,15 +1,26 @@
-"""Frozen settings for a scan or an explain, built by the CLI or a library caller."""
+"""Frozen settings for a scan or an explain, and the one place their defaults are written."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from .models import Severity
+from .sources import is_stream_path
 
 MIN_PASSES_RANGE = (2, 100_000)
 """`--min-passes` / `min-passes`: a loop needs two passes at least; more than this is a typo."""
+DEFAULT_MIN_PASSES = 3
+"""Passes a repetition needs before it is called a loop."""
+DEFAULT_WINDOW = timedelta(hours=6)
+"""Longest pause between two passes of one loop; a longer pause starts a new loop."""
+DEFAULT_FAIL_ON = "error"
+"""The least severe finding that makes `scan` exit 1."""
+DEFAULT_FORMAT = "auto"
+"""`scan`'s report format: `auto` picks terminal, or github inside GitHub Actions."""
 
 
 def max_jobs() -> int:
@@ -18,6 +29,14 @@ def max_jobs() -> int:
     A repository can carry an `imsdiag.toml` with `jobs = 100000`: that must not fork the machine to death.
     """
     return 4 * (os.cpu_count() or 1)
+
+
+def default_jobs() -> int:
+    """Worker processes for a command-line run that names none: one per CPU.
+
+    A library caller that builds ScanSettings itself gets one process: it did not ask for more.
+    """
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -33,9 +52,9 @@ class ScanSettings:
     """`--host-alias A=B`: names the user knows are one machine, joined before any inferred join."""
     log_format: str | None = None
     """Force one parser for every file instead of detecting by content."""
-    min_passes: int = 3
+    min_passes: int = DEFAULT_MIN_PASSES
     """Passes a repetition needs before it is called a loop."""
-    window_seconds: float = 6 * 3600.0
+    window_seconds: float = DEFAULT_WINDOW.total_seconds()
     """Longest gap between two passes of the same loop; a longer pause starts a new loop."""
     since: datetime | None = None
     until: datetime | None = None
@@ -52,3 +71,55 @@ class ScanSettings:
     """Year for year-less syslog stamps; None takes each file's modification year."""
     follow_links: bool = False
     """Follow symlinks met in a folder to targets outside it (`--follow-links`); skipped with a note otherwise."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """One command-line run: what to scan, and how `scan` reports the result."""
+
+    scan: ScanSettings
+    format: str = DEFAULT_FORMAT
+    fail_on: str = DEFAULT_FAIL_ON
+    """`error`, `warning`, `info` or `never`."""
+    baseline: str | None = None
+    """Findings file whose findings are not reported again."""
+
+    @classmethod
+    def from_sources(cls, cli: Mapping[str, Any], config: Mapping[str, Any]) -> RunSettings:
+        """Each value from the command line if given there, else from the config file, else its default.
+
+        `cli` holds the command's parameters by name (an option not given is None or empty), `config` what
+        a config file set (`Config.given()`), under the same names; both hold values already checked.
+        """
+
+        def pick(key: str, default: Any = None) -> Any:
+            return next((v for v in (cli.get(key), config.get(key)) if v is not None and v != ()), default)
+
+        paths = tuple(cli.get("paths") or ())
+        scan = ScanSettings(
+            paths=paths,
+            tz=pick("tz"),
+            server_tz=pick("server_tz", ()),
+            host_aliases=pick("host_alias", ()),
+            log_format=cli.get("log_format"),
+            min_passes=pick("min_passes", DEFAULT_MIN_PASSES),
+            window_seconds=pick("window", DEFAULT_WINDOW).total_seconds(),
+            since=pick("since"),
+            until=pick("until"),
+            select=pick("select", ()),
+            ignore=pick("ignore", ()),
+            severity_overrides=pick("severity", ()),
+            jobs=pick("jobs") or default_jobs(),
+            index_path=cli.get("index_path"),
+            # A pipe is read once, like stdin: an index entry for it would describe input that is gone.
+            use_index=not cli.get("no_index") and not any(is_stream_path(p) for p in paths),
+            follow_links=bool(cli.get("follow_links")),
+        )
+        fail_on = pick("fail_on", DEFAULT_FAIL_ON)
+        baseline = pick("baseline")
+        return cls(
+            scan,
+            format=pick("format", DEFAULT_FORMAT),
+            fail_on=fail_on.value if isinstance(fail_on, Severity) else fail_on,
+            baseline=None if baseline is None else str(baseline),
+        )

@@ -74,6 +74,15 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def format_duration(value: timedelta) -> str:
+    """`value` as `parse_duration` reads it, in the largest unit that divides it (6 hours -> `6h`)."""
+    seconds = value.total_seconds()
+    for unit, size in sorted(_UNIT_SECONDS.items(), key=lambda item: -item[1]):
+        if seconds > 0 and seconds % size == 0:
+            return f"{int(seconds) // size}{unit}"
+    return f"{seconds:g}"  # a fraction of a second: plain seconds, which parse_duration also reads
+
+
 def parse_zone(text: str) -> tzinfo:
     """A time zone from an IANA name (`Europe/Berlin`), `UTC`, or a fixed offset (`+01:00`, `-0500`)."""
     raw = text.strip()

@@ -1,0 +1,67 @@
+"""Click types for option values a config file may also hold: each wraps the validator the config reader uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from .config import parse_host_alias_option, parse_server_tz_option, parse_severity_option
+from .timewindow import parse_duration, parse_when, parse_zone
+
+
+def split_commas(text: str) -> tuple[str, ...]:
+    """`a, b,,c` -> (a, b, c)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def joined(ctx: click.Context, param: click.Parameter, value: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]:
+    """Option callback: `--select a,b --select c` -> (a, b, c)."""
+    return tuple(item for group in value for item in group)
+
+
+class Checked(click.ParamType):
+    """A value checked by one validator shared with `config.py`, so a bad one reads the same from either."""
+
+    def __init__(
+        self, name: str, validate: Callable[[str], Any], *, hint: str | None = None, blank_is_unset: bool = False
+    ) -> None:
+        self.name = name
+        self.validate = validate
+        self.hint = hint
+        """Name of the option in messages, when not the option's own (`--since/--until` for either end)."""
+        self.blank_is_unset = blank_is_unset
+        """An empty value means "not given": `--tz "$ZONE"` with ZONE unset takes the config file's zone."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # already converted: click may convert a value twice
+        if self.blank_is_unset and not value:
+            return None
+        try:
+            return self.validate(value)
+        except ValueError as exc:
+            # The option's name without click's quotes, as these messages have always named it.
+            hint = self.hint or (max(param.opts, key=len) if param is not None and param.opts else None)
+            raise click.BadParameter(str(exc), ctx, param, param_hint=hint) from None
+
+
+def _when(text: str) -> datetime:
+    return parse_when(text, datetime.now(timezone.utc))
+
+
+def _severities(text: str) -> tuple[Any, ...]:
+    return tuple(parse_severity_option(part) for part in split_commas(text))
+
+
+ZONE = Checked("ZONE", parse_zone, blank_is_unset=True)
+DURATION = Checked("DURATION", parse_duration, blank_is_unset=True)
+WHEN = Checked("WHEN", _when, hint="--since/--until", blank_is_unset=True)
+SERVER_ZONE = Checked("NAME=ZONE", parse_server_tz_option)
+HOST_ALIAS = Checked("NAME=NAME", parse_host_alias_option)
+SEVERITIES = Checked("RULE=LEVEL", _severities)
+"""Comma-separated `RULE=LEVEL` pairs; use with `callback=joined` on a repeatable option."""
+RULES = Checked("RULES", split_commas)
+"""Comma-separated rule ids or slugs, checked later against the rules (an unknown one exits 3)."""
