@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from . import engine
 from .errors import AmbiguousId, InputError, MessageNotFound
 from .evidence import machine_zones, place_event
 from .hops import ChainAnalysis, HeadroomRow, analyse_chain, chain_headroom
@@ -331,8 +332,6 @@ def _refresh(
     stale: int,
 ) -> ScanResult | None:
     """Run a scan (which fills the index and stores its findings); None when the index is still not current."""
-    from . import engine
-
     result = engine.scan(settings)
     if index.stale_files(files):
         notes.append("the index could not be brought up to date; the logs were read directly")
@@ -355,8 +354,6 @@ def _explain_scanning(
     ident: str, settings: ScanSettings, files: list[InputFile], notes: Sequence[str] = ()
 ) -> Explanation:
     """Without the index: scan for findings (and the scan's names, clock and year), then keep the id's events."""
-    from . import engine
-
     result = engine.scan(settings)
     place = _Placement(result.context, settings)
     wanted = _Wanted()
@@ -463,8 +460,6 @@ def explain_file(path: Path, settings: ScanSettings) -> Explanation:
     The file is read through the engine like any scanned file, and scanned on its own for the
     findings it shows by itself (a bounce reporting a hop limit, a chain that repeats).
     """
-    from . import engine
-
     display = os.path.relpath(path) if not path.is_absolute() else str(path)
     st = path.stat()
     f = InputFile(display=display, path=path, size=st.st_size, mtime=st.st_mtime)

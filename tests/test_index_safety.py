@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from imsdiag import index as index_mod
 from imsdiag.cli import cli
 from imsdiag.errors import InputError
-from imsdiag.index import APP_ID, SCHEMA_VERSION, open_index
+from imsdiag.index import APP_ID, SCHEMA_VERSION, core, open_index, schema
 from imsdiag.sources import InputFile
 
 from .conftest import SAMPLES
@@ -190,7 +189,7 @@ def test_garbage_in_the_middle_is_recovered_and_the_next_run_is_clean(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quick_check: bool
 ) -> None:
     if not quick_check:  # as for a large index: the damage is met by the reads and writes of the scan itself
-        monkeypatch.setattr(index_mod, "QUICK_CHECK_MAX_BYTES", 0)
+        monkeypatch.setattr(schema, "QUICK_CHECK_MAX_BYTES", 0)
     ix = tmp_path / "ix.sqlite"
     first = scan(ix)
     assert first.exit_code == 1, first.output
@@ -212,7 +211,7 @@ def test_garbage_found_by_jobs_workers_is_recovered_and_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No check on open: each worker meets the damage itself; their warnings must reach the parent's notes.
-    monkeypatch.setattr(index_mod, "QUICK_CHECK_MAX_BYTES", 0)
+    monkeypatch.setattr(schema, "QUICK_CHECK_MAX_BYTES", 0)
     ix = tmp_path / "ix.sqlite"
     first = scan(ix)
     garble_middle(ix)
@@ -335,6 +334,6 @@ def test_warnings_are_capped(tmp_path: Path) -> None:
     ix = open_index(tmp_path / "ix.sqlite")
     for i in range(100):
         ix.warn(f"index: warning {i}")
-    assert len(ix.warnings) == index_mod.MAX_WARNINGS + 1
+    assert len(ix.warnings) == core.MAX_WARNINGS + 1
     assert ix.warnings[-1] == "index: further index warnings not shown"
     ix.close()

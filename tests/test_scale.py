@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from imsdiag import engine, index
+from imsdiag import engine, workers
 from imsdiag.correlate import Correlator
 from imsdiag.index import event_json, open_index
+from imsdiag.index import records as index_records
 from imsdiag.models import Direction, Event, Location, ParseIssue, ReportKind
 from imsdiag.parsers.common import evolve
 from imsdiag.serialize import dumps
@@ -106,11 +107,11 @@ def test_two_jobs_give_the_same_findings_as_one(samples: Path) -> None:
 
 def test_chunks_keep_input_order_and_cap_bytes() -> None:
     files = [InputFile(display=f"f{i}", path=Path(f"f{i}"), size=s, mtime=0) for i, s in enumerate((5, 9 << 20, 1, 1))]
-    assert engine._chunks(files) == [[0], [1], [2, 3]]
+    assert workers.chunks(files) == [[0], [1], [2, 3]]
 
 
 def test_spooled_index_file_replays_every_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index, "BATCH", 3)  # force several spooled batches
+    monkeypatch.setattr(index_records, "BATCH", 3)  # force several spooled batches
     log = tmp_path / "L0000001.LOG"
     log.write_text("x\n")
     st = log.stat()

@@ -114,7 +114,7 @@ WORKER = textwrap.dedent(
     """
     import os, sys, time
     from concurrent.futures import ProcessPoolExecutor
-    from imsdiag.engine import _worker_init
+    from imsdiag.workers import worker_init
 
     def job(path):
         with open(path, "w") as fh:
@@ -122,7 +122,7 @@ WORKER = textwrap.dedent(
         time.sleep(60)
 
     if __name__ == "__main__":
-        pool = ProcessPoolExecutor(1, initializer=_worker_init, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(1, initializer=worker_init, initargs=(os.getpid(),))
         pool.submit(job, sys.argv[1])
         time.sleep(60)
     """

@@ -1,0 +1,164 @@
+"""Questions explain asks the index: which events carry an id, what they link to, which ids are close."""
+
+from __future__ import annotations
+
+import difflib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..models import Event
+from ..serialize import event_from_json
+from ..sources import InputFile
+from .core import IndexCore
+from .ids import Origin, chunks, event_ids, link_allowed, norm_id, path_key
+
+MAX_RELATED = 5000
+"""Cap on events `related` returns: a loop with thousands of passes must not flood explain."""
+MAX_SUGGEST_POOL = 50000
+
+
+class Lookups(IndexCore):
+    """Lookups by id, restricted to a set of files (`set_scope`); a damaged index raises rather than answer empty."""
+
+    def set_scope(self, files: Iterable[InputFile] | None) -> None:
+        """Restrict lookups to these files (None: everything indexed); files not indexed are ignored."""
+        self._intact()
+        if files is None or self.conn is None:
+            self._scope = None
+            return
+        ids: list[int] = []
+        with self._answering("reading the file list"):
+            for f in files:
+                if f.path is None:
+                    continue
+                row = self.conn.execute("SELECT id FROM files WHERE path=?", (path_key(f.path),)).fetchone()
+                if row is not None:
+                    ids.append(row["id"])
+        self._scope = ids
+
+    def lookup(self, ident: str) -> list[Event]:
+        """Every event (in scope) carrying `ident` in any id field, in index order."""
+        self._intact()
+        n = norm_id(ident)
+        if n is None or self.conn is None:
+            return []
+        return self._events_for([n])
+
+    def lookup_kinds(self, ident: str) -> list[tuple[str, Event]]:
+        """(kind, event) for every event carrying `ident`: which field matched, for ambiguity checks."""
+        self._intact()
+        n = norm_id(ident)
+        if n is None or self.conn is None:
+            return []
+        scope, params = self._scope_sql("i.file_id")
+        sql = (
+            "SELECT i.kind, r.data FROM ids i JOIN records r ON r.rowid=i.event_rowid "
+            f"WHERE i.id_norm=?{scope} ORDER BY r.rowid"
+        )
+        with self._answering("looking up an id"):
+            return [(kind, event_from_json(data)) for kind, data in self.conn.execute(sql, [n, *params])]
+
+    def related(self, events: Sequence[Event], depth: int = 2) -> list[Event]:
+        """Events linked to `events` by any shared id, following links `depth` steps (not including `events`)."""
+        self._intact()
+        if self.conn is None:
+            return []
+        origins: dict[str, set[Origin]] = {}
+        # One record per file line and source: its location identifies it (serialising every event
+        # to compare them cost most of an explain on a long loop).
+        known = {_identity(e) for e in events}
+        frontier = list(events)
+        out: list[Event] = []
+        for _ in range(depth):
+            new_ids = _learn_ids(frontier, origins)
+            if not new_ids:
+                break
+            frontier = []
+            for event in self._events_for(sorted(new_ids)):
+                key = _identity(event)
+                if key in known:
+                    continue
+                if not any(n in new_ids and link_allowed(k, event.server, origins[n]) for n, k in event_ids(event)):
+                    continue  # only a reused queue id of another server: another message
+                known.add(key)
+                frontier.append(event)
+                out.append(event)
+                if len(out) >= MAX_RELATED:
+                    self.warn(f"explain: related events capped at {MAX_RELATED}")
+                    return out
+        return out
+
+    def _events_for(self, norms: Sequence[str]) -> list[Event]:
+        conn = self.conn
+        if conn is None:  # closed after damage found by an earlier lookup
+            raise sqlite3.ProgrammingError("the index was closed after damage was found")
+        scope, params = self._scope_sql("i.file_id")
+        rowids: set[int] = set()
+        out: list[Event] = []
+        with self._answering("looking up ids"):
+            for chunk in chunks(list(norms), 500):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT DISTINCT i.event_rowid FROM ids i WHERE i.id_norm IN ({marks}){scope}"
+                rowids.update(r[0] for r in conn.execute(sql, [*chunk, *params]))
+            for chunk in chunks(sorted(rowids), 500):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT data FROM records WHERE rowid IN ({marks}) ORDER BY rowid"
+                out.extend(event_from_json(data) for (data,) in conn.execute(sql, chunk))
+        return out
+
+    def _scope_sql(self, column: str) -> tuple[str, list[Any]]:
+        if self._scope is None:
+            return "", []
+        if not self._scope:
+            return " AND 0", []
+        return f" AND {column} IN ({','.join('?' * len(self._scope))})", list(self._scope)
+
+    def suggest(self, ident: str, n: int = 5) -> list[str]:
+        """Up to `n` indexed ids close to `ident`: ids containing it first, then difflib's nearest."""
+        q = norm_id(ident)
+        if q is None or self.conn is None:
+            return []
+        scope, params = self._scope_sql("file_id")
+        try:
+            return self._suggest(q, n, scope, params)
+        except sqlite3.Error as exc:  # suggestions only decorate "not found": go without them
+            self.trouble(exc, "suggesting ids")
+            return []
+
+    def _suggest(self, q: str, n: int, scope: str, params: list[Any]) -> list[str]:
+        assert self.conn is not None
+        contains = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT DISTINCT id_norm FROM ids WHERE instr(id_norm, ?) > 0{scope} LIMIT ?", [q, *params, n]
+            )
+        ]
+        # Only ids sharing the first character are compared: difflib over millions of ids is too slow,
+        # and a typo in the first character is the rarest kind.
+        hi = q[0] + "\U0010ffff"
+        pool = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT DISTINCT id_norm FROM ids WHERE id_norm >= ? AND id_norm < ?{scope} LIMIT ?",
+                [q[0], hi, *params, MAX_SUGGEST_POOL],
+            )
+        ]
+        close = difflib.get_close_matches(q, pool, n=n, cutoff=0.6)
+        return list(dict.fromkeys([*contains, *close]))[:n]
+
+
+def _identity(e: Event) -> tuple[str, int, str, str | None, str | None]:
+    return (e.location.path, e.location.line, e.source, e.message_id, e.queue_id)
+
+
+def _learn_ids(events: Iterable[Event], origins: dict[str, set[Origin]]) -> set[str]:
+    """Record where each id of `events` was seen (kind, server); return the ids not seen before."""
+    new_ids: set[str] = set()
+    for e in events:
+        for n, kind in event_ids(e):
+            if kind != "file":
+                if n not in origins:
+                    new_ids.add(n)
+                origins.setdefault(n, set()).add((kind, e.server))
+    return new_ids

@@ -1,0 +1,168 @@
+"""What one file contributes to a scan (parsed, or replayed from the index), and the scan's totals they fold into."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .correlate import Correlator
+from .models import Event, ParseIssue
+from .parsers.run import ParsedFile, Ticker, make_context, parse_input
+from .result import ISSUE_EXAMPLES, FileStat
+from .settings import ScanSettings
+from .sources import InputFile
+
+if TYPE_CHECKING:
+    from .index import EventIndex
+    from .index.records import FileWriter
+
+
+@dataclass
+class FileOutcome:
+    """Everything one file contributed (picklable, so `--jobs` workers can return it)."""
+
+    stat: FileStat
+    correlator: Correlator
+    issue_counts: Counter[str]
+    issue_examples: list[ParseIssue]
+    events: list[Event] | None = None
+    index_warnings: tuple[str, ...] = ()
+    """What a `--jobs` worker's own index connection had to say: the parent shows it with its own."""
+
+
+def new_correlator(settings: ScanSettings) -> Correlator:
+    """An empty correlator with the scan's window and repeat settings."""
+    return Correlator(
+        min_repeat=settings.min_passes,
+        since=settings.since,
+        until=settings.until,
+        window_seconds=settings.window_seconds,
+    )
+
+
+def consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: FileWriter | None = None) -> FileOutcome:
+    """Read a file's records to the end into its own correlator (and `sink`, the index writer, when given)."""
+    corr = new_correlator(settings)
+    counts: Counter[str] = Counter()
+    examples: list[ParseIssue] = []
+    kept: list[Event] | None = [] if keep_events else None
+    servers: Counter[str] = Counter()
+    n_events = 0
+    for rec in pf.records:
+        if sink is not None:
+            sink.add(rec)
+        if isinstance(rec, Event):
+            n_events += 1
+            corr.add(rec)
+            if rec.server:
+                servers[rec.server] += 1
+            if kept is not None:
+                kept.append(rec)
+        else:
+            counts[rec.code] += 1
+            if counts[rec.code] <= ISSUE_EXAMPLES:
+                examples.append(rec)
+    f = pf.file
+    corr.hosts.learn_file(f.server_hint, servers)
+    stat = FileStat(
+        path=f.display,
+        format=pf.format,
+        server=servers.most_common(1)[0][0] if servers else f.server_hint,
+        compression=pf.compression,
+        bytes=f.size,
+        lines=pf.counters.get("lines", 0),
+        events=n_events,
+        issues=sum(counts.values()),
+        skipped_reason=pf.skipped_reason if pf.format is None else None,
+    )
+    return FileOutcome(stat, corr, counts, examples, kept)
+
+
+_WORKER_INDEX: dict[str | None, EventIndex] = {}
+"""A worker process's own index connection per index path, opened once and reused for each file."""
+
+
+def process_file(
+    f: InputFile, settings: ScanSettings, keep_events: bool = False, ticker: Ticker | None = None
+) -> FileOutcome:
+    """Parse one file completely and keep what correlation needs (the unit of work for `--jobs`).
+
+    With the index on, a worker process opens its own connection once and reuses it; SQLite's
+    WAL mode serialises the writers, one transaction per file.
+    """
+    if settings.use_index and f.path is not None and not keep_events:
+        index = _WORKER_INDEX.get(settings.index_path)
+        if index is None:
+            from .index import open_index  # sqlite stays out of plain scans
+
+            index = open_index(Path(settings.index_path) if settings.index_path else None)
+            _WORKER_INDEX[settings.index_path] = index
+        out = indexed(f, settings, index, ticker)
+        if index.warnings:  # a worker's warnings would die with it: they travel with the outcome
+            out.index_warnings = tuple(index.warnings)
+            index.warnings.clear()
+        return out
+    pf = parse_input(f, settings)
+    if ticker is not None:
+        ticker.wrap(pf)
+    return consume(pf, settings, keep_events)
+
+
+def parse_key(f: InputFile, settings: ScanSettings) -> str:
+    """The settings that change what a parser makes of a file's bytes, for the index to compare."""
+    ctx = make_context(f, settings)
+    zones = ",".join(f"{k}={v}" for k, v in sorted((k, str(v)) for k, v in ctx.server_tz.items()))
+    return (
+        f"tz={ctx.default_tz};assumed={ctx.tz_assumed};server_tz={zones};year={ctx.year_hint};fmt={settings.log_format}"
+    )
+
+
+def indexed(f: InputFile, settings: ScanSettings, index: EventIndex, ticker: Ticker | None = None) -> FileOutcome:
+    """Process a file through the index: replay cached records, or parse and store them."""
+    key = parse_key(f, settings)
+    # `reparse`: should the database fail half way through the replay, the parser gives the rest of the file.
+    cached = index.cached_file(f, key, lambda: parse_input(f, settings).records) if f.path is not None else None
+    if cached is not None:
+        pf = ParsedFile(file=f, format=cached.format, compression=cached.compression, records=cached.records())
+        pf.counters = dict(cached.counters)
+        return consume(pf, settings, keep_events=False)
+    pf = parse_input(f, settings)
+    if ticker is not None:
+        ticker.wrap(pf)
+    if f.path is None:
+        return consume(pf, settings, keep_events=False)
+    writer = index.begin_file(f, pf.format, pf.compression, key)
+    try:
+        out = consume(pf, settings, keep_events=False, sink=writer)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit(pf.counters)
+    return out
+
+
+@dataclass
+class Totals:
+    """The scan's running totals: one correlator for all files, file rows, issue counts and examples."""
+
+    corr: Correlator
+    counts: Counter[str]
+    examples: list[ParseIssue]
+    stats: list[FileStat] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, settings: ScanSettings, walk_issues: list[ParseIssue]) -> Totals:
+        """Totals before any file is read: the issues of walking the input paths."""
+        return cls(new_correlator(settings), Counter(i.code for i in walk_issues), list(walk_issues[:ISSUE_EXAMPLES]))
+
+    def absorb(self, outcome: FileOutcome) -> None:
+        """Fold one file's outcome into the scan totals."""
+        self.stats.append(outcome.stat)
+        self.corr.merge(outcome.correlator)
+        for code, n in outcome.issue_counts.items():
+            self.counts[code] += n
+        for ex in outcome.issue_examples:
+            if sum(1 for e in self.examples if e.code == ex.code) < ISSUE_EXAMPLES:
+                self.examples.append(ex)
