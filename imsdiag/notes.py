@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 from .correlate import Correlator
+from .parsers import local_time_formats
 from .result import FileStat
 from .settings import ScanSettings
 from .years import Dating
 
-LOCAL_TIME_FORMATS = frozenset({"ims-protocol", "postfix", "sendmail", "exim"})
+LOCAL_TIME_FORMATS = local_time_formats()
+"""Formats that may hold zone-less local times, as the parsers declare (`Parser.local_time`)."""
 """Formats whose stamps are local time without a zone."""
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .correlate import Correlator
 from .models import Event, ParseIssue
+from .parsers import RECORDS_VERSION
 from .parsers.run import ParsedFile, Ticker, make_context, parse_input
 from .result import ISSUE_EXAMPLES, FileStat
 from .settings import ScanSettings
@@ -115,7 +116,8 @@ def parse_key(f: InputFile, settings: ScanSettings) -> str:
     ctx = make_context(f, settings)
     zones = ",".join(f"{k}={v}" for k, v in sorted((k, str(v)) for k, v in ctx.server_tz.items()))
     return (
-        f"tz={ctx.default_tz};assumed={ctx.tz_assumed};server_tz={zones};year={ctx.year_hint};fmt={settings.log_format}"
+        f"records={RECORDS_VERSION};tz={ctx.default_tz};assumed={ctx.tz_assumed};server_tz={zones};"
+        f"year={ctx.year_hint};fmt={settings.log_format}"
     )
 
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass, replace
 from .correlate import Correlator
 from .models import Event
 from .outcome import FileOutcome
+from .parsers import yearless_formats
 from .parsers.run import parse_input
 from .settings import ScanSettings
 from .sources import InputFile
 
-YEARLESS_FORMATS = frozenset({"postfix", "sendmail"})
+YEARLESS_FORMATS = yearless_formats()
+"""Formats whose stamps carry no year, as the parsers declare (`Parser.yearless_stamps`)."""
 """Formats whose BSD syslog stamps carry no year."""
 
 Reread = Callable[[list[InputFile], ScanSettings], Iterable[FileOutcome]]

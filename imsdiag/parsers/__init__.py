@@ -16,6 +16,10 @@ from .postfix import POSTFIX
 from .sendmail import SENDMAIL
 from .syslog import SyslogFormat, SyslogParser
 
+RECORDS_VERSION = 2
+"""Bumped whenever a parser makes different records from the same bytes, so the index reads stored files again
+(2: bounces carry their Reporting-MTA and the postmaster domain that wrote them)."""
+
 SYSLOG_FORMATS: tuple[SyslogFormat, ...] = (POSTFIX, SENDMAIL)
 """MTAs whose lines the syslog parser reads; each is also a format of its own (the file's leading MTA)."""
 
@@ -77,6 +81,7 @@ __all__ = [
     "NUL_FIRST",
     "NUL_LINES",
     "PARSERS",
+    "RECORDS_VERSION",
     "SYSLOG_FORMATS",
     "ParseContext",
     "Parser",
