@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .hosts import HostEvidence, is_loopback
-from .models import Event, Hop, TimeQuality
+from .graph import chain_edge_counts
+from .hosts import HostEvidence
+from .models import Event, TimeQuality
 from .names import normalize_host
 
 MAX_ADDRESSES = 200_000
@@ -27,27 +28,6 @@ def better_name_source(new: str, old: str | None) -> bool:
 _BUILD = re.compile(r"\d{1,2}\.\d{1,2}\.\d{1,5}(?:\.\d{1,5})?")
 
 IMS_SOURCES = frozenset({"ims-protocol", "ims-tracking", "ims-archive"})
-
-
-def hop_edge(hop: Hop) -> tuple[str | None, str | None]:
-    """(from, by) of a Received hop, from-side preferring the looked-up name, then HELO, then IP.
-
-    A hop from a loopback address is a re-injection on the same machine (amavis, a DKIM signer, a
-    list manager), not a network hop: its from-side is None so it never forms a loop edge.
-    """
-    src = hop.from_host or hop.from_helo or hop.from_ip
-    if is_loopback(src) or is_loopback(hop.from_ip):
-        return None, normalize_host(hop.by_host)
-    return normalize_host(src), normalize_host(hop.by_host)
-
-
-def chain_edge_counts(chain: Iterable[Hop]) -> dict[tuple[str, str], int]:
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for hop in chain:
-        a, b = hop_edge(hop)
-        if a and b:
-            counts[(a, b)] += 1
-    return counts
 
 
 @dataclass

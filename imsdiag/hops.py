@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .graph import ChainCycle, chain_cycle, repeated_edges
 from .models import Hop
-from .names import normalize_host
 
 # Hop limits per MTA class (prior-art.md §1A): the number of Received: headers at which each
 # one rejects a message as looping. Ordered by who rejects first.
@@ -55,20 +54,6 @@ class HopRow:
 
 
 @dataclass(frozen=True)
-class Cycle:
-    """The repeating part of a chain: a ring of normalised `by` hosts seen more than once."""
-
-    ring: tuple[str, ...]
-    """Hosts in traversal order; the first one is repeated implicitly at the end."""
-    count: int
-    """How many times the ring's first host is entered within the repeating part."""
-    rows: tuple[int, ...]
-    """Indexes (0-based, oldest first) of every row inside the repeating part."""
-    repeat_rows: tuple[int, ...]
-    """Indexes of the rows after the first full turn: the repeats themselves."""
-
-
-@dataclass(frozen=True)
 class ChainAnalysis:
     """Everything explain shows about one Received chain."""
 
@@ -77,7 +62,8 @@ class ChainAnalysis:
     """Last dated hop minus first dated hop."""
     edges: tuple[tuple[str, str, int], ...]
     """(from host, by host, count) for every edge seen more than once, most frequent first."""
-    cycle: Cycle | None
+    cycle: ChainCycle | None
+    """The ring the chain repeats, found by the detectors' own algorithm (graph.chain_cycle)."""
     skewed: int
     """Rows flagged as clock skew."""
     defects: int
@@ -85,7 +71,8 @@ class ChainAnalysis:
 
     @property
     def hops_per_pass(self) -> int:
-        return len(self.cycle.ring) if self.cycle else 1
+        # A one-way ring (the IMS adds no line) grows by one Received line per pass.
+        return len(self.cycle.hosts) if self.cycle and self.cycle.closed else 1
 
 
 class HeadroomRow(NamedTuple):
@@ -104,7 +91,8 @@ def analyse_chain(hops: Sequence[Hop]) -> ChainAnalysis:
     oldest_first = list(reversed(hops))
     delays = _delays(oldest_first)
     positive = sum(d for d in delays if d is not None and d > 0)
-    cycle = find_cycle(oldest_first)
+    # One return (A B A) is worth marking in the story; the detectors ask for --min-passes.
+    cycle = chain_cycle(oldest_first, 1)
     in_cycle = set(cycle.rows) if cycle else set()
     rows = tuple(
         HopRow(
@@ -148,64 +136,6 @@ def _delays(oldest_first: Sequence[Hop]) -> list[float | None]:
         out.append((hop.date - prev).total_seconds() if prev is not None else None)
         prev = hop.date
     return out
-
-
-def _edge(hop: Hop) -> tuple[str, str] | None:
-    src = normalize_host(hop.from_host) or normalize_host(hop.from_helo) or normalize_host(hop.from_ip)
-    dst = normalize_host(hop.by_host)
-    if src is None or dst is None:
-        return None
-    return src, dst
-
-
-def repeated_edges(oldest_first: Sequence[Hop]) -> tuple[tuple[str, str, int], ...]:
-    """(from, by, count) for every from->by edge that occurs more than once, most frequent first."""
-    counts = Counter(e for e in map(_edge, oldest_first) if e is not None and e[0] != e[1])
-    return tuple((a, b, n) for (a, b), n in counts.most_common() if n > 1)
-
-
-def find_cycle(oldest_first: Sequence[Hop]) -> Cycle | None:
-    """The first host ring that the `by` hosts run around more than once, or None.
-
-    Consecutive hops by the same host (a content filter re-injecting on localhost, a local
-    delivery) are folded first: they are one visit, not a loop.
-    """
-    visits: list[tuple[str, list[int]]] = []  # (host, row indexes of the folded run)
-    for i, hop in enumerate(oldest_first):
-        host = normalize_host(hop.by_host)
-        if host is None:
-            continue
-        if visits and visits[-1][0] == host:
-            visits[-1][1].append(i)
-        else:
-            visits.append((host, [i]))
-    hosts = [h for h, _ in visits]
-    start, period = _first_repeat(hosts)
-    if period == 0:
-        return None
-    end = start
-    while end < len(hosts) and hosts[end] == hosts[start + (end - start) % period]:
-        end += 1
-    span = end - start
-    rows = [i for _, idx in visits[start:end] for i in idx]
-    repeats = [i for _, idx in visits[start + period : end] for i in idx]
-    return Cycle(
-        ring=tuple(hosts[start : start + period]),
-        count=-(-span // period),  # ceil: a ring re-entered once counts two visits of its first host
-        rows=tuple(rows),
-        repeat_rows=tuple(repeats),
-    )
-
-
-def _first_repeat(hosts: Sequence[str]) -> tuple[int, int]:
-    """(start, period) of the earliest host seen again later; (0, 0) when no host repeats."""
-    last_seen: dict[str, int] = {}
-    for j, host in enumerate(hosts):
-        if host in last_seen:
-            i = last_seen[host]
-            return i, j - i
-        last_seen[host] = j
-    return 0, 0
 
 
 def mta_class(software: str | None) -> str | None:

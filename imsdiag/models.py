@@ -53,6 +53,19 @@ class Severity(str, enum.Enum):
         return {"info": 1, "warning": 2, "error": 3}[self.value]
 
 
+class LoopKind(str, enum.Enum):
+    """What a detector saw, before any rule names a cause."""
+
+    NULL_SENDER_REPEAT = "null-sender-repeat"
+    """The same null-sender report re-sent between the same hosts, a new message each pass (Q178436)."""
+    RECEIVED_CYCLE = "received-cycle"
+    """One message's Received chain repeats the same hosts."""
+    EXPLICIT = "explicit"
+    """An MTA wrote that it saw a loop (hop limit, loops back to myself, forwarding loop, routing loop)."""
+    AUTO_REPLY_VOLLEY = "auto-reply-volley"
+    """Auto-replies answering each other."""
+
+
 class RingShape(str, enum.Enum):
     """How the hosts of a loop are connected, so every output states the ring the same way."""
 
@@ -202,8 +215,7 @@ class Evidence:
 class Loop:
     """What the detector saw, before any rule names a cause."""
 
-    kind: str
-    """`null-sender-repeat`, `received-cycle`, `explicit`, `auto-reply-volley`."""
+    kind: LoopKind
     hosts: tuple[str, ...]
     """The host ring in traversal order (first host repeated implicitly at the end)."""
     addresses: tuple[str, ...]

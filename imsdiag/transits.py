@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .correlate import hop_edge
+from .graph import Edge, hop_edge
 from .models import Direction, Event
 
-Edge = tuple[str, str]
 MAX_HOPS = 4
 """Received lines of an archived copy read as this pass's transits: one pass has two or three."""
 

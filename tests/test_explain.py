@@ -160,7 +160,7 @@ def test_message_file_path_is_explained_directly(tmp_path: Path) -> None:
     assert [r.skew for r in expl.chain.rows] == [False, True, False, False]
     assert expl.chain.rows[1].delay_seconds == -10.0
     assert expl.chain.cycle is not None
-    assert expl.chain.cycle.ring == ("imc1.company.com", "relay.company.com")
+    assert expl.chain.cycle.hosts == ("imc1.company.com", "relay.company.com")
     assert expl.sightings[0].event.message_id == "DR.1@imc1.company.com"
     assert {h.mta: h.remaining for h in expl.headroom}["Sendmail"] == 21
 
@@ -382,6 +382,6 @@ def test_corpus_postfix_bounce_chain(corpus: Path) -> None:
     assert [r.delay_seconds for r in rows] == [None, 20.0, 0.0, 0.0, -16.0]
     assert [r.skew for r in rows] == [False, False, False, False, True]
     assert expl.chain.cycle is not None
-    assert expl.chain.cycle.ring == ("mta.domain-1.com", "host-2.domain-2.org")
+    assert expl.chain.cycle.hosts == ("mta.domain-1.com", "host-2.domain-2.org")
     assert expl.chain.cycle.repeat_rows == (4,)
     assert {h.mta: h.on_path for h in expl.headroom}["Postfix"] is True

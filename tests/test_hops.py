@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from imsdiag.hops import Q178436_NOTE, analyse_chain, find_cycle, headroom, mta_class
+from imsdiag.graph import chain_cycle
+from imsdiag.hops import Q178436_NOTE, analyse_chain, headroom, mta_class
 from imsdiag.models import Hop
 from imsdiag.parsers.received import parse_received
 
@@ -56,13 +57,14 @@ def test_negative_delay_is_flagged_as_clock_skew_not_hidden() -> None:
 def test_repeating_part_found_with_rows_and_edges() -> None:
     a = analyse_chain(chain(PING_PONG))
     assert a.cycle is not None
-    assert a.cycle.ring == ("relay.company.com", "imc1.company.com")
-    assert a.cycle.count == 3  # relay entered at hops 1, 3 and 5
-    assert a.cycle.rows == (0, 1, 2, 3, 4)
-    assert a.cycle.repeat_rows == (2, 3, 4)
+    assert a.cycle.hosts == ("relay.company.com", "imc1.company.com")
+    assert a.cycle.passes == 2  # relay -> imc1 -> relay twice: the round trips, as the detector counts them
+    assert a.cycle.closed
+    assert a.cycle.rows == (1, 2, 3, 4)  # hop 1 (client -> relay) is how the message entered, not the ring
+    assert a.cycle.repeat_rows == (2, 3, 4)  # from hop 3, which brings it back to relay
     assert ("imc1.company.com", "relay.company.com", 2) in a.edges
     assert ("relay.company.com", "imc1.company.com", 2) in a.edges
-    assert all(r.in_cycle for r in a.rows)
+    assert [r.in_cycle for r in a.rows] == [False, True, True, True, True]
     assert a.hops_per_pass == 2
 
 
@@ -76,7 +78,7 @@ def test_local_rehop_on_one_host_is_not_a_cycle() -> None:
             "Tue, 3 Mar 2020 10:00:05 +0000",
         ]
     )
-    assert find_cycle(list(reversed(hops))) is None
+    assert chain_cycle(list(reversed(hops))) is None
     assert analyse_chain(hops).cycle is None
 
 

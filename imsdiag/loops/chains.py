@@ -6,42 +6,12 @@ chain, and two chains side by side are not a loop.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import defaultdict
 
-from ..correlate import hop_edge
 from ..evidence import Evidence
-from ..models import Event, Hop, Loop, RingShape
-from ..transits import Edge
+from ..graph import chain_cycle
+from ..models import Event, Loop, LoopKind, RingShape
 from .addresses import looped_address
-from .graph import ring_shape, strongly_connected
-
-
-def chain_cycle(
-    chain: Sequence[Hop], corr: Evidence, min_repeat: int
-) -> tuple[tuple[str, ...], RingShape, int, bool] | None:
-    """(hosts, shape, repetitions, closed) for a chain whose busiest edge repeats >= min_repeat times.
-
-    `closed` is False when only one direction of the ring is recorded: the Q178436 shape, where
-    the relay adds a Received line on every pass and the IMS, re-creating the receipt, adds none.
-    """
-    counts: Counter[Edge] = Counter()
-    for hop in reversed(chain):  # oldest first, as the message travelled
-        a, b = hop_edge(hop)
-        a, b = corr.canonical(a), corr.canonical(b)
-        if a and b and a != b:
-            counts[(a, b)] += 1
-    if not counts:
-        return None
-    top_edge, top = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-    if top < min_repeat:
-        return None
-    repeated = {e: n for e, n in counts.items() if n >= 2}
-    for comp in strongly_connected(repeated):
-        if top_edge[0] in comp and top_edge[1] in comp:
-            hosts, shape = ring_shape(comp, repeated, top_edge[0])
-            return hosts, shape, top, True
-    return (top_edge[0], top_edge[1]), RingShape.RING, top, False
 
 
 def detect_chain_loops(corr: Evidence, min_repeat: int) -> list[Loop]:
@@ -51,11 +21,11 @@ def detect_chain_loops(corr: Evidence, min_repeat: int) -> list[Loop]:
     for ev in corr.cyclic:
         chains = [(ev.received, False)] + [(c, True) for c in ev.embedded_received]
         for chain, embedded in chains:
-            found = chain_cycle(chain, corr, min_repeat)
+            found = chain_cycle(list(reversed(chain)), min_repeat, corr.canonical)
             if found is None:
                 continue
-            ring, shape, reps, closed = found
-            shapes[ring] = shape
+            ring, reps, closed = found.hosts, found.passes, found.closed
+            shapes[ring] = found.shape
             # A bounce's returned original looped for the address the DSN names, not for the bounce's
             # own recipient (the original sender).
             rcpt = (looped_address(ev) if embedded else (ev.recipients[0] if ev.recipients else "")) or next(
@@ -77,7 +47,7 @@ def detect_chain_loops(corr: Evidence, min_repeat: int) -> list[Loop]:
             notes.append("the repeating chain is in a returned original inside a bounce")
         loops.append(
             Loop(
-                kind="received-cycle",
+                kind=LoopKind.RECEIVED_CYCLE,
                 hosts=ring,
                 addresses=(rcpt,) if rcpt else (),
                 events=tuple(events),
@@ -92,23 +62,3 @@ def detect_chain_loops(corr: Evidence, min_repeat: int) -> list[Loop]:
             )
         )
     return loops
-
-
-def recurring_segment(chain: Sequence[Hop], corr: Evidence) -> tuple[tuple[str, ...], int] | None:
-    """The hosts between the first `by` host that recurs and its return, oldest first (A, B for A B A),
-    with the round trips the chain shows (how often that host came back).
-
-    Weaker than a cycle: one round trip is enough. Explicit loop reports use it to name the hosts
-    when an MTA stopped the loop at its first repeat (Postfix's Delivered-To check).
-    """
-    seq: list[str] = []
-    for hop in reversed(chain):
-        b = corr.canonical(hop_edge(hop)[1])
-        if b and (not seq or seq[-1] != b):
-            seq.append(b)
-    first_seen: dict[str, int] = {}
-    for i, host in enumerate(seq):
-        if host in first_seen:
-            return tuple(dict.fromkeys(seq[first_seen[host] : i])), seq.count(host) - 1
-        first_seen[host] = i
-    return None

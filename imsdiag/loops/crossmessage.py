@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..evidence import Evidence
-from ..models import Direction, Event, Loop, ReportKind
+from ..graph import Edge, ring_shape, strongly_connected
+from ..models import Direction, Event, Loop, LoopKind, ReportKind
 from ..names import report_kind_from_subject, subject_stem
-from ..transits import Edge, received_edges, transit_edges
-from .graph import ring_shape, strongly_connected
+from ..transits import received_edges, transit_edges
 
 Routes = Mapping[tuple[str, str], str]
 """(server, destination domain) -> the host that domain's mail reaches from that server."""
@@ -190,7 +190,7 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) 
         # Each pass of a null-sender loop is a new message: count them by Message-ID where the logs give one.
         message_ids = {e.message_id for e in ring_events if e.message_id}
         loop = Loop(
-            kind="null-sender-repeat",
+            kind=LoopKind.NULL_SENDER_REPEAT,
             hosts=ring,
             addresses=(rcpt,),
             events=tuple(sorted(ring_events, key=_time_key)),

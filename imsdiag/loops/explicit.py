@@ -6,10 +6,10 @@ import re
 from collections import Counter, defaultdict
 
 from ..evidence import Evidence
-from ..models import Event, Loop, LoopSignal, RingShape
+from ..graph import chain_cycle
+from ..models import Event, Loop, LoopKind, LoopSignal, RingShape
 from ..names import subject_stem
 from .addresses import BOUNCE_SOURCES, looped_address
-from .chains import recurring_segment
 from .crossmessage import split_by_gap
 
 _LOOPS_BACK_DOMAIN = re.compile(r"mail for ([\w.-]{1,253}) loops back", re.IGNORECASE)
@@ -48,7 +48,7 @@ def detect_explicit(corr: Evidence, window_seconds: float) -> list[Loop]:
             hosts, shape, passes, reporter = _where(cluster, signal, corr)
             loops.append(
                 Loop(
-                    kind="explicit",
+                    kind=LoopKind.EXPLICIT,
                     hosts=hosts,
                     addresses=(key,) if "@" in key else _addresses_or_domain(cluster, key),
                     events=tuple(cluster),
@@ -156,9 +156,10 @@ def _ring_from_chains(events: list[Event], corr: Evidence) -> tuple[tuple[str, .
         # A bounce's own chain is how the bounce reached us; only a returned original shows the loop.
         own = () if e.source in BOUNCE_SOURCES and e.report_kind.is_report else (e.received,)
         for chain in (*e.embedded_received, *own):
-            found = recurring_segment(chain, corr)
-            if found and len(found[0]) > 1:
-                return found
+            # One round trip is enough here: an MTA that reports the loop often stopped it at the first return.
+            found = chain_cycle(list(reversed(chain)), 1, corr.canonical)
+            if found and len(found.hosts) > 1:
+                return found.hosts, found.passes
     return None
 
 
@@ -183,7 +184,7 @@ def detect_auto_reply_volleys(corr: Evidence, min_passes: int, window_seconds: f
             hosts = sorted({h for e in cluster if (h := corr.canonical(e.server))})
             loops.append(
                 Loop(
-                    kind="auto-reply-volley",
+                    kind=LoopKind.AUTO_REPLY_VOLLEY,
                     hosts=tuple(hosts),
                     addresses=tuple(sorted(pair)),
                     events=tuple(cluster),

@@ -77,8 +77,9 @@ def cycle_dict(chain: ChainAnalysis | None) -> dict[str, Any] | None:
         return None
     c = chain.cycle
     return {
-        "ring": list(c.ring),
-        "count": c.count,
+        "ring": list(c.hosts),
+        "count": c.passes,
+        "one_way": not c.closed,
         "rows": [chain.rows[i].number for i in c.rows],
         "repeat_rows": [chain.rows[i].number for i in c.repeat_rows],
         "edges": [{"from": a, "by": b, "count": n} for a, b, n in chain.edges],

@@ -205,9 +205,13 @@ class ExplainTerminalReporter:
             console.print(f"[error]{chain.skewed} negative delay(s): the servers' clocks disagree (clock skew)[/]")
         if chain.cycle is not None:
             c = chain.cycle
-            ring = " → ".join(f"[host]{safe_markup(h, 80)}[/]" for h in (*c.ring, c.ring[0]))
+            ring = safe_markup(ring_text(c.hosts, c.shape), 400)
             first, last = chain.rows[c.rows[0]].number, chain.rows[c.rows[-1]].number
-            console.print(f"[warning]repeating part (↻, hops {first}–{last}):[/] {ring}, seen {c.count} times")
+            way = "" if c.closed else " (only this direction is recorded)"
+            console.print(
+                f"[warning]repeating part (↻, hops {first}–{last}):[/] [host]{ring}[/]{way}, "
+                f"{plural(c.passes, 'round trip')}"
+            )
         for a, b, n in chain.edges:
             console.print(f"  edge {safe_markup(a, 80)} → {safe_markup(b, 80)} ×{n}")
 

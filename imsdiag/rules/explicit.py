@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from ..humanize import span
-from ..models import Finding, Loop, LoopSignal, Severity
+from ..models import Finding, Loop, LoopKind, LoopSignal, Severity
 from .base import Rule, RuleContext
 from .common import base_finding, counted, ims_involved, ring_statement
 
@@ -18,14 +18,14 @@ class _SignalRule(Rule):
 
     def check(self, loops: list[Loop], ctx: RuleContext) -> Iterator[tuple[Finding, set[int]]]:
         for i, loop in enumerate(loops):
-            if loop.kind != "explicit" or loop.signal is not self.signal:
+            if loop.kind != LoopKind.EXPLICIT or loop.signal is not self.signal:
                 continue
             claimed = {i}
             related = [loop]
             # A bounce that carries the looping original: its embedded chain names the ring.
             ids = {id(e) for e in loop.events}
             for j, other in enumerate(loops):
-                if j != i and other.kind == "received-cycle" and any(id(e) in ids for e in other.events):
+                if j != i and other.kind == LoopKind.RECEIVED_CYCLE and any(id(e) in ids for e in other.events):
                     claimed.add(j)
                     related.append(other)
             yield self.finding(loop, related), claimed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..humanize import duration, plural, span
-from ..models import Finding, Loop, ReportKind, Severity
+from ..models import Finding, Loop, LoopKind, ReportKind, Severity
 from .base import Rule, RuleContext
 from .common import base_finding, counted, ring_statement
 
@@ -43,7 +43,7 @@ class NullSenderPingPong(Rule):
 
     def check(self, loops: list[Loop], ctx: RuleContext) -> Iterator[tuple[Finding, set[int]]]:
         for i, loop in enumerate(loops):
-            if loop.kind != "null-sender-repeat":
+            if loop.kind != LoopKind.NULL_SENDER_REPEAT:
                 continue
             address = loop.addresses[0] if loop.addresses else "(unknown address)"
             kind = loop.report_kind.value if loop.report_kind is not ReportKind.NONE else "null-sender message"
@@ -117,7 +117,7 @@ class ReceivedChainCycle(Rule):
 
     def check(self, loops: list[Loop], ctx: RuleContext) -> Iterator[tuple[Finding, set[int]]]:
         for i, loop in enumerate(loops):
-            if loop.kind != "received-cycle":
+            if loop.kind != LoopKind.RECEIVED_CYCLE:
                 continue
             address = loop.addresses[0] if loop.addresses else ""
             for_text = f" for {address}" if address else ""
@@ -181,7 +181,7 @@ class AutoReplyVolley(Rule):
 
     def check(self, loops: list[Loop], ctx: RuleContext) -> Iterator[tuple[Finding, set[int]]]:
         for i, loop in enumerate(loops):
-            if loop.kind != "auto-reply-volley":
+            if loop.kind != LoopKind.AUTO_REPLY_VOLLEY:
                 continue
             a, b = (*loop.addresses, "?", "?")[:2]
             yield (

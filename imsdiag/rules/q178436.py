@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from ..humanize import duration
-from ..models import Direction, Event, Finding, Loop, ReportKind, Severity
+from ..models import Direction, Event, Finding, Loop, LoopKind, ReportKind, Severity
 from .base import Rule, RuleContext
 from .common import base_finding, counted, parse_build, ring_statement
 
@@ -170,12 +170,12 @@ class Q178436(Rule):
         taken: set[int] = set()
         # Cross-message rings first: they carry the passes and the period; a Received-chain cycle of
         # the same receipts joins them as supporting evidence, or stands alone (archives only).
-        order = sorted(range(len(loops)), key=lambda i: loops[i].kind != "null-sender-repeat")
+        order = sorted(range(len(loops)), key=lambda i: loops[i].kind != LoopKind.NULL_SENDER_REPEAT)
         for i in order:
             loop = loops[i]
-            if i in taken or loop.kind not in ("null-sender-repeat", "received-cycle"):
+            if i in taken or loop.kind not in (LoopKind.NULL_SENDER_REPEAT, LoopKind.RECEIVED_CYCLE):
                 continue
-            if loop.kind == "received-cycle" and not _null_sender_receipts(loop):
+            if loop.kind == LoopKind.RECEIVED_CYCLE and not _null_sender_receipts(loop):
                 continue
             # An NDR or auto-reply loop through an IMS is another cause (Q238498, Q216161): leave it
             # to the generic rule, which names those candidates.
@@ -191,7 +191,7 @@ class Q178436(Rule):
                 if (
                     j != i
                     and j not in taken
-                    and other.kind == "received-cycle"
+                    and other.kind == LoopKind.RECEIVED_CYCLE
                     and set(other.addresses) & set(loop.addresses)
                     and set(other.hosts) <= set(loop.hosts) | set(ctx.ims_servers)
                 ):

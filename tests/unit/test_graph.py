@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from imsdiag.graph import ring_shape, strongly_connected
 from imsdiag.humanize import ring_text
-from imsdiag.loops.graph import ring_shape, strongly_connected
 from imsdiag.models import RingShape
 
 
