@@ -292,12 +292,8 @@ class Q178436(Rule):
         relay = ", ".join(relays) or "the relay host"
         hold, purge = _relay_commands(loop, relays, address)
         steps = [
-            f"Break the ring now: stop the IMS on {ims} (net stop MSExchangeIMC)"
-            + (
-                f", or on {relay} {hold} (imsdiag's own advice: test it on one message first)"
-                if relays and hold
-                else ""
-            )
+            f"Break the ring now (imsdiag's own advice): stop the IMS on {ims} (net stop MSExchangeIMC)"
+            + (f", or on {relay} {hold} (test it on one message first)" if relays and hold else "")
             + f". Only the null-sender receipt to {address} needs to stop; other mail can flow.",
             f"Clean up: delete the looping receipts to {address} in the Administrator program (IMS Properties, "
             "Queues tab, KB Q156063), never as files in Imcdata\\In or Imcdata\\Out, which Queue.dat indexes "
@@ -322,7 +318,8 @@ class Q178436(Rule):
             )
         period = duration(loop.period_seconds)
         steps.append(
-            f"Start the IMS on {ims} and watch its protocol log for two periods (about {period} each): no new "
+            f"Start the IMS on {ims} and watch its protocol log for two periods (about {period} each; imsdiag's "
+            f"own advice): no new "
             f"MAIL FROM:<> session for {address} should appear. Set Message Archival and SMTP Protocol Log back "
             "to None unless you need them: they are what fills the disk (KB Q170809). Tell the sender the "
             "receipt never arrived."
