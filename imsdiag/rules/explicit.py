@@ -82,7 +82,8 @@ class HopLimitExceeded(_SignalRule):
 
     **Example.**
 
-        [LOOP003 hop-limit-exceeded] bob@example.com: Too many "Received" headers - suspected mail loop
+        ERROR LOOP003 hop-limit-exceeded
+        Hop limit reached for bob@example.com
     """
 
     id = "LOOP003"
@@ -154,7 +155,8 @@ class LoopsBackToMyself(_SignalRule):
 
     **Example.**
 
-        [LOOP004 loops-back-to-myself] mail for mail.example.org loops back to myself
+        ERROR LOOP004 loops-back-to-myself
+        Mail for example.org loops back to mail.example.org
     """
 
     id = "LOOP004"
@@ -208,7 +210,8 @@ class ForwardingLoop(_SignalRule):
 
     **Example.**
 
-        [LOOP005 forwarding-loop] mail forwarding loop for alice@example.org
+        ERROR LOOP005 forwarding-loop
+        Forwarding loop for alice@example.org
     """
 
     id = "LOOP005"
@@ -258,7 +261,8 @@ class RoutingLoopReported(_SignalRule):
 
     **Example.**
 
-        [LOOP007 routing-loop-reported] routing loop detected for bob@example.com
+        ERROR LOOP007 routing-loop-reported
+        Routing loop reported for bob@example.com
     """
 
     id = "LOOP007"

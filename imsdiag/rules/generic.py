@@ -32,7 +32,8 @@ class NullSenderPingPong(Rule):
 
     **Example.**
 
-        [LOOP001 null-sender-ping-pong] Null-sender mail for bob@example.com loops mx1 → mx2 → mx1
+        ERROR LOOP001 null-sender-ping-pong
+        Null-sender message for bob@example.com loops mx1 → mx2 → mx1
     """
 
     id = "LOOP001"
@@ -106,7 +107,8 @@ class ReceivedChainCycle(Rule):
 
     **Example.**
 
-        [LOOP002 received-chain-cycle] Received chain repeats a.example.com → b.example.com 15 times
+        ERROR LOOP002 received-chain-cycle
+        Received chain for bob@example.com repeats a.example.com → b.example.com → a.example.com 15 times
     """
 
     id = "LOOP002"
@@ -169,7 +171,8 @@ class AutoReplyVolley(Rule):
 
     **Example.**
 
-        [LOOP006 auto-reply-volley] Auto-replies ping-pong between a@example.com and b@example.net
+        WARNING LOOP006 auto-reply-volley
+        Auto-replies ping-pong between a@example.com and b@example.net
     """
 
     id = "LOOP006"
