@@ -129,6 +129,7 @@ def indexed(f: InputFile, settings: ScanSettings, index: EventIndex, ticker: Tic
     if cached is not None:
         pf = ParsedFile(file=f, format=cached.format, compression=cached.compression, records=cached.records())
         pf.counters = dict(cached.counters)
+        pf.skipped_reason = cached.skipped_reason
         return consume(pf, settings, keep_events=False)
     pf = parse_input(f, settings)
     if ticker is not None:
@@ -141,7 +142,7 @@ def indexed(f: InputFile, settings: ScanSettings, index: EventIndex, ticker: Tic
     except BaseException:
         writer.abort()
         raise
-    writer.commit(pf.counters)
+    writer.commit(pf.counters, pf.skipped_reason)
     return out
 
 

@@ -325,3 +325,21 @@ def test_index_is_not_reused_under_other_parse_settings(tmp_path: Path) -> None:
     assert utc.first_time is not None and east.first_time is not None
     assert utc.first_time - east.first_time == timedelta(hours=2)
     assert again.first_time == east.first_time
+
+
+def test_warm_scan_keeps_each_skipped_files_reason(tmp_path: Path) -> None:
+    """A skipped file replayed from the index says why, as the first scan did (not just "skipped")."""
+    from imsdiag.engine import scan
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "README.txt").write_text("notes about this folder\n" * 5, encoding="utf-8")
+    (logs / "empty.log").write_bytes(b"")
+    (logs / "maillog").write_text(
+        "Mar 15 09:12:44 relay sendmail[3614]: JEB03576: from=<a@example.com>, size=10, nrcpts=1\n", encoding="utf-8"
+    )
+    settings = ScanSettings(paths=(str(logs),), use_index=True, index_path=str(tmp_path / "i.sqlite"))
+    cold = {f.path: f.skipped_reason for f in scan(settings).files}
+    warm = {f.path: f.skipped_reason for f in scan(settings).files}
+    assert warm == cold
+    assert sorted(r for r in cold.values() if r) == ["empty file", "not a recognised mail log"]

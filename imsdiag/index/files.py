@@ -15,6 +15,7 @@ from .core import IndexCore
 from .damage import DECODE_ERRORS
 from .ids import stat_key
 from .records import FileWriter
+from .schema import SKIPPED_REASON_KEY
 
 
 class CachedFile:
@@ -37,7 +38,11 @@ class CachedFile:
         self.format: str | None = row["format"]
         self.compression: str | None = row["compression"]
         self.server_hint: str | None = row["server_hint"]
-        self.counters: dict[str, int] = json.loads(row["counters"] or "{}")
+        stored = json.loads(row["counters"] or "{}")
+        self.counters: dict[str, int] = {k: v for k, v in stored.items() if isinstance(v, int)}
+        # Why a file was not read (a README, an empty file): a warm scan says what the cold one said.
+        reason = stored.get(SKIPPED_REASON_KEY)
+        self.skipped_reason: str | None = reason if isinstance(reason, str) else None
 
     def records(self) -> Iterator[Event | ParseIssue]:
         """Every stored record of the file, in original order, with locations under today's display path.

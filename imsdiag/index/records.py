@@ -18,6 +18,7 @@ from ..serialize import dumps, to_dict
 from ..sources import InputFile
 from .core import IndexCore
 from .ids import event_ids, stat_key
+from .schema import SKIPPED_REASON_KEY
 
 BATCH = 2000
 """Records buffered before one executemany: bounded memory, few round trips."""
@@ -132,7 +133,7 @@ class FileWriter:
             self._spool = None
             self._spooled = 0
 
-    def commit(self, counters: dict[str, int]) -> None:
+    def commit(self, counters: dict[str, int], skipped_reason: str | None = None) -> None:
         if self._dead:
             return
         conn = self._index.conn
@@ -142,7 +143,10 @@ class FileWriter:
             self._start()
             for events, issues in self._batches():
                 self._write(events, issues)
-            conn.execute("UPDATE files SET counters=? WHERE id=?", (json.dumps(counters), self._file_id))
+            stored: dict[str, object] = dict(counters)
+            if skipped_reason:
+                stored[SKIPPED_REASON_KEY] = skipped_reason
+            conn.execute("UPDATE files SET counters=? WHERE id=?", (json.dumps(stored), self._file_id))
             conn.execute("COMMIT")
             self._open = False
         except (sqlite3.Error, OSError, pickle.UnpicklingError, EOFError) as exc:

@@ -12,6 +12,8 @@ from .damage import brief
 SCHEMA_VERSION = 2
 APP_ID = 0x494D5344  # "IMSD": marks the file as ours, so a foreign database is never trusted
 BUSY_TIMEOUT_MS = 15000
+SKIPPED_REASON_KEY = "_skipped_reason"
+"""Kept beside a file's counters: why it was skipped, so a warm scan words it as the cold scan did."""
 QUICK_CHECK_MAX_BYTES = 32 << 20
 """Indexes up to this size get `PRAGMA quick_check` when opened (a few ms per MB); damage in a larger one is
 found by the read or write that meets it, and recovered from there."""
