@@ -15,8 +15,7 @@ from .settings import ScanSettings
 from .sources import InputFile
 
 YEARLESS_FORMATS = yearless_formats()
-"""Formats whose stamps carry no year, as the parsers declare (`Parser.yearless_stamps`)."""
-"""Formats whose BSD syslog stamps carry no year."""
+"""Formats whose BSD syslog stamps carry no year, as the parsers declare (`Parser.yearless_stamps`)."""
 
 Reread = Callable[[list[InputFile], ScanSettings], Iterable[FileOutcome]]
 """Reads files again under other settings (the scan's own way of reading, index and workers included)."""
