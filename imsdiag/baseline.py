@@ -1,4 +1,4 @@
-"""Baselines: record the fingerprints of known findings, then hide them in later runs."""
+"""Baseline files: record the fingerprints of known findings, and read them back for the policy to hide."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from typing import Any, TextIO
 
 from .config import read_regular_file
 from .errors import ConfigError
-from .jsontext import dumps
+from .jsontext import clean_text, dumps, iso_time
 from .models import Finding
 from .output import write_text
-from .reporters.records import clean_text, iso_time
 from .textsafe import safe_text
 
 BASELINE_VERSION = 1
@@ -87,17 +86,3 @@ def load_baseline(path: str | os.PathLike[str]) -> frozenset[str]:
             raise ConfigError(f'{name}: baseline entry {n} has no "fingerprint" string')
         fingerprints.add(fp)
     return frozenset(fingerprints)
-
-
-def apply_baseline(
-    findings: Iterable[Finding], fingerprints: frozenset[str] | set[str]
-) -> tuple[tuple[Finding, ...], int]:
-    """Split off findings whose fingerprint is in the baseline: (kept findings, suppressed count)."""
-    kept: list[Finding] = []
-    suppressed = 0
-    for finding in findings:
-        if finding.fingerprint and finding.fingerprint in fingerprints:
-            suppressed += 1
-        else:
-            kept.append(finding)
-    return tuple(kept), suppressed

@@ -206,12 +206,13 @@ def scan(
             resolve_target(target, what, paths, follow_links)
     _check_window(ctx, run)
     result = run_scan(run.scan, make_progress(quiet, color))
-    if write_baseline:
-        n = write_baseline_file(write_baseline, result.findings, inputs=paths, follow_links=follow_links)
-        if not quiet:
-            click.echo(f"imsdiag: wrote {n} finding(s) to baseline {write_baseline}", err=True)
     if known is not None:
         result = _without_known(result, known)
+    if write_baseline:
+        # Every finding, the known ones too: a new baseline replaces the old one.
+        n = write_baseline_file(write_baseline, result.found, inputs=paths, follow_links=follow_links)
+        if not quiet:
+            click.echo(f"imsdiag: wrote {n} finding(s) to baseline {write_baseline}", err=True)
     name = choose_format(run.format, os.environ)
     options = ReportOptions(
         color="never" if output else color, verbose=verbose, fail_on=run.fail_on, tool_version=__version__
@@ -225,13 +226,22 @@ def scan(
 
 
 def _without_known(result: ScanResult, known: frozenset[str]) -> ScanResult:
-    """The result without the findings the baseline already holds, which are counted as suppressed."""
+    """The result with the baseline's findings set aside by the policy and counted as suppressed.
+
+    Only until engine.scan takes the fingerprints in `ScanSettings.baseline` and keeps the findings
+    they hide in `ScanResult.known` (issue 13): then the policy is applied there, once, for every caller.
+    """
     from dataclasses import replace
 
-    from .baseline import apply_baseline
+    from .policy import Policy
 
-    kept, suppressed = apply_baseline(result.findings, known)
-    return replace(result, findings=kept, suppressed=result.suppressed + suppressed)
+    shown = Policy(baseline=known).apply(result.findings)
+    return replace(
+        result,
+        findings=shown.findings,
+        known=result.known + shown.known,
+        suppressed=result.suppressed + shown.suppressed,
+    )
 
 
 def _stderr_summary(result: ScanResult) -> None:
@@ -282,13 +292,9 @@ def explain_cmd(
       imsdiag explain imc1:D2VQ1AB2 --logs logs/ --format json
       imsdiag explain logs/imc1/Imcdata/Out/archive/D2VQ1AB2.ARC
     """
-    import io
-
     from .explain import explain as run_explain
-    from .output import resolve_target, write_text
-    from .reporters.base import ReportOptions
-    from .reporters.explain_json import ExplainJsonReporter
-    from .reporters.explain_terminal import ExplainTerminalReporter
+    from .output import resolve_target, write_report
+    from .reporters import ReportOptions, get_explain_reporter
 
     cfg = load_config(config_file, Path.cwd())
     # The message file named as ID is read too: `-o` must not replace it.
@@ -305,15 +311,10 @@ def explain_cmd(
             exc.hint = "give the logs with --logs PATH, or scan them first"
         raise
     options = ReportOptions(color="never" if output else color, verbose=verbose, tool_version=__version__)
-    reporter = ExplainJsonReporter(options) if fmt == "json" else ExplainTerminalReporter(options)
-    if output and output != "-":
-        buffer = io.StringIO()
-        reporter.report(expl, buffer)
-        write_text(output, buffer.getvalue(), sys.stdout, inputs=inputs, follow_links=follow_links)
-    else:
-        decide(ctx, ExitCode.OK)
-        reporter.report(expl, _stdout(output))
-    ctx.exit(ExitCode.OK)
+    decided = decide(ctx, ExitCode.OK)
+    reporter = get_explain_reporter(fmt, options)
+    write_report(reporter, expl, output, _stdout(output), inputs=inputs, follow_links=follow_links)
+    ctx.exit(decided)
 
 
 @cli.command(name="rules")

@@ -35,6 +35,11 @@ def format_time(dt: datetime | None) -> str:
     return utc(dt).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def stamp(dt: datetime) -> str:
+    """`2001-02-07 17:01:20`: a time to the second, in the zone it carries (explain's timeline and hops)."""
+    return dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def format_span(first: datetime | None, last: datetime | None, arrow: str = "→") -> str:
     """`first → last` in UTC minutes, dropping the repeated date when both fall on one day."""
     if first is None or last is None:

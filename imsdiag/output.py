@@ -9,12 +9,13 @@ import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from .errors import InputError
 from .reporters.base import Reporter
-from .result import ScanResult
 from .textsafe import safe_text
+
+R = TypeVar("R")
 
 
 def _new_file_mode() -> int:
@@ -165,7 +166,7 @@ def write_text(
         raise InputError(f"cannot write {what} to {safe_text(os.fspath(path), 300)}: {exc.strerror or exc}") from exc
 
 
-def render(reporter: Reporter, result: ScanResult) -> str:
+def render(reporter: Reporter[R], result: R) -> str:
     """The whole report as a string."""
     buffer = io.StringIO()
     reporter.report(result, buffer)
@@ -173,8 +174,8 @@ def render(reporter: Reporter, result: ScanResult) -> str:
 
 
 def write_report(
-    reporter: Reporter,
-    result: ScanResult,
+    reporter: Reporter[R],
+    result: R,
     path: str | os.PathLike[str] | None,
     stdout: TextIO,
     *,

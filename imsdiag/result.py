@@ -7,6 +7,7 @@ from datetime import datetime
 
 from .models import Finding, ParseIssue, Severity
 from .policy import in_order
+from .ruleinfo import RuleInfo
 
 SCHEMA_VERSION = 1
 """Version of the JSON document; bumped on any incompatible change."""
@@ -70,6 +71,14 @@ class ScanContext:
         return dict(self.file_years).get(path, self.year)
 
 
+def _registered_rules() -> tuple[RuleInfo, ...]:
+    # Only until engine.scan passes `rules=` where it makes the result (issue 13): reporters must not
+    # reach for the registry, so a result made without the metadata takes the registry's here, once.
+    from .rules import rule_infos
+
+    return rule_infos()
+
+
 @dataclass(frozen=True)
 class ScanResult:
     """Everything a reporter needs; reporters only render it."""
@@ -89,7 +98,7 @@ class ScanResult:
     suppressed: int = 0
     """Findings hidden by a baseline."""
     filtered: int = 0
-    """Findings hidden by --select/--ignore/--since/--until."""
+    """Findings of rules left out by --select/--ignore (--since/--until drop events, not findings)."""
     notes: tuple[str, ...] = field(default=())
     first_time: datetime | None = None
     """Earliest event time in the input (after --since/--until)."""
@@ -98,10 +107,19 @@ class ScanResult:
     """The host map: (name, joined to, the evidence) for every join, in the order they were made."""
     context: ScanContext = field(default_factory=ScanContext)
     """What explain needs to see the same machines on the same clock as this scan."""
+    known: tuple[Finding, ...] = ()
+    """The findings the baseline hid (`policy.Shown.known`): still found, so `--write-baseline` records them."""
+    rules: tuple[RuleInfo, ...] = field(default_factory=_registered_rules)
+    """Every rule's metadata, sorted by id, for the reports that describe the rules (SARIF, JUnit)."""
 
     def __post_init__(self) -> None:
         # The one finding order (policy.finding_order), set where a result is made so no reporter re-sorts.
         object.__setattr__(self, "findings", in_order(self.findings))
+
+    @property
+    def found(self) -> tuple[Finding, ...]:
+        """Every finding of the chosen rules, the ones the baseline hid included."""
+        return self.findings + self.known
 
     @property
     def issue_total(self) -> int:

@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
+from .jsontext import iso_stamp
 from .models import Event, Finding, Hop, ParseIssue
 
 T = TypeVar("T")
@@ -73,7 +74,7 @@ def _encode(value: Any, compact: bool) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime):
-        return value.isoformat()
+        return iso_stamp(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_dict(value, compact)
     if isinstance(value, (tuple, list, frozenset, set)):

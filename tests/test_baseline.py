@@ -10,13 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from imsdiag.baseline import apply_baseline, load_baseline, write_baseline
+from imsdiag.baseline import load_baseline, write_baseline
 from imsdiag.errors import ConfigError, InputError
-from imsdiag.models import Evidence, Location
+from imsdiag.models import Evidence, Finding, Location
+from imsdiag.policy import Policy
 
 from .reporters.conftest import INFO_FINDING, LOOP003_FINDING, Q178436_FINDING
 
 NOW = datetime(2024, 3, 10, 12, 0, tzinfo=timezone.utc)
+
+
+def apply_baseline(findings: list[Finding], fingerprints: frozenset[str]) -> tuple[tuple[Finding, ...], int]:
+    """The policy with only a baseline: (findings shown, how many it suppressed)."""
+    shown = Policy(baseline=fingerprints).apply(findings)
+    return shown.findings, shown.suppressed
 
 
 def test_write_baseline_document(tmp_path: Path) -> None:

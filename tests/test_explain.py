@@ -17,7 +17,6 @@ from imsdiag.models import (
     Direction,
     Event,
     Evidence,
-    Finding,
     Hop,
     Location,
     ReportKind,
@@ -29,6 +28,7 @@ from imsdiag.reporters.explain_json import explanation_dict
 from imsdiag.reporters.explain_terminal import ExplainTerminalReporter
 from imsdiag.settings import ScanSettings
 from imsdiag.sources import InputFile
+from tests.factories import finding
 
 MX1 = """\
 Mar  3 10:00:05 mx1 postfix/smtpd[123]: 4F1A2B3C: client=mail.example.com[192.0.2.1]
@@ -191,11 +191,8 @@ def dr_pass(n: int, server: str, peer: str) -> Event:
 
 PASSES = [dr_pass(n, "imc1" if n % 2 else "relay", "relay.company.com" if n % 2 else "imc1") for n in (1, 2, 3, 4)]
 
-Q178436 = Finding(
-    rule_id="Q178436",
-    slug="ims-dr-loop",
-    severity=Severity.ERROR,
-    confidence="high",
+Q178436 = finding(
+    "Q178436",
     title="Delivery receipt loops between imc1 and relay",
     summary="A null-sender delivery receipt for user2@company.com passed 4 times.",
     hosts=("imc1", "relay"),
@@ -211,9 +208,8 @@ Q178436 = Finding(
     message_ids=("ORIG.1@company.com",),
     fingerprint="fp-q178436",
 )
-UNRELATED = Finding(
-    rule_id="LOOP001",
-    slug="received-cycle",
+UNRELATED = finding(
+    "LOOP001",
     severity=Severity.WARNING,
     confidence="low",
     title="x",

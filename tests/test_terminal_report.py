@@ -17,6 +17,7 @@ from imsdiag.reporters import get_reporter
 from imsdiag.reporters.base import ReportOptions
 from imsdiag.reporters.terminal import TerminalReporter, render_plain
 from imsdiag.result import FileStat, ScanResult, ServerInfo
+from tests.factories import finding, scan_result
 
 IMC1_LOG = "q178436-site-connector/imc1/Imcdata/Log/L0000001.LOG"
 RELAY_LOG = "q178436-site-connector/relay/maillog"
@@ -29,11 +30,8 @@ def _utc(*args: int) -> datetime:
 
 def q178436_finding(subject: str = "Delivered: Budget 2001") -> Finding:
     """The founding case: a delivery receipt looping 42 times between IMC1 and the relay."""
-    return Finding(
-        rule_id="Q178436",
-        slug="ims-dr-primary-proxy-loop",
-        severity=Severity.ERROR,
-        confidence="high",
+    return finding(
+        "Q178436",
         title="Delivery receipt loops between IMS and relay (KB Q178436)",
         summary=(
             "A delivery receipt with a null sender (MAIL FROM:<>) for user2@company.com passed 42 times "
@@ -77,11 +75,10 @@ def q178436_finding(subject: str = "Delivered: Budget 2001") -> Finding:
     )
 
 
-def loop003_finding() -> Finding:
-    """A generic Received-chain cycle at warning severity, with no period or builds."""
-    return Finding(
-        rule_id="LOOP003",
-        slug="received-cycle",
+def chain_cycle_finding() -> Finding:
+    """A generic Received-chain cycle at warning severity (seen in a bounce), with no period or builds."""
+    return finding(
+        "LOOP002",
         severity=Severity.WARNING,
         confidence="medium",
         title="Received chain visits the same hosts twice",
@@ -104,7 +101,6 @@ def make_result(findings: tuple[Finding, ...] = (), **kw: object) -> ScanResult:
         FileStat("notes.txt", None, skipped_reason="unknown format"),
     )
     base: dict[str, object] = dict(
-        findings=findings,
         issues=(
             ParseIssue(Location(RELAY_LOG, 99), "bad-timestamp", "timestamp not understood", "Feb 31 xx"),
             ParseIssue(Location(RELAY_LOG, 120), "bad-timestamp", "second example"),
@@ -121,12 +117,12 @@ def make_result(findings: tuple[Finding, ...] = (), **kw: object) -> ScanResult:
         lines_read=2130,
     )
     base.update(kw)
-    return ScanResult(**base)  # type: ignore[arg-type]
+    return scan_result(*findings, **base)
 
 
 @pytest.fixture
 def loop_result() -> ScanResult:
-    return make_result((loop003_finding(), q178436_finding()))
+    return make_result((chain_cycle_finding(), q178436_finding()))
 
 
 def test_headline_counts_findings_by_severity(loop_result: ScanResult) -> None:
@@ -142,8 +138,8 @@ def test_single_loop_headline() -> None:
 
 def test_error_panel_comes_first_with_title_and_facts(loop_result: ScanResult) -> None:
     out = render_plain(loop_result)
-    assert out.index("ERROR Q178436 ims-dr-primary-proxy-loop, confidence high") < out.index(
-        "WARNING LOOP003 received-cycle"
+    assert out.index("ERROR Q178436 ims-receipt-loop, confidence high") < out.index(
+        "WARNING LOOP002 received-chain-cycle"
     )
     # The title is inside the panel, where it wraps instead of being cut at the border.
     assert "│ Delivery receipt loops between IMS and relay" in out
@@ -191,7 +187,7 @@ def test_long_evidence_line_is_cut_to_the_width() -> None:
 
 def test_deep_path_evidence_is_stacked_not_cropped() -> None:
     path = "logs/" + "deep/" * 20 + "L0000001.LOG"
-    finding = replace(loop003_finding(), evidence=(Evidence(Location(path, 5), "MAIL FROM: <>", "again"),))
+    finding = replace(chain_cycle_finding(), evidence=(Evidence(Location(path, 5), "MAIL FROM: <>", "again"),))
     lines = render_plain(make_result((finding,)), verbose=1).splitlines()
     at = next(i for i, line in enumerate(lines) if "logs/deep/" in line)
     joined = lines[at][2:-1].rstrip() + lines[at + 1][2:-1].rstrip()

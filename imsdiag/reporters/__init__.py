@@ -1,10 +1,14 @@
-"""Reporter registry: every output format, chosen by name with `--format`."""
+"""Reporter registry: every output format of `scan` and of `explain`, chosen by name with `--format`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeVar
 
+from ..result import ScanResult
 from .base import Reporter, ReportOptions
+from .explain_json import ExplainJsonReporter
+from .explain_terminal import ExplainTerminalReporter
 from .github import GithubReporter
 from .json_report import JsonReporter
 from .jsonl import JsonLinesReporter
@@ -13,7 +17,12 @@ from .sarif import SarifReporter
 from .terminal import TerminalReporter
 from .text import TextReporter
 
-REPORTERS: dict[str, type[Reporter]] = {
+if TYPE_CHECKING:
+    from ..explain import Explanation
+
+R = TypeVar("R")
+
+REPORTERS: dict[str, type[Reporter[ScanResult]]] = {
     cls.name: cls
     for cls in (
         TerminalReporter,
@@ -26,8 +35,12 @@ REPORTERS: dict[str, type[Reporter]] = {
     )
 }
 
+EXPLAIN_REPORTERS: dict[str, type[Reporter[Explanation]]] = {
+    cls.name: cls for cls in (ExplainTerminalReporter, ExplainJsonReporter)
+}
+
 FORMAT_CHOICES: tuple[str, ...] = ("auto", *REPORTERS)
-"""Every value `--format` accepts, for click.Choice."""
+"""Every value `scan --format` accepts, for click.Choice."""
 
 
 def choose_format(name: str, env: Mapping[str, str]) -> str:
@@ -37,12 +50,30 @@ def choose_format(name: str, env: Mapping[str, str]) -> str:
     return GithubReporter.name if env.get("GITHUB_ACTIONS") else TerminalReporter.name
 
 
-def get_reporter(name: str, options: ReportOptions | None = None) -> Reporter:
-    """A reporter instance for format `name`."""
+def _make(registry: Mapping[str, type[Reporter[R]]], name: str, options: ReportOptions | None) -> Reporter[R]:
     try:
-        return REPORTERS[name](options)
+        return registry[name](options)
     except KeyError:
-        raise ValueError(f"unknown format {name!r} (known: {', '.join(REPORTERS)})") from None
+        raise ValueError(f"unknown format {name!r} (known: {', '.join(registry)})") from None
 
 
-__all__ = ["FORMAT_CHOICES", "REPORTERS", "ReportOptions", "Reporter", "choose_format", "get_reporter"]
+def get_reporter(name: str, options: ReportOptions | None = None) -> Reporter[ScanResult]:
+    """A reporter instance for scan's format `name`."""
+    return _make(REPORTERS, name, options)
+
+
+def get_explain_reporter(name: str, options: ReportOptions | None = None) -> Reporter[Explanation]:
+    """A reporter instance for explain's format `name`."""
+    return _make(EXPLAIN_REPORTERS, name, options)
+
+
+__all__ = [
+    "EXPLAIN_REPORTERS",
+    "FORMAT_CHOICES",
+    "REPORTERS",
+    "ReportOptions",
+    "Reporter",
+    "choose_format",
+    "get_explain_reporter",
+    "get_reporter",
+]

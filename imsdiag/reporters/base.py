@@ -1,4 +1,4 @@
-"""The reporter contract: a reporter renders a finished ScanResult to a text stream and nothing else."""
+"""The reporter contract: a reporter renders a finished result (a scan's, an explanation) to a stream, nothing else."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import abc
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, TextIO
+from typing import ClassVar, Generic, TextIO, TypeVar
 
-from ..result import ScanResult
+R = TypeVar("R")
+"""What a reporter renders: `ScanResult` for scan's formats, `Explanation` for explain's."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class ReportOptions:
     tool_version: str = ""
 
 
-class Reporter(abc.ABC):
-    """One output format."""
+class Reporter(abc.ABC, Generic[R]):
+    """One output format of one command."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -34,7 +35,7 @@ class Reporter(abc.ABC):
         self.options = options or ReportOptions()
 
     @abc.abstractmethod
-    def report(self, result: ScanResult, out: TextIO) -> None:
+    def report(self, result: R, out: TextIO) -> None:
         """Write the whole report for `result` to `out`."""
 
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
-from ..explain import Explanation, Sighting
 from ..hops import Q178436_NOTE, ChainAnalysis, HopRow
-from ..jsontext import dumps
+from ..jsontext import dumps, iso_stamp
 from ..serialize import to_dict
-from .base import ReportOptions
+from .base import Reporter
+
+if TYPE_CHECKING:  # the explain module brings the index (sqlite) in: only explain's command needs it
+    from ..explain import Explanation, Sighting
 
 EXPLAIN_SCHEMA_VERSION = 1
-
-
-def _when(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def sighting_dict(s: Sighting) -> dict[str, Any]:
@@ -23,7 +21,7 @@ def sighting_dict(s: Sighting) -> dict[str, Any]:
         "pass": s.pass_number,
         "relation": s.relation,
         "via": s.via,
-        "time": _when(e.time),
+        "time": iso_stamp(e.time),
         "time_quality": e.time_quality.value,
         "server": e.server,
         "direction": e.direction.value,
@@ -60,7 +58,7 @@ def hop_dict(row: HopRow) -> dict[str, Any]:
         "id": h.id,
         "for": h.for_addr,
         "via": h.via,
-        "date": _when(h.date),
+        "date": iso_stamp(h.date),
         "date_text": h.date_text,
         "delay_seconds": row.delay_seconds,
         "share": row.share,
@@ -112,7 +110,7 @@ def explanation_dict(expl: Explanation) -> dict[str, Any]:
                 "ring": list(lv.ring),
                 "passes": lv.passes,
                 "period_seconds": lv.period_seconds,
-                "first_seen": _when(lv.first_seen),
+                "first_seen": iso_stamp(lv.first_seen),
                 "first_pass": str(lv.first_pass) if lv.first_pass else None,
                 "pass_sightings": list(lv.pass_sightings),
             }
@@ -124,14 +122,11 @@ def explanation_dict(expl: Explanation) -> dict[str, Any]:
     }
 
 
-class ExplainJsonReporter:
+class ExplainJsonReporter(Reporter["Explanation"]):
     """`--format json` for explain: one JSON document on stdout."""
 
     name: ClassVar[str] = "json"
     description: ClassVar[str] = "versioned JSON document for scripts"
-
-    def __init__(self, options: ReportOptions | None = None) -> None:
-        self.options = options or ReportOptions()
 
     def report(self, expl: Explanation, out: TextIO) -> None:
         out.write(dumps(explanation_dict(expl)) + "\n")

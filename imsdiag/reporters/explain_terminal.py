@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from ..console import make_console
-from ..explain import Explanation, LoopView, Sighting
 from ..hops import Q178436_NOTE, ChainAnalysis, HopRow
-from ..humanize import duration, plural, ring_text
+from ..humanize import duration, plural, ring_text, stamp
 from ..models import Event, Finding
 from ..textsafe import safe_markup
-from .base import ReportOptions, common_folder
+from .base import Reporter, common_folder
+
+if TYPE_CHECKING:  # the explain module brings the index (sqlite) in: only explain's command needs it
+    from ..explain import Explanation, LoopView, Sighting
 
 _DIRECTION_ARROW = {"in": "← in", "out": "→ out", "generated": "✚ gen", "local": "↓ local", "unknown": "?"}
 
@@ -43,14 +46,74 @@ def _status(e: Event) -> str:
     return safe_markup(" ".join(b for b in bits if b), 60)
 
 
-class ExplainTerminalReporter:
+def _gap_row(hidden: Sequence[Sighting]) -> tuple[str, str, str, str, str]:
+    """The line standing for the sightings a long timeline leaves out, with the passes they cover."""
+    passes = sorted({x.pass_number for x in hidden if x.pass_number})
+    span = f", passes {passes[0]}–{passes[-1]}" if passes else ""
+    return "", "…", f"[muted]{len(hidden)} more sightings{span}[/]", "", "[muted](-v shows them)[/]"
+
+
+def _sighting_row(s: Sighting) -> tuple[str, str, str, str, str]:
+    """Pass, time (`*` when its zone was assumed), server, direction, and peer, envelope and status."""
+    e = s.event
+    when = stamp(e.time) if e.time else "—"
+    if e.time is not None and e.time_quality.value == "zone-assumed":
+        when += "*"
+    peer = _peer(e)
+    what = " ".join(p for p in (f"[muted]peer[/] {peer}" if peer else "", _envelope(e), _status(e)) if p)
+    return (
+        f"[bold]{s.pass_number}[/]" if s.pass_number else "",
+        when,
+        f"[host]{safe_markup(e.server or '?', 60)}[/]",
+        _DIRECTION_ARROW.get(e.direction.value, "?"),
+        what,
+    )
+
+
+def _sighting_place(s: Sighting, prefix: str) -> str:
+    """The sighting's file:line under the common folder, and the id that linked it in."""
+    e = s.event
+    via = f" (linked by {safe_markup(s.via)})" if s.relation == "linked" and s.via else ""
+    path = e.location.path[len(prefix) :] if prefix else e.location.path
+    where = f"{path}:{e.location.line}" if e.location.line else path
+    return f"[loc]{safe_markup(where, 200)}[/][muted]{via}[/]"
+
+
+def _origin(row: HopRow) -> str:
+    h = row.hop
+    parts = (h.from_host, f"({h.from_helo})" if h.from_helo else None, f"[{h.from_ip}]" if h.from_ip else None)
+    return " ".join(p for p in parts if p)
+
+
+def _delay(row: HopRow) -> str:
+    """The hop's delay, red when the clocks disagree, else with its share of the whole."""
+    if row.skew:
+        return f"[error]{duration(row.delay_seconds, '')}[/]"
+    delay = duration(row.delay_seconds, "")
+    if delay and row.share is not None:
+        delay += f" {row.share:.0%}"
+    return delay
+
+
+def _hop_details(row: HopRow) -> str:
+    h = row.hop
+    details = " ".join(
+        f"[muted]{label}[/] {safe_markup(value, 80)}"
+        for label, value in (("with", h.with_proto), ("id", h.id), ("for", h.for_addr), ("via", h.via))
+        if value
+    )
+    if row.software:
+        details += f" [muted]({safe_markup(row.software, 80)})[/]"
+    if row.skew:
+        details += " [error]clock skew: this hop is dated before the one it came from[/]"
+    return details
+
+
+class ExplainTerminalReporter(Reporter["Explanation"]):
     """The default explain view for people; plain text when piped."""
 
     name: ClassVar[str] = "terminal"
     description: ClassVar[str] = "rich report for people (plain text when piped)"
-
-    def __init__(self, options: ReportOptions | None = None) -> None:
-        self.options = options or ReportOptions()
 
     def report(self, expl: Explanation, out: TextIO) -> None:
         console = make_console(out, self.options.color, self.options.width)
@@ -89,7 +152,7 @@ class ExplainTerminalReporter:
         counts += f"; {f.hops} hops" if f.hops else ""
         console.print(f"  round trips: {trips}{period}{counts}; passes seen here: {len(lv.pass_sightings)}")
         if lv.first_pass is not None or lv.first_seen is not None:
-            when = lv.first_seen.strftime("%Y-%m-%d %H:%M:%S UTC") if lv.first_seen else ""
+            when = f"{stamp(lv.first_seen)} UTC" if lv.first_seen else ""
             at = f" at [loc]{safe_markup(str(lv.first_pass))}[/]" if lv.first_pass else ""
             console.print(f"  started: pass 1 {when}{at}")
         console.print()
@@ -113,26 +176,9 @@ class ExplainTerminalReporter:
         grid.add_column(overflow="fold")
         for i, s in enumerate(shown):
             if hidden and i == SHOW_FIRST:
-                passes = sorted({x.pass_number for x in sightings[SHOW_FIRST:-SHOW_LAST] if x.pass_number})
-                span = f", passes {passes[0]}–{passes[-1]}" if passes else ""
-                grid.add_row("", "…", f"[muted]{hidden} more sightings{span}[/]", "", "[muted](-v shows them)[/]")
-            e = s.event
-            when = e.time.strftime("%Y-%m-%d %H:%M:%S") if e.time else "—"
-            if e.time is not None and e.time_quality.value == "zone-assumed":
-                when += "*"
-            peer = _peer(e)
-            what = " ".join(p for p in (f"[muted]peer[/] {peer}" if peer else "", _envelope(e), _status(e)) if p)
-            grid.add_row(
-                f"[bold]{s.pass_number}[/]" if s.pass_number else "",
-                when,
-                f"[host]{safe_markup(e.server or '?', 60)}[/]",
-                _DIRECTION_ARROW.get(e.direction.value, "?"),
-                what,
-            )
-            via = f" (linked by {safe_markup(s.via)})" if s.relation == "linked" and s.via else ""
-            path = e.location.path[len(prefix) :] if prefix else e.location.path
-            where = f"{path}:{e.location.line}" if e.location.line else path
-            grid.add_row("", "", "", "", f"[loc]{safe_markup(where, 200)}[/][muted]{via}[/]")
+                grid.add_row(*_gap_row(sightings[SHOW_FIRST:-SHOW_LAST]))
+            grid.add_row(*_sighting_row(s))
+            grid.add_row("", "", "", "", _sighting_place(s, prefix))
         console.print(grid)
         if any(s.event.time_quality.value == "zone-assumed" for s in sightings):
             console.print("[muted]* local time converted with an assumed zone (give --tz)[/]")
@@ -164,31 +210,12 @@ class ExplainTerminalReporter:
 
     def _hop_lines(self, row: HopRow) -> list[tuple[str, str, str, str]]:
         h = row.hop
-        origin = " ".join(
-            p
-            for p in (h.from_host, f"({h.from_helo})" if h.from_helo else None, f"[{h.from_ip}]" if h.from_ip else None)
-            if p
-        )
-        if row.skew:
-            delay = f"[error]{duration(row.delay_seconds, '')}[/]"
-        else:
-            delay = duration(row.delay_seconds, "")
-            if delay and row.share is not None:
-                delay += f" {row.share:.0%}"
-        when = h.date.strftime("%Y-%m-%d %H:%M:%S") if h.date else safe_markup(h.date_text or "no date", 19)
+        when = stamp(h.date) if h.date else safe_markup(h.date_text or "no date", 19)
         mark = " ↻" if row.in_cycle else ""
         style = "warning" if row.in_cycle else "default"
-        route = f"[{style}]{safe_markup(origin or '?', 120)} → [host]{safe_markup(h.by_host or '?', 80)}[/][/]"
-        details = " ".join(
-            f"[muted]{label}[/] {safe_markup(value, 80)}"
-            for label, value in (("with", h.with_proto), ("id", h.id), ("for", h.for_addr), ("via", h.via))
-            if value
-        )
-        if row.software:
-            details += f" [muted]({safe_markup(row.software, 80)})[/]"
-        if row.skew:
-            details += " [error]clock skew: this hop is dated before the one it came from[/]"
-        lines = [(f"{row.number}{mark}", when, delay, route)]
+        route = f"[{style}]{safe_markup(_origin(row) or '?', 120)} → [host]{safe_markup(h.by_host or '?', 80)}[/][/]"
+        lines = [(f"{row.number}{mark}", when, _delay(row), route)]
+        details = _hop_details(row)
         if details:
             lines.append(("", "", "", details))
         if h.defects:

@@ -54,7 +54,7 @@ def _group_key(finding: Finding) -> str:
     return loc.path if loc else ""
 
 
-class GithubReporter(Reporter):
+class GithubReporter(Reporter[ScanResult]):
     """Annotations GitHub Actions shows on the run and the pull request."""
 
     name = "github"

@@ -10,7 +10,7 @@ from .base import Reporter
 from .records import scan_document
 
 
-class JsonReporter(Reporter):
+class JsonReporter(Reporter[ScanResult]):
     """The whole scan as one JSON document with stable key order and sorted lists."""
 
     name = "json"

@@ -10,7 +10,7 @@ from .base import Reporter
 from .records import finding_dict
 
 
-class JsonLinesReporter(Reporter):
+class JsonLinesReporter(Reporter[ScanResult]):
     """Findings as JSON Lines, for `jq`, log shippers and streaming consumers."""
 
     name = "jsonl"

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 from typing import TextIO
 
 from ..models import Finding
 from ..result import ScanResult
-from ..rules.base import Rule
-from .base import Reporter, ReportOptions
-from .records import RuleInfo, at_or_above, rule_infos, xml_text
+from ..ruleinfo import RuleInfo
+from .base import Reporter
+from .records import at_or_above, rule_infos
 
 SUITE = "imsdiag"
 CLASSNAME = "imsdiag.rules"
+
+_XML_FORBIDDEN = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XML_VISIBLE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def xml_text(text: str | None) -> str:
+    """Text XML 1.0 can carry: NUL, other C0 controls and lone surrogates removed, line ends as LF.
+
+    C1 controls (U+009B is a one-byte CSI on some terminals) and bidi overrides are legal XML but
+    reach whoever opens the report in a terminal or a CI page: they are written as visible `\\uXXXX`.
+    """
+    if not text:
+        return ""
+    # An XML parser turns CR into LF anyway (XML 1.0 §2.11); doing it here keeps a raw CR out of logs.
+    cleaned = _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _XML_VISIBLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", cleaned)
 
 
 def finding_text(finding: Finding) -> str:
@@ -61,17 +77,12 @@ def junit_xml(result: ScanResult, infos: list[RuleInfo], fail_on: str) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-class JunitReporter(Reporter):
+class JunitReporter(Reporter[ScanResult]):
     """JUnit XML for GitLab, Jenkins and any CI that shows test reports."""
 
     name = "junit"
     description = "JUnit XML: a test case per rule, a failure per finding at or above --fail-on"
 
-    def __init__(self, options: ReportOptions | None = None, rules: Sequence[type[Rule]] | None = None):
-        super().__init__(options)
-        self.rules = rules
-        """Rule classes to list; None means the registry (tests pass their own)."""
-
     def report(self, result: ScanResult, out: TextIO) -> None:
-        infos = rule_infos(result.findings, self.rules)
+        infos = rule_infos(result)
         out.write(junit_xml(result, infos, self.options.fail_on))

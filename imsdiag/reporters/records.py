@@ -2,57 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from .. import __version__
 from ..humanize import ring_text
+from ..jsontext import clean_text, iso_time
 from ..models import Evidence, Finding, Location, ParseIssue, Severity
 from ..result import SCHEMA_VERSION, FileStat, FormatStat, ScanResult, ServerInfo
-from ..rules.base import DOCS_URL, Rule
-
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_XML_FORBIDDEN = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+from ..ruleinfo import RuleInfo, help_uri
 
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
-
-
-def clean_text(text: str | None) -> str:
-    """Text that encodes to UTF-8: lone surrogates (from undecodable bytes) become U+FFFD."""
-    if not text:
-        return ""
-    return _SURROGATE.sub("\ufffd", text)
-
-
-_XML_VISIBLE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def xml_text(text: str | None) -> str:
-    """Text XML 1.0 can carry: NUL, other C0 controls and lone surrogates removed, line ends as LF.
-
-    C1 controls (U+009B is a one-byte CSI on some terminals) and bidi overrides are legal XML but
-    reach whoever opens the report in a terminal or a CI page: they are written as visible `\\uXXXX`.
-    """
-    if not text:
-        return ""
-    # An XML parser turns CR into LF anyway (XML 1.0 §2.11); doing it here keeps a raw CR out of logs.
-    cleaned = _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _XML_VISIBLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", cleaned)
-
-
-def iso_time(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a `Z`, to the second (microseconds only when present)."""
-    if value is None:
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.replace(tzinfo=timezone.utc)
-    value = value.astimezone(timezone.utc)
-    spec = "microseconds" if value.microsecond else "seconds"
-    return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
 def first_location(finding: Finding) -> Location | None:
@@ -213,63 +172,26 @@ def at_or_above(severity: Severity, fail_on: str) -> bool:
     return severity.rank >= threshold.rank
 
 
-@dataclass(frozen=True)
-class RuleInfo:
-    """The rule metadata reports show, from a Rule class or, for an unregistered id, from a finding."""
-
-    id: str
-    slug: str
-    title: str
-    summary: str
-    doc: str
-    help_uri: str
-    default_severity: Severity
-    references: tuple[str, ...] = ()
-
-    @classmethod
-    def from_rule(cls, rule: type[Rule]) -> RuleInfo:
-        return cls(
-            id=rule.id,
-            slug=rule.slug,
-            title=rule.title,
-            summary=rule.summary(),
-            doc=rule.doc(),
-            help_uri=rule.help_uri(),
-            default_severity=rule.default_severity,
-            references=tuple(rule.references),
-        )
-
-    @classmethod
-    def from_finding(cls, finding: Finding) -> RuleInfo:
-        return cls(
-            id=finding.rule_id,
-            slug=finding.slug,
-            title=clean_text(finding.title),
-            summary="",
-            doc="",
-            help_uri=f"{DOCS_URL}#{finding.rule_id.lower()}-{finding.slug}",
-            default_severity=finding.severity,
-            references=finding.references,
-        )
+def finding_rule(finding: Finding) -> RuleInfo:
+    """What a finding itself says of its rule, for a rule the result does not describe."""
+    return RuleInfo(
+        id=finding.rule_id,
+        slug=finding.slug,
+        title=clean_text(finding.title),
+        summary="",
+        doc="",
+        help_uri=help_uri(finding.rule_id, finding.slug),
+        default_severity=finding.severity,
+        references=finding.references,
+    )
 
 
-def registry_rules() -> list[type[Rule]]:
-    """Every registered rule, or none while the registry is unavailable (reports still work)."""
-    # Imported lazily by name: reporters render results and must not fail if the rule package does.
-    try:
-        module = importlib.import_module("imsdiag.rules")
-    except ImportError:
-        return []
-    all_rules = getattr(module, "all_rules", None)
-    return list(all_rules()) if callable(all_rules) else []
-
-
-def rule_infos(findings: Sequence[Finding], rules: Sequence[type[Rule]] | None = None) -> list[RuleInfo]:
-    """Registered rules in registry order, then any rule a finding names that the registry lacks."""
-    infos = [RuleInfo.from_rule(r) for r in (registry_rules() if rules is None else rules)]
+def rule_infos(result: ScanResult) -> list[RuleInfo]:
+    """The rules the result describes, in its order, then any rule a finding names that it lacks."""
+    infos = list(result.rules)
     known = {info.id for info in infos}
-    for finding in sorted(findings, key=lambda f: f.rule_id):
+    for finding in sorted(result.findings, key=lambda f: f.rule_id):
         if finding.rule_id not in known:
             known.add(finding.rule_id)
-            infos.append(RuleInfo.from_finding(finding))
+            infos.append(finding_rule(finding))
     return infos

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any, TextIO
 from urllib.parse import quote
 
 from ..humanize import ring_text
-from ..jsontext import dumps
+from ..jsontext import clean_text, dumps
 from ..models import Evidence, Finding, Severity
 from ..result import ScanResult
-from ..rules.base import Rule
-from .base import Reporter, ReportOptions
-from .records import RuleInfo, clean_text, rule_infos, tool_dict
+from ..ruleinfo import RuleInfo
+from .base import Reporter
+from .records import rule_infos, tool_dict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/imsdiag/imsdiag"
@@ -103,20 +102,15 @@ def invocation(result: ScanResult) -> dict[str, Any]:
     return inv
 
 
-class SarifReporter(Reporter):
-    """A SARIF 2.1.0 log with one run; the rules come from the registry."""
+class SarifReporter(Reporter[ScanResult]):
+    """A SARIF 2.1.0 log with one run; the rules are the ones the result describes."""
 
     name = "sarif"
     description = "SARIF 2.1.0 (GitHub code scanning, Azure DevOps, IDEs)"
 
-    def __init__(self, options: ReportOptions | None = None, rules: Sequence[type[Rule]] | None = None):
-        super().__init__(options)
-        self.rules = rules
-        """Rule classes to describe; None means the registry (tests pass their own)."""
-
     def document(self, result: ScanResult) -> dict[str, Any]:
         findings = result.findings
-        infos = rule_infos(findings, self.rules)
+        infos = rule_infos(result)
         index = {info.id: n for n, info in enumerate(infos)}
         tool = tool_dict(self.options.tool_version)
         return {

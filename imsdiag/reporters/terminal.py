@@ -1,11 +1,11 @@
-"""Rich terminal report for a scan: headline, one panel per finding, parse issues, servers and files."""
+"""Rich terminal report for a scan: the headline and one panel per finding (the tables below them: terminal_tables)."""
 
 from __future__ import annotations
 
 import codecs
 import io
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO, cast
@@ -19,16 +19,27 @@ from rich.text import Text
 
 from ..console import make_console
 from ..humanize import format_period, format_rate, format_span, plural, ring_text, utc
-from ..models import Evidence, Finding, ParseIssue, Severity
+from ..models import Evidence, Finding, Severity
 from ..result import ScanResult
 from ..textsafe import safe_text
-from .base import Reporter, ReportOptions, common_folder
+from .base import Reporter, ReportOptions
+from .terminal_tables import (
+    FIELD_LIMIT,
+    LINE_LIMIT,
+    files_table,
+    formats_table,
+    heading,
+    host_map_table,
+    issues_section,
+    location_text,
+    safe_cell,
+    servers_table,
+    skipped_line,
+)
 
 # Rule-authored paragraphs (summary, cause, fix) interpolate log values such as hosts and subjects,
 # so they are escaped too; the limits only stop a hostile 1 MB subject from flooding the screen.
 _PARAGRAPH_LIMIT = 4000
-_LINE_LIMIT = 2000
-_FIELD_LIMIT = 300
 _MAX_MESSAGE_IDS = 3
 _MIN_EVIDENCE_TEXT = 32
 
@@ -94,7 +105,7 @@ def _encoding_safe(out: TextIO) -> TextIO:
     return cast(TextIO, _Reencoding(out, str(encoding)))
 
 
-class TerminalReporter(Reporter):
+class TerminalReporter(Reporter[ScanResult]):
     """Human report: summary, one panel per finding, parse-issue summary."""
 
     name = "terminal"
@@ -112,20 +123,20 @@ class TerminalReporter(Reporter):
             console.print(_finding_panel(finding, g, console.width, self.options.verbose))
         if result.issue_counts:
             console.print()
-            console.print(_issues_section(result))
+            console.print(issues_section(result))
         if result.formats:
             console.print()
-            console.print(_formats_table(result))
+            console.print(formats_table(result))
         if self.options.verbose >= 1:
             console.print()
-            console.print(_servers_table(result))
+            console.print(servers_table(result))
             if result.host_joins:
                 console.print()
-                console.print(_host_map_table(result))
+                console.print(host_map_table(result))
             console.print()
-            console.print(_files_table(result))
+            console.print(files_table(result))
         console.print()
-        console.print(_skipped_line(result))
+        console.print(skipped_line(result))
 
 
 def render_plain(result: ScanResult, width: int = 100, verbose: int = 0) -> str:
@@ -137,11 +148,6 @@ def render_plain(result: ScanResult, width: int = 100, verbose: int = 0) -> str:
 
 
 # --- small formatters ---------------------------------------------------------------------------
-
-
-def _safe(text: str | None, limit: int | None = _FIELD_LIMIT) -> Text:
-    """Log-derived text as a rich Text: escaped and never parsed as markup."""
-    return Text(safe_text(text, limit))
 
 
 def _safe_paragraph(text: str | None, limit: int = _PARAGRAPH_LIMIT) -> Text:
@@ -205,7 +211,7 @@ def _context_lines(result: ScanResult, g: _Glyphs) -> list[Text]:
         hidden.append(f"{plural(result.filtered, 'finding')} hidden by --select/--ignore/--since/--until")
     if hidden:
         lines.append(Text("; ".join(hidden), style="muted"))
-    lines.extend(Text(safe_text(note, _LINE_LIMIT), style="muted") for note in result.notes)
+    lines.extend(Text(safe_text(note, LINE_LIMIT), style="muted") for note in result.notes)
     return lines
 
 
@@ -215,22 +221,22 @@ def _context_lines(result: ScanResult, g: _Glyphs) -> list[Text]:
 def _bulleted(head: str, items: Sequence[str], g: _Glyphs) -> Text:
     """`head` then one bullet line per item; with no head the first bullet opens the text."""
     lines = [head] if head else []
-    lines += [f"{g.bullet} {safe_text(item, _LINE_LIMIT)}" for item in items]
+    lines += [f"{g.bullet} {safe_text(item, LINE_LIMIT)}" for item in items]
     return Text("\n".join(lines))
 
 
 def _builds(finding: Finding) -> Text:
-    return Text("\n").join(_safe(f"{server} {build}") for server, build in finding.builds)
+    return Text("\n").join(safe_cell(f"{server} {build}") for server, build in finding.builds)
 
 
 def _addresses(finding: Finding) -> Text:
-    return Text(", ").join(Text(safe_text(a, _FIELD_LIMIT), style="addr") for a in finding.addresses)
+    return Text(", ").join(Text(safe_text(a, FIELD_LIMIT), style="addr") for a in finding.addresses)
 
 
 def _explain_hint(finding: Finding, verbose: int) -> Text:
     ids = finding.message_ids[:_MAX_MESSAGE_IDS]
     text = Text("imsdiag explain ")
-    text.append(safe_text(ids[0], _FIELD_LIMIT), style="bold")
+    text.append(safe_text(ids[0], FIELD_LIMIT), style="bold")
     if verbose and len(finding.message_ids) > 1:
         text.append(f"  ({plural(len(finding.message_ids), 'message')} involved)", style="muted")
     return text
@@ -243,13 +249,13 @@ def _facts_grid(finding: Finding, g: _Glyphs, verbose: int) -> Table:
     grid.add_column(style="bold", no_wrap=True, min_width=len("Builds seen"))
     grid.add_column()
     ring = ring_text(finding.hosts, finding.shape, finding.reporter, arrow=g.arrow, both=g.both)
-    grid.add_row("Ring", Text(safe_text(ring, _LINE_LIMIT), style="host"))
+    grid.add_row("Ring", Text(safe_text(ring, LINE_LIMIT), style="host"))
     if finding.addresses:
         grid.add_row("Address" if len(finding.addresses) == 1 else "Addresses", _addresses(finding))
     grid.add_row("Passes", _passes(finding))
     grid.add_row("Period" if finding.period_seconds is not None else "When", _period(finding, g))
     if finding.build_verdict:
-        grid.add_row("Build", _safe_paragraph(finding.build_verdict, _LINE_LIMIT))
+        grid.add_row("Build", _safe_paragraph(finding.build_verdict, LINE_LIMIT))
     if verbose:
         grid.add_row("Severity", Text(finding.severity.value, style=_severity_style(finding.severity)))
         grid.add_row("Confidence", _bulleted(safe_text(finding.confidence, 40), finding.confidence_reasons, g))
@@ -258,7 +264,7 @@ def _facts_grid(finding: Finding, g: _Glyphs, verbose: int) -> Table:
         if finding.builds:
             grid.add_row("Builds seen", _builds(finding))
         for label, value in finding.details:
-            grid.add_row(_safe(label, 40), _safe_paragraph(value, _LINE_LIMIT))
+            grid.add_row(safe_cell(label, 40), _safe_paragraph(value, LINE_LIMIT))
     if finding.message_ids:
         grid.add_row("Explain", _explain_hint(finding, verbose))
     return grid
@@ -286,7 +292,7 @@ def _period(finding: Finding, g: _Glyphs) -> Text:
 
 def _evidence_table(evidence: Sequence[Evidence], g: _Glyphs, width: int, notes: bool = True) -> RenderableType:
     """`file:line` kept whole on one line (greppable), the escaped line text cut to the width."""
-    locations = [_location_text(ev.location.path, ev.location.line) for ev in evidence]
+    locations = [location_text(ev.location.path, ev.location.line) for ev in evidence]
     # Side by side only while the line text keeps a readable share of the width.
     if max(len(loc) for loc in locations) > width - _MIN_EVIDENCE_TEXT:
         return _evidence_stacked(evidence, locations, g, notes)
@@ -301,10 +307,10 @@ def _evidence_table(evidence: Sequence[Evidence], g: _Glyphs, width: int, notes:
 
 
 def _evidence_cell(ev: Evidence, g: _Glyphs, notes: bool = True) -> Text:
-    cell = Text(safe_text(ev.text, _LINE_LIMIT), style="evidence", no_wrap=True, overflow="ellipsis")
+    cell = Text(safe_text(ev.text, LINE_LIMIT), style="evidence", no_wrap=True, overflow="ellipsis")
     if ev.note and notes:
         cell.append(f"\n{g.hook} ")
-        cell.append(safe_text(ev.note, _LINE_LIMIT), style="muted")
+        cell.append(safe_text(ev.note, LINE_LIMIT), style="muted")
     return cell
 
 
@@ -318,10 +324,6 @@ def _evidence_stacked(evidence: Sequence[Evidence], locations: Sequence[Text], g
     return Group(*parts)
 
 
-def _location_text(path: str, line: int) -> Text:
-    return Text(safe_text(path, _LINE_LIMIT) + (f":{line}" if line else ""))
-
-
 def _fix_steps(steps: Sequence[str]) -> Table:
     """Numbered steps with a hanging indent, so a multi-line step stays under its number."""
     grid = Table.grid(padding=(0, 1))
@@ -330,13 +332,6 @@ def _fix_steps(steps: Sequence[str]) -> Table:
     for i, step in enumerate(steps, 1):
         grid.add_row(f"{i}.", _safe_paragraph(step))
     return grid
-
-
-def _heading(title: str, shown: int | None = None, total: int | None = None) -> Text:
-    """`Fix`, or `Fix (3 of 6)` when only some are shown."""
-    if shown is not None and total is not None and shown < total:
-        title = f"{title} ({shown} of {total})"
-    return Text(title, style="bold")
 
 
 _DEFAULT_STEPS = 3
@@ -349,19 +344,19 @@ def _finding_panel(finding: Finding, g: _Glyphs, width: int, verbose: int = 0) -
     The title goes inside the panel, where it wraps: a border title is cut at the panel's width.
     """
     style = _severity_style(finding.severity)
-    title = Text(safe_text(finding.title, _FIELD_LIMIT), style="bold")
+    title = Text(safe_text(finding.title, FIELD_LIMIT), style="bold")
     parts: list[RenderableType] = [title, _safe_paragraph(finding.summary), Text(), _facts_grid(finding, g, verbose)]
     steps = finding.fix if verbose else finding.fix[:_DEFAULT_STEPS]
     evidence = finding.evidence if verbose else finding.evidence[:_DEFAULT_EVIDENCE]
     if steps:
-        parts += [Text(), _heading("Fix", len(steps), len(finding.fix)), _fix_steps(steps)]
+        parts += [Text(), heading("Fix", len(steps), len(finding.fix)), _fix_steps(steps)]
     if evidence:
-        heading = _heading("Evidence", len(evidence), len(finding.evidence))
-        parts += [Text(), heading, _evidence_table(evidence, g, width - 4, notes=bool(verbose))]
+        evidence_head = heading("Evidence", len(evidence), len(finding.evidence))
+        parts += [Text(), evidence_head, _evidence_table(evidence, g, width - 4, notes=bool(verbose))]
     if verbose and finding.cause:
-        parts += [Text(), _heading("Cause"), _safe_paragraph(finding.cause)]
+        parts += [Text(), heading("Cause"), _safe_paragraph(finding.cause)]
     if verbose and finding.references:
-        parts += [Text(), _heading("References"), _bulleted("", finding.references, g)]
+        parts += [Text(), heading("References"), _bulleted("", finding.references, g)]
     if not verbose and (more := _more_line(finding)):
         parts.append(Text(more, style="muted"))
     # Theme names cannot be combined in one style string (`error bold`), so the bold is a span.
@@ -392,123 +387,3 @@ def _more_line(finding: Finding) -> str:
         if present
     ]
     return "-v adds " + ", ".join(more) if more else ""
-
-
-# --- parse issues, servers, files ---------------------------------------------------------------
-
-
-def _first_examples(issues: Iterable[ParseIssue]) -> dict[str, ParseIssue]:
-    examples: dict[str, ParseIssue] = {}
-    for issue in issues:
-        examples.setdefault(issue.code, issue)
-    return examples
-
-
-def _issues_section(result: ScanResult) -> Group:
-    """Counts per parse-issue code with one example each, and where the other examples are."""
-    examples = _first_examples(result.issues)
-    table = _plain_table()
-    table.add_column("Code", no_wrap=True)
-    table.add_column("Count", justify="right", no_wrap=True)
-    table.add_column("Example", overflow="fold")
-    for code, count in result.issue_counts:
-        example = examples.get(code)
-        cell = Text()
-        if example is not None:
-            cell.append(_location_text(example.location.path, example.location.line))
-            cell.append("\n")
-            cell.append(safe_text(example.message, _LINE_LIMIT), style="muted")
-        table.add_row(_safe(code, 60), f"{count:,}", cell)
-    head = Text(f"Parse issues: {result.issue_total:,} ({plural(len(result.issue_counts), 'kind')})")
-    head.stylize("bold")
-    more = Text("More examples per code: imsdiag scan --format json (parse_issues.examples)", style="muted")
-    return Group(head, table, more)
-
-
-def _plain_table() -> Table:
-    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-
-
-def _servers_table(result: ScanResult) -> Group:
-    """Every server, how its name was found (banner beats path), the builds and formats it showed."""
-    table = _plain_table()
-    table.add_column("Server", style="host", no_wrap=True, overflow="fold")
-    table.add_column("Name from", no_wrap=True)
-    table.add_column("Builds")
-    table.add_column("Formats")
-    for s in result.servers:
-        table.add_row(
-            _safe(s.name),
-            _safe(s.name_source, 40),
-            _safe(", ".join(s.builds) or "-"),
-            _safe(", ".join(s.formats) or "-"),
-        )
-    return Group(_heading(f"Servers ({len(result.servers):,})"), table)
-
-
-def _host_map_table(result: ScanResult) -> Group:
-    """Which names were taken for one machine, and the evidence for each join (`scan -v`)."""
-    table = _plain_table()
-    table.add_column("Name", style="host", no_wrap=True, overflow="fold")
-    table.add_column("Same machine as", style="host", no_wrap=True, overflow="fold")
-    table.add_column("Because")
-    for a, b, reason in result.host_joins:
-        table.add_row(_safe(a), _safe(b), _safe(reason, 200))
-    return Group(_heading(f"Host map ({len(result.host_joins):,} joins)"), table)
-
-
-def _formats_table(result: ScanResult) -> Group:
-    """What was read, per format: files, lines, events and issues (always shown, one row per format)."""
-    table = _plain_table()
-    table.add_column("Format", no_wrap=True)
-    for name in ("Files", "Lines", "Events", "Issues"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for f in result.formats:
-        table.add_row(_safe(f.format), f"{f.files:,}", f"{f.lines:,}", f"{f.events:,}", f"{f.issues:,}")
-    return Group(_heading("Read"), table)
-
-
-def _files_table(result: ScanResult) -> Group:
-    """Every input file, paths shown below their common folder so the numbers keep their room."""
-    table = _plain_table()
-    prefix = common_folder([f.path for f in result.files])
-    table.add_column("Path", no_wrap=True, overflow="fold")
-    table.add_column("Server", no_wrap=True, overflow="ellipsis", max_width=30)
-    for name in ("Lines", "Events", "Issues"):
-        table.add_column(name, justify="right", no_wrap=True, min_width=6)
-    # A skipped file says "skipped" here and its reason in a list under the table: a reason column
-    # would squeeze the path and server off a 100-column screen.
-    table.add_column("Format", no_wrap=True)
-    for f in result.files:
-        table.add_row(
-            _safe(f.path[len(prefix) :] if prefix else f.path, _LINE_LIMIT),
-            _safe(f.server or "-"),
-            f"{f.lines:,}",
-            f"{f.events:,}",
-            f"{f.issues:,}",
-            _safe(f.format) if f.format else Text("skipped", style="warning"),
-        )
-    skipped = [
-        Text(f"  {safe_text(f.path[len(prefix) :] if prefix else f.path, 200)}: {safe_text(f.skipped_reason, 120)}")
-        for f in result.files
-        if f.format is None
-    ]
-    under = f" under {safe_text(prefix, 200)}" if prefix else ""
-    parts: list[RenderableType] = [_heading(f"Files ({len(result.files):,}){under}"), table]
-    if skipped:
-        parts += [Text("Skipped:", style="warning"), *skipped]
-    return Group(*parts)
-
-
-def _skipped_line(result: ScanResult) -> Text:
-    """Always one line on skipped files, with the commonest reasons, so nothing is silently ignored."""
-    skipped = [f for f in result.files if f.format is None]
-    if not skipped:
-        return Text(f"Skipped files: none ({plural(result.files_read, 'file')} read)", style="muted")
-    reasons = Counter(safe_text(f.skipped_reason or "no reason given", 80) for f in skipped)
-    shown = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(3))
-    extra = "" if len(reasons) <= 3 else f", {len(reasons) - 3} other reasons"
-    return Text(
-        f"Skipped files: {len(skipped):,} of {len(result.files):,} ({shown}{extra}); -v lists them",
-        style="warning",
-    )

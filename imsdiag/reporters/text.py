@@ -27,7 +27,7 @@ def text_line(finding: Finding) -> str:
     return line
 
 
-class TextReporter(Reporter):
+class TextReporter(Reporter[ScanResult]):
     """Plain lines like compiler diagnostics, for grep, editors and simple CI logs."""
 
     name = "text"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import cache
 
 from ..models import Finding, Loop, Severity
-from ..policy import in_order
+from ..policy import Policy
+from ..ruleinfo import RuleInfo, find_rule
 from .base import Rule, RuleContext
 from .explicit import ForwardingLoop, HopLimitExceeded, LoopsBackToMyself, RoutingLoopReported
 from .generic import AutoReplyVolley, NullSenderPingPong, ReceivedChainCycle
@@ -36,49 +38,62 @@ def all_rules() -> list[type[Rule]]:
     return sorted(RULE_ORDER, key=lambda r: (not r.id.startswith("Q"), r.id))
 
 
+@cache
+def rule_infos() -> tuple[RuleInfo, ...]:
+    """Every rule's metadata, sorted by id like `all_rules`: what a scan result carries for its reporters."""
+    return tuple(r.info() for r in all_rules())
+
+
 def get_rule(key: str) -> type[Rule]:
     """The rule with id or slug `key` (case-insensitive); KeyError names the known ones."""
-    k = key.strip().lower()
-    for r in RULE_ORDER:
-        if r.id.lower() == k or r.slug == k:
-            return r
-    known = ", ".join(f"{r.id} ({r.slug})" for r in all_rules())
-    raise KeyError(f"no such rule: {key!r}; known rules: {known}")
+    found = find_rule(key, rule_infos())
+    return next(r for r in RULE_ORDER if r.id == found.id)
+
+
+def run_rules(loops: Sequence[Loop], ctx: RuleContext) -> list[Finding]:
+    """Run every rule in order; each loop is explained by the first rule that claims it.
+
+    Every rule runs, whatever `--select`/`--ignore` say: an ignored rule still claims its loops, so
+    `--ignore Q178436` does not re-report them as LOOP001. What is shown is the policy's choice.
+    """
+    free = list(range(len(loops)))
+    findings: list[Finding] = []
+    for rule_cls in RULE_ORDER:
+        if not free:
+            break
+        claimed: set[int] = set()
+        for finding, used in rule_cls().check([loops[i] for i in free], ctx):
+            claimed.update(free[u] for u in used)
+            findings.append(finding)
+        free = [i for i in free if i not in claimed]
+    return findings
 
 
 def apply_rules(
     loops: Sequence[Loop],
     ctx: RuleContext,
     enabled: Sequence[type[Rule]] | None = None,
-    severity_overrides: dict[str, Severity] | None = None,
+    severity_overrides: Mapping[str, Severity] | None = None,
 ) -> tuple[list[Finding], int]:
-    """Run the rules in order; each loop is explained by the first rule that claims it.
+    """`run_rules`, then the policy's rule choice: (findings of the enabled rules, how many others were hidden).
 
-    Returns the findings of the enabled rules and how many findings disabled rules produced.
+    Kept only for `engine.scan` until it builds a `policy.Policy` and calls `Policy.apply` itself (issue 13).
     """
-    remaining = list(loops)
-    offered = list(range(len(remaining)))
-    claimed: set[int] = set()
-    findings: list[Finding] = []
-    hidden = 0
-    active = set(enabled) if enabled is not None else set(RULE_ORDER)
-    for rule_cls in RULE_ORDER:
-        free = [i for i in offered if i not in claimed]
-        if not free:
-            break
-        subset = [remaining[i] for i in free]
-        for finding, used in rule_cls().check(subset, ctx):
-            claimed.update(free[u] for u in used)
-            if rule_cls not in active:
-                hidden += 1
-                continue  # a disabled rule still claims its loops: --ignore Q178436 must not re-report them as LOOP001
-            override = (severity_overrides or {}).get(rule_cls.id)
-            if override is not None:
-                from dataclasses import replace
-
-                finding = replace(finding, severity=override)
-            findings.append(finding)
-    return list(in_order(findings)), hidden
+    hidden = frozenset(r.id for r in RULE_ORDER) - {r.id for r in enabled} if enabled is not None else frozenset()
+    choice = Policy(hidden=hidden, severities=tuple((severity_overrides or {}).items()))
+    shown = choice.apply(run_rules(loops, ctx))
+    return list(shown.findings), shown.filtered
 
 
-__all__ = ["RETIRED_IDS", "RULE_ID", "RULE_ORDER", "Rule", "RuleContext", "all_rules", "apply_rules", "get_rule"]
+__all__ = [
+    "RETIRED_IDS",
+    "RULE_ID",
+    "RULE_ORDER",
+    "Rule",
+    "RuleContext",
+    "all_rules",
+    "apply_rules",
+    "get_rule",
+    "rule_infos",
+    "run_rules",
+]

@@ -11,8 +11,7 @@ from typing import ClassVar
 from ..evidence import Evidence
 from ..hosts import HostMap
 from ..models import Finding, Loop, Severity
-
-DOCS_URL = "https://github.com/imsdiag/imsdiag/blob/main/docs/rules.md"
+from ..ruleinfo import RuleInfo, help_uri
 
 
 @dataclass(frozen=True)
@@ -86,4 +85,18 @@ class Rule(abc.ABC):
 
     @classmethod
     def help_uri(cls) -> str:
-        return f"{DOCS_URL}#{cls.id.lower()}-{cls.slug}"
+        return help_uri(cls.id, cls.slug)
+
+    @classmethod
+    def info(cls) -> RuleInfo:
+        """The rule's metadata as plain data, for the scan result and the policy."""
+        return RuleInfo(
+            id=cls.id,
+            slug=cls.slug,
+            title=cls.title,
+            summary=cls.summary(),
+            doc=cls.doc(),
+            help_uri=cls.help_uri(),
+            default_severity=cls.default_severity,
+            references=tuple(cls.references),
+        )

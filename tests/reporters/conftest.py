@@ -1,18 +1,17 @@
-"""Hand-made scan results for reporter tests: a Q178436 loop, a LOOP003 cycle, an info finding, parse issues."""
+"""Scan results for reporter tests from the real rules: a Q178436 loop, a LOOP003 bounce, an info finding, issues."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from imsdiag.models import Evidence, Finding, Location, Loop, ParseIssue, Severity
+from imsdiag.models import Evidence, Finding, Location, ParseIssue, Severity
 from imsdiag.reporters.base import ReportOptions
 from imsdiag.result import FileStat, FormatStat, ScanResult, ServerInfo
-from imsdiag.rules.base import Rule, RuleContext
+from tests.factories import finding, scan_result
 
 GOLDEN = Path(__file__).parent / "golden"
 IMC1_LOG = "q178436-site-connector/imc1/Imcdata/Log/L0000001.LOG"
@@ -26,49 +25,11 @@ def _utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-class _StubRule(Rule):
-    def check(self, loops: list[Loop], ctx: RuleContext) -> Iterator[tuple[Finding, set[int]]]:
-        yield from ()
+RULE_IDS = ("Q178436", "LOOP001", "LOOP003")
+"""The rules these results describe (SARIF, JUnit): LOOP006 is left out, so its finding describes its own rule."""
 
-
-class Q178436Rule(_StubRule):
-    """A delivery receipt with a null sender loops between an IMS and a relay.
-
-    The IMS addresses the receipt to the user's primary SMTP proxy instead of the site proxy.
-    """
-
-    id = "Q178436"
-    slug = "ims-receipt-loop"
-    title = "IMS delivery receipt loop (KB Q178436)"
-    default_severity = Severity.ERROR
-    references = ("KB Q178436",)
-
-
-class Loop001Rule(_StubRule):
-    """Null-sender messages pass between the same hosts again and again."""
-
-    id = "LOOP001"
-    slug = "null-sender-ping-pong"
-    title = "Null-sender messages loop between the same hosts"
-    default_severity = Severity.ERROR
-
-
-class Loop003Rule(_StubRule):
-    """An MTA rejected a message for too many hops."""
-
-    id = "LOOP003"
-    slug = "hop-limit-exceeded"
-    title = "Hop limit exceeded"
-    default_severity = Severity.WARNING
-
-
-RULES: tuple[type[Rule], ...] = (Q178436Rule, Loop001Rule, Loop003Rule)
-
-Q178436_FINDING = Finding(
-    rule_id="Q178436",
-    slug="ims-receipt-loop",
-    severity=Severity.ERROR,
-    confidence="high",
+Q178436_FINDING = finding(
+    "Q178436",
     title="Delivery receipt loops between imc1.company.com and relay.company.com for user2@company.com",
     summary="A null-sender delivery receipt passed 42 times between imc1.company.com and relay.company.com.",
     hosts=("imc1.company.com", "relay.company.com"),
@@ -92,9 +53,9 @@ Q178436_FINDING = Finding(
     details=(("subject stem", "Project plan"),),
 )
 
-LOOP003_FINDING = Finding(
-    rule_id="LOOP003",
-    slug="hop-limit-exceeded",
+# A bounce from another network: the rule's bounce severity, and no references stated.
+LOOP003_FINDING = finding(
+    "LOOP003",
     severity=Severity.WARNING,
     confidence="medium",
     title="Message rejected after too many hops at mx1.example.net",
@@ -111,17 +72,18 @@ LOOP003_FINDING = Finding(
             "status=bounced (mail forwarding loop for list@example.net)",
         ),
     ),
+    references=(),
     fingerprint="loop003-51c2aa09e4d7",
 )
 
-INFO_FINDING = Finding(
-    rule_id="LOOP006",
-    slug="auto-reply-volley",
+# Lowered to info (as by --severity LOOP006=info).
+INFO_FINDING = finding(
+    "LOOP006",
     severity=Severity.INFO,
     confidence="low",
     title="Auto-replies exchanged between two mailboxes",
-    summary="",
     evidence=(Evidence(Location("archive/msg-0001.eml", 0), "whole message"),),
+    references=(),
     fingerprint="loop006-0b9d",
 )
 
@@ -132,8 +94,9 @@ ISSUES = (
 
 
 def make_result(*findings: Finding) -> ScanResult:
-    return ScanResult(
-        findings=findings,
+    return scan_result(
+        *findings,
+        rule_ids=RULE_IDS,
         issues=ISSUES,
         issue_counts=(("bad-timestamp", 3), ("unknown-format", 1)),
         files=(
@@ -171,18 +134,15 @@ def clean_result() -> ScanResult:
 @pytest.fixture
 def hostile_result() -> ScanResult:
     """A finding whose title, evidence text and note carry terminal, markup, command and XML attacks."""
-    finding = Finding(
-        rule_id="Q178436",
-        slug="ims-receipt-loop",
-        severity=Severity.ERROR,
-        confidence="high",
+    hostile = finding(
+        "Q178436",
         title=f"Loop on {HOSTILE}",
         summary=HOSTILE,
         hosts=("imc1.company.com",),
         evidence=(Evidence(Location("logs/odd,name:1.log", 3), HOSTILE, HOSTILE),),
         fingerprint="q178436-hostile",
     )
-    return make_result(finding)
+    return make_result(hostile)
 
 
 def check_golden(name: str, text: str) -> None:

@@ -2,44 +2,42 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from imsdiag.jsontext import iso_time
 from imsdiag.models import Severity
 from imsdiag.reporters import FORMAT_CHOICES, REPORTERS, Reporter, ReportOptions, choose_format, get_reporter
 from imsdiag.reporters.github import GithubReporter, escape_data, escape_property
 from imsdiag.reporters.json_report import JsonReporter
 from imsdiag.reporters.jsonl import JsonLinesReporter
-from imsdiag.reporters.junit import JunitReporter
-from imsdiag.reporters.records import at_or_above, iso_time
+from imsdiag.reporters.records import at_or_above
 from imsdiag.reporters.sarif import SarifReporter, artifact_uri
 from imsdiag.reporters.text import TextReporter
 from imsdiag.result import ScanResult
+from tests import factories
 from tests.conftest import ROOT, SCHEMAS
 
-from .conftest import HOSTILE, OPTIONS, RULES, check_golden
+from .conftest import HOSTILE, OPTIONS, check_golden
 
 SCAN_SCHEMA = ROOT / "docs" / "schema" / "scan-v1.schema.json"
 CI_FORMATS = ("text", "json", "jsonl", "sarif", "junit", "github")
 
 
-def render(reporter: Reporter, result: ScanResult) -> str:
+def render(reporter: Reporter[ScanResult], result: ScanResult) -> str:
     out = io.StringIO()
     reporter.report(result, out)
     return out.getvalue()
 
 
-def make(name: str, fail_on: str = "error") -> Reporter:
-    options = ReportOptions(tool_version=OPTIONS.tool_version, fail_on=fail_on)
-    if name == "sarif":
-        return SarifReporter(options, rules=RULES)
-    if name == "junit":
-        return JunitReporter(options, rules=RULES)
-    return get_reporter(name, options)
+def make(name: str, fail_on: str = "error") -> Reporter[ScanResult]:
+    return get_reporter(name, ReportOptions(tool_version=OPTIONS.tool_version, fail_on=fail_on))
 
 
 # --- registry ---
@@ -169,12 +167,37 @@ def test_sarif_structure(result: ScanResult) -> None:
 def test_sarif_uses_rule_registry(result: ScanResult) -> None:
     from imsdiag.rules import all_rules
 
+    # As a scan makes it: the result carries every registered rule's metadata.
+    result = replace(result, rules=factories.rules())
     driver = json.loads(render(SarifReporter(OPTIONS), result))["runs"][0]["tool"]["driver"]
     registered = [r.id for r in all_rules()]
     assert [r["id"] for r in driver["rules"]][: len(registered)] == registered
     q = driver["rules"][0]
     assert q["name"] == "ims-receipt-loop" and q["helpUri"].endswith("#q178436-ims-receipt-loop")
     assert q["help"]["text"] and q["fullDescription"]["text"]
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module `path` imports, by absolute name, and every string it hands to importlib."""
+    package = "imsdiag.reporters"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(p for p in (base, node.module) if p)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+            found.add(module)
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith(("import_module", "__import__")):
+            found.update(arg.value for arg in node.args[:1] if isinstance(arg, ast.Constant))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "imsdiag" / "reporters").glob("*.py")), ids=lambda p: p.name)
+def test_reporters_do_not_import_the_rules(path: Path) -> None:
+    # The result carries the rule metadata; a reporter that reached for the registry would decide, not render.
+    assert not [m for m in _imports(path) if m == "imsdiag.rules" or m.startswith("imsdiag.rules.")]
 
 
 @pytest.mark.parametrize(
@@ -256,7 +279,8 @@ def test_sarif_matches_schema(result: ScanResult, clean_result: ScanResult, host
     validator = _sarif_validator()
     for res in (result, clean_result, hostile_result):
         validator.validate(json.loads(render(make("sarif"), res)))  # type: ignore[attr-defined]
-    validator.validate(json.loads(render(SarifReporter(OPTIONS), result)))  # type: ignore[attr-defined]
+    every_rule = replace(result, rules=factories.rules())
+    validator.validate(json.loads(render(SarifReporter(OPTIONS), every_rule)))  # type: ignore[attr-defined]
 
 
 # --- hostile log text ---

@@ -8,7 +8,8 @@ from imsdiag.correlate import Correlator
 from imsdiag.evidence import freeze
 from imsdiag.loops import detect
 from imsdiag.models import Direction, Event, Hop, Location, LoopSignal, ReportKind, Severity, TimeQuality
-from imsdiag.rules import RuleContext, apply_rules
+from imsdiag.policy import in_order
+from imsdiag.rules import RuleContext, run_rules
 
 T0 = datetime(1999, 3, 15, 14, 14, tzinfo=timezone.utc)
 IMC1, RELAY = "imc1.company.com", "relay.company.com"
@@ -50,7 +51,7 @@ def run(events: list[Event], min_passes: int = 3) -> tuple[list, Correlator]:
         corr.add(e)
     evidence = freeze(corr, infer_zones=False)
     loops = detect(evidence, min_passes, 6 * 3600)
-    findings, _ = apply_rules(loops, RuleContext.from_evidence(evidence))
+    findings = list(in_order(run_rules(loops, RuleContext.from_evidence(evidence))))
     return findings, corr
 
 
