@@ -191,6 +191,8 @@ def scan(
       imsdiag scan /var/log/mail.log* --since 2d --format json -o loops.json
       imsdiag scan logs/ --format sarif -o imsdiag.sarif --fail-on warning
     """
+    from dataclasses import replace
+
     from .baseline import load_baseline
     from .baseline import write_baseline as write_baseline_file
     from .engine import scan as run_scan
@@ -205,9 +207,7 @@ def scan(
         if target and target != "-":
             resolve_target(target, what, paths, follow_links)
     _check_window(ctx, run)
-    result = run_scan(run.scan, make_progress(quiet, color))
-    if known is not None:
-        result = _without_known(result, known)
+    result = run_scan(replace(run.scan, baseline=known or frozenset()), make_progress(quiet, color))
     if write_baseline:
         # Every finding, the known ones too: a new baseline replaces the old one.
         n = write_baseline_file(write_baseline, result.found, inputs=paths, follow_links=follow_links)
@@ -223,25 +223,6 @@ def scan(
     if not quiet and name != "terminal":
         _stderr_summary(result)
     ctx.exit(decided)
-
-
-def _without_known(result: ScanResult, known: frozenset[str]) -> ScanResult:
-    """The result with the baseline's findings set aside by the policy and counted as suppressed.
-
-    Only until engine.scan takes the fingerprints in `ScanSettings.baseline` and keeps the findings
-    they hide in `ScanResult.known` (issue 13): then the policy is applied there, once, for every caller.
-    """
-    from dataclasses import replace
-
-    from .policy import Policy
-
-    shown = Policy(baseline=known).apply(result.findings)
-    return replace(
-        result,
-        findings=shown.findings,
-        known=result.known + shown.known,
-        suppressed=result.suppressed + shown.suppressed,
-    )
 
 
 def _stderr_summary(result: ScanResult) -> None:

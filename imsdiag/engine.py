@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING
 from . import loops as loop_detector
 from . import summary, workers, years
 from .correlate import Correlator
-from .errors import ConfigError, InputError
+from .errors import InputError
 from .evidence import Evidence, freeze
-from .models import Finding, ParseIssue, Severity
+from .models import Finding, ParseIssue
 from .notes import scan_notes, year_note
 from .outcome import FileOutcome, Totals
 from .parsers.run import ParsedFile, ProgressSink, parse_input
+from .policy import Policy, Shown
 from .result import FileStat, ScanContext, ScanResult
-from .rules import Rule, RuleContext, all_rules, apply_rules, get_rule
+from .rules import RuleContext, rule_infos, run_rules
 from .settings import ScanSettings
 from .sources import InputFile, discover
 
@@ -30,7 +31,6 @@ __all__ = [
     "ProgressSink",
     "build_evidence",
     "collect_inputs",
-    "enabled_rules",
     "parse_input",
     "scan",
     "with_paths",
@@ -40,7 +40,8 @@ __all__ = [
 def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanResult:
     """Run a whole scan and return the finished result (reporters only render it)."""
     started = time.monotonic()
-    rules = enabled_rules(settings)
+    rules = rule_infos()
+    policy = Policy.from_settings(settings, rules)  # a bad rule name fails before any file is read
     files, walk_issues = collect_inputs(settings)
     index = _open_index(settings)
     totals, dating, dated_note = _read(files, walk_issues, settings, index, progress)
@@ -48,7 +49,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
     evidence = build_evidence(totals.corr, settings)
     stats = [replace(s, server=evidence.canonical(s.server) or s.server) if s.server else s for s in totals.stats]
     zone_notes = [o.note() for o in evidence.offsets]
-    findings, suppressed, filtered = _diagnose(evidence, settings, rules)
+    shown = _diagnose(evidence, settings, policy)
     context = ScanContext(
         names=evidence.hosts.aliases(),
         not_hosts=tuple(sorted(evidence.hosts.not_hosts)),
@@ -56,10 +57,13 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         year=dating.year,
         file_years=tuple(sorted(dating.file_years.items())),
     )
-    index_notes = _close_index(index, findings, stats, context)
+    # The index and the host map keep every finding, the baseline's too: explain and a new baseline need them.
+    index_notes = _close_index(index, list(shown.found), stats, context)
     corr = totals.corr
     return ScanResult(
-        findings=tuple(findings),
+        findings=shown.findings,
+        known=shown.known,
+        rules=rules,
         issues=tuple(totals.examples),
         issue_counts=tuple(sorted(totals.counts.items(), key=lambda kv: (-kv[1], kv[0]))),
         files=tuple(stats),
@@ -69,24 +73,14 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         lines_read=sum(s.lines for s in stats),
         events=corr.events_seen,
         seconds=time.monotonic() - started,
-        suppressed=suppressed,
-        filtered=filtered,
+        suppressed=shown.suppressed,
+        filtered=shown.filtered,
         notes=scan_notes(corr, stats, settings, dated_note, zone_notes) + index_notes,
         first_time=evidence.first_time,
         last_time=evidence.last_time,
-        host_joins=summary.host_joins(evidence, findings),
+        host_joins=summary.host_joins(evidence, shown.found),
         context=context,
     )
-
-
-def enabled_rules(settings: ScanSettings) -> list[type[Rule]]:
-    """Rules after `--select` and `--ignore` (ids or slugs); unknown names are a ConfigError."""
-    try:
-        chosen = [get_rule(k) for k in settings.select] if settings.select else all_rules()
-        ignored = {get_rule(k) for k in settings.ignore}
-    except KeyError as exc:
-        raise ConfigError(str(exc.args[0])) from None
-    return [r for r in chosen if r not in ignored]
 
 
 def collect_inputs(settings: ScanSettings) -> tuple[list[InputFile], list[ParseIssue]]:
@@ -177,18 +171,10 @@ def build_evidence(corr: Correlator, settings: ScanSettings) -> Evidence:
     return freeze(corr, settings.host_aliases, settings.server_tz, infer_zones=settings.tz is None)
 
 
-def _diagnose(ev: Evidence, settings: ScanSettings, rules: list[type[Rule]]) -> tuple[list[Finding], int, int]:
+def _diagnose(ev: Evidence, settings: ScanSettings, policy: Policy) -> Shown:
+    """Loops from the evidence, findings from the loops, and the user's choice of them (the policy, applied once)."""
     loops = loop_detector.detect(ev, settings.min_passes, settings.window_seconds)
-    ctx = RuleContext.from_evidence(ev)
-    overrides: dict[str, Severity] = {}
-    for key, sev in settings.severity_overrides:
-        try:
-            overrides[get_rule(key).id] = sev
-        except KeyError as exc:
-            raise ConfigError(str(exc.args[0])) from None
-    findings, filtered = apply_rules(loops, ctx, rules, overrides)
-    kept = [f for f in findings if f.fingerprint not in settings.baseline]
-    return kept, len(findings) - len(kept), filtered
+    return policy.apply(run_rules(loops, RuleContext.from_evidence(ev)))
 
 
 def _close_index(

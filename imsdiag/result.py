@@ -71,14 +71,6 @@ class ScanContext:
         return dict(self.file_years).get(path, self.year)
 
 
-def _registered_rules() -> tuple[RuleInfo, ...]:
-    # Only until engine.scan passes `rules=` where it makes the result (issue 13): reporters must not
-    # reach for the registry, so a result made without the metadata takes the registry's here, once.
-    from .rules import rule_infos
-
-    return rule_infos()
-
-
 @dataclass(frozen=True)
 class ScanResult:
     """Everything a reporter needs; reporters only render it."""
@@ -109,7 +101,7 @@ class ScanResult:
     """What explain needs to see the same machines on the same clock as this scan."""
     known: tuple[Finding, ...] = ()
     """The findings the baseline hid (`policy.Shown.known`): still found, so `--write-baseline` records them."""
-    rules: tuple[RuleInfo, ...] = field(default_factory=_registered_rules)
+    rules: tuple[RuleInfo, ...] = ()
     """Every rule's metadata, sorted by id, for the reports that describe the rules (SARIF, JUnit)."""
 
     def __post_init__(self) -> None:

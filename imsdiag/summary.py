@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .evidence import Evidence
 from .models import Finding
 from .result import FileStat, FormatStat, ServerInfo
@@ -27,7 +29,7 @@ def servers(ev: Evidence, stats: list[FileStat]) -> tuple[ServerInfo, ...]:
     return tuple(out)
 
 
-def host_joins(ev: Evidence, findings: list[Finding]) -> tuple[tuple[str, str, str], ...]:
+def host_joins(ev: Evidence, findings: Sequence[Finding]) -> tuple[tuple[str, str, str], ...]:
     """The joins that made the machines the report names (servers read, ring hosts): name, machine, why."""
     shown = set(ev.servers) | {h for f in findings for h in f.hosts}
     out = []

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cache
 
-from ..models import Finding, Loop, Severity
-from ..policy import Policy
+from ..models import Finding, Loop
 from ..ruleinfo import RuleInfo, find_rule
 from .base import Rule, RuleContext
 from .explicit import ForwardingLoop, HopLimitExceeded, LoopsBackToMyself, RoutingLoopReported
@@ -69,22 +68,6 @@ def run_rules(loops: Sequence[Loop], ctx: RuleContext) -> list[Finding]:
     return findings
 
 
-def apply_rules(
-    loops: Sequence[Loop],
-    ctx: RuleContext,
-    enabled: Sequence[type[Rule]] | None = None,
-    severity_overrides: Mapping[str, Severity] | None = None,
-) -> tuple[list[Finding], int]:
-    """`run_rules`, then the policy's rule choice: (findings of the enabled rules, how many others were hidden).
-
-    Kept only for `engine.scan` until it builds a `policy.Policy` and calls `Policy.apply` itself (issue 13).
-    """
-    hidden = frozenset(r.id for r in RULE_ORDER) - {r.id for r in enabled} if enabled is not None else frozenset()
-    choice = Policy(hidden=hidden, severities=tuple((severity_overrides or {}).items()))
-    shown = choice.apply(run_rules(loops, ctx))
-    return list(shown.findings), shown.filtered
-
-
 __all__ = [
     "RETIRED_IDS",
     "RULE_ID",
@@ -92,7 +75,6 @@ __all__ = [
     "Rule",
     "RuleContext",
     "all_rules",
-    "apply_rules",
     "get_rule",
     "rule_infos",
     "run_rules",
