@@ -97,24 +97,40 @@ def _decoder_for(tp: Any) -> _Decoder:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        inner = [a for a in args if a is not type(None)]
-        sub = _decoder_for(inner[0]) if len(inner) == 1 else _identity
-        return lambda v: None if v is None else sub(v)
+        return _optional_decoder(args)
     if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            item = _decoder_for(args[0])
-            return lambda v: tuple(item(x) for x in v)
-        parts = [_decoder_for(a) for a in args]
-        return lambda v: tuple(d(x) for d, x in zip(parts, v, strict=False))
+        return _tuple_decoder(args)
     if origin is frozenset:
         item = _decoder_for(args[0]) if args else _identity
         return lambda v: frozenset(item(x) for x in v)
     if isinstance(tp, type):
-        if issubclass(tp, enum.Enum):
-            return tp
-        if issubclass(tp, datetime):
-            return datetime.fromisoformat
-        if dataclasses.is_dataclass(tp):
-            cls = tp
-            return lambda v: from_dict(cls, v)
+        return _class_decoder(tp)
+    return _identity
+
+
+def _optional_decoder(args: tuple[Any, ...]) -> _Decoder:
+    """`X | None` decodes X or passes None; a union of several types is left as JSON gave it."""
+    inner = [a for a in args if a is not type(None)]
+    sub = _decoder_for(inner[0]) if len(inner) == 1 else _identity
+    return lambda v: None if v is None else sub(v)
+
+
+def _tuple_decoder(args: tuple[Any, ...]) -> _Decoder:
+    """`tuple[X, ...]` decodes each item as X; `tuple[X, Y]` each position as its own type."""
+    if len(args) == 2 and args[1] is Ellipsis:
+        item = _decoder_for(args[0])
+        return lambda v: tuple(item(x) for x in v)
+    parts = [_decoder_for(a) for a in args]
+    return lambda v: tuple(d(x) for d, x in zip(parts, v, strict=False))
+
+
+def _class_decoder(tp: type) -> _Decoder:
+    """Enums from their value, datetimes from ISO text, dataclasses from their dict; anything else as is."""
+    if issubclass(tp, enum.Enum):
+        return tp
+    if issubclass(tp, datetime):
+        return datetime.fromisoformat
+    if dataclasses.is_dataclass(tp):
+        cls = tp
+        return lambda v: from_dict(cls, v)
     return _identity

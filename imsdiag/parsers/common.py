@@ -38,7 +38,7 @@ def is_comment(text: str) -> bool:
 
 
 SNIFF_WINDOW = 16384
-"""Bytes of head the engine reads for sniffing (sources.SNIFF_BYTES): a head this long may end mid-line."""
+"""Bytes of head the engine reads for sniffing (inputs.SNIFF_BYTES): a head this long may end mid-line."""
 
 
 def sniff_lines(head: bytes, limit: int = 400) -> list[str]:

@@ -11,7 +11,7 @@ from typing import BinaryIO, cast
 from ..models import Direction, Location
 from ..names import normalize_address, normalize_host
 from .base import ParseContext, Parser, Record, iter_lines
-from .headers import message_event, read_message
+from .headers import MessageInfo, message_event, read_message
 from .message_file import MessageBuffer, header_score
 
 HEAD_BYTES = 65536
@@ -141,29 +141,42 @@ class ImsArchiveParser(Parser):
         if "no-headers" in info.defects:
             ctx.issue(buf.first_line, "no-headers", "IMS archive file holds no message headers")
             return
-        ims_hop = next((h for h in info.received if h.build and h.by_host), None)
-        server, server_source = ctx.server_hint, ctx.server_hint_source if ctx.server_hint else None
-        if ims_hop is not None:
-            server, server_source = normalize_host(ims_hop.by_host), "content"
-        overrides: dict[str, object] = {
-            "direction": direction_from_path(ctx.path),
-            "queue_id": _basename(ctx.path) or None,
-            "server": server,
-            "server_source": server_source,
-        }
-        if ims_hop is not None:
-            overrides["build"] = ims_hop.build
-            if ims_hop.date is not None:
-                overrides["time"] = ims_hop.date
-        if env is not None:
-            if env.sender is not None:
-                overrides["sender"] = env.sender
-            if env.recipients:
-                overrides["recipients"] = env.recipients
-            if env.mts_id:
-                overrides["mts_id"] = env.mts_id
-            if env.peer_host:
-                overrides["peer_host"] = env.peer_host
-                overrides["helo"] = env.helo
+        overrides = {**_server_overrides(info, ctx), **_envelope_overrides(env)}
         ctx.count("messages")
         yield message_event(info, ctx.loc(buf.first_line), "ims-archive", **overrides)
+
+
+def _server_overrides(info: MessageInfo, ctx: ParseContext) -> dict[str, object]:
+    """Where the file lies says the direction and spool id; the IMS's own Received hop names the server."""
+    ims_hop = next((h for h in info.received if h.build and h.by_host), None)
+    server, server_source = ctx.server_hint, ctx.server_hint_source if ctx.server_hint else None
+    if ims_hop is not None:
+        server, server_source = normalize_host(ims_hop.by_host), "content"
+    overrides: dict[str, object] = {
+        "direction": direction_from_path(ctx.path),
+        "queue_id": _basename(ctx.path) or None,
+        "server": server,
+        "server_source": server_source,
+    }
+    if ims_hop is not None:
+        overrides["build"] = ims_hop.build
+        if ims_hop.date is not None:
+            overrides["time"] = ims_hop.date
+    return overrides
+
+
+def _envelope_overrides(env: Envelope | None) -> dict[str, object]:
+    """What the binary envelope says beats the headers: the P1 sender and recipients, MTS-ID, the peer."""
+    overrides: dict[str, object] = {}
+    if env is None:
+        return overrides
+    if env.sender is not None:
+        overrides["sender"] = env.sender
+    if env.recipients:
+        overrides["recipients"] = env.recipients
+    if env.mts_id:
+        overrides["mts_id"] = env.mts_id
+    if env.peer_host:
+        overrides["peer_host"] = env.peer_host
+        overrides["helo"] = env.helo
+    return overrides

@@ -173,25 +173,11 @@ def _event(rec: _Record, ctx: ParseContext, reports: _ReportIds | None = None) -
     f = rec.fields
     gateway, partner, remote, originator = _field(f, 3), _field(f, 4), _field(f, 5), _field(f, 6)
     mts_id, queue_id, message_id = _ids(_field(f, 0), remote)
-    # Field 12 is "Subject-ID or Report MTS-ID (blank for normal messages)" (Q173280): an SMTP transfer
-    # (1010-1014) that carries a Report MTS-ID moves a report, whatever its event number says; so does
-    # one whose own MTS-ID an earlier report event (1017 SMTP Report Generated) gave the report.
     report_of = _field(f, 11)
-    is_report = rec.event in REPORT_EVENTS or (
-        rec.event in _TRANSFER_EVENTS
-        and (bool(_MTS_ID.match(report_of)) or (reports is not None and mts_id in reports))
-    )
+    is_report = _moves_report(rec.event, report_of, mts_id, reports)
     if is_report and reports is not None:
         reports.add(mts_id)
-    sender: str | None = None
-    if is_report:
-        sender = ""
-    elif _SMTP_ADDR.match(originator):
-        sender = normalize_address(originator)
-    server = server_of(gateway, partner)
-    source = "content" if server else None
-    if server is None:
-        server, source = ctx.server_hint, ctx.server_hint_source if ctx.server_hint else None
+    server, source = _server(gateway, partner, ctx)
     length = _field(f, 8)
     return Event(
         location=ctx.loc(rec.lineno),
@@ -204,7 +190,7 @@ def _event(rec: _Record, ctx: ParseContext, reports: _ReportIds | None = None) -
         direction=_DIRECTIONS.get(rec.event, Direction.UNKNOWN),
         peer_host=normalize_host(partner) if _HOST.match(partner) or _PEERISH.match(partner) else None,
         peer_ip=partner if _IPV4.match(partner) else None,
-        sender=sender,
+        sender=_sender(is_report, originator),
         recipients=tuple(rec.recipients),
         message_id=message_id,
         queue_id=queue_id,
@@ -215,6 +201,33 @@ def _event(rec: _Record, ctx: ParseContext, reports: _ReportIds | None = None) -
         status=EVENT_NAMES.get(rec.event),
         event_code=str(rec.event),
     )
+
+
+def _moves_report(event: int, report_of: str, mts_id: str | None, reports: _ReportIds | None) -> bool:
+    """Whether a record moves a DR/NDR: a report event, or an SMTP transfer of a report."""
+    # Field 12 is "Subject-ID or Report MTS-ID (blank for normal messages)" (Q173280): an SMTP transfer
+    # (1010-1014) that carries a Report MTS-ID moves a report, whatever its event number says; so does
+    # one whose own MTS-ID an earlier report event (1017 SMTP Report Generated) gave the report.
+    return event in REPORT_EVENTS or (
+        event in _TRANSFER_EVENTS and (bool(_MTS_ID.match(report_of)) or (reports is not None and mts_id in reports))
+    )
+
+
+def _sender(is_report: bool, originator: str) -> str | None:
+    """The P1 sender: null for a report, the SMTP address of the originator, else unknown."""
+    if is_report:
+        return ""
+    if _SMTP_ADDR.match(originator):
+        return normalize_address(originator)
+    return None
+
+
+def _server(gateway: str, partner: str, ctx: ParseContext) -> tuple[str | None, str | None]:
+    """The server that wrote the record, as a DN names it, else as the file's path does; with its source."""
+    server = server_of(gateway, partner)
+    if server is not None:
+        return server, "content"
+    return ctx.server_hint, ctx.server_hint_source if ctx.server_hint else None
 
 
 def _add_recipient(rec: _Record, name: str, status: str, ctx: ParseContext) -> None:
@@ -260,30 +273,36 @@ class ImsTrackingParser(Parser):
             if not text.strip():
                 continue
             fields = text.split("\t")
-            number = fields[1].strip() if len(fields) > 1 else ""
-            if len(fields) >= 3 and _INT.match(number) and _STAMPISH.match(fields[2]):
-                when = parse_tracking_stamp(fields[2])
+            # Too many fields for a recipient line: a record, even when its number or stamp is broken.
+            if _starts_record(fields) or len(fields) >= 5:
                 if rec is not None:
                     yield _event(rec, ctx, reports)
-                    rec = None
-                if when is None:
-                    ctx.issue(lineno, "bad-record", f"bad tracking time stamp {fields[2][:40]!r}", text)
-                    continue
-                ctx.count("records")
-                rec = _Record(lineno, text[:MAX_TEXT], fields[:13], int(number), when)
-                _add_recipient(rec, _field(fields, 13), _field(fields, 14), ctx)
-                continue
-            if len(fields) >= 5:
-                # Too many fields for a recipient line: a record whose number or stamp is broken.
-                if rec is not None:
-                    yield _event(rec, ctx, reports)
-                    rec = None
-                ctx.issue(lineno, "bad-record", "tracking record with a bad event number or time stamp", text)
-                continue
-            if rec is None:
+                rec = _new_record(lineno, text, fields, ctx)
+            elif rec is None:
                 ctx.count("ignored")
-                continue
-            values = [v.strip() for v in fields if v.strip()]
-            _add_recipient(rec, values[0] if values else "", values[1] if len(values) > 1 else "", ctx)
+            else:
+                values = [v.strip() for v in fields if v.strip()]
+                _add_recipient(rec, values[0] if values else "", values[1] if len(values) > 1 else "", ctx)
         if rec is not None:
             yield _event(rec, ctx, reports)
+
+
+def _starts_record(fields: list[str]) -> bool:
+    """A record's first line: an event number in field 2 and a time stamp in field 3."""
+    number = fields[1].strip() if len(fields) > 1 else ""
+    return len(fields) >= 3 and bool(_INT.match(number)) and bool(_STAMPISH.match(fields[2]))
+
+
+def _new_record(lineno: int, text: str, fields: list[str], ctx: ParseContext) -> _Record | None:
+    """The record a first line opens (with its first recipient), or None and a `bad-record` issue."""
+    if not _starts_record(fields):
+        ctx.issue(lineno, "bad-record", "tracking record with a bad event number or time stamp", text)
+        return None
+    when = parse_tracking_stamp(fields[2])
+    if when is None:
+        ctx.issue(lineno, "bad-record", f"bad tracking time stamp {fields[2][:40]!r}", text)
+        return None
+    ctx.count("records")
+    rec = _Record(lineno, text[:MAX_TEXT], fields[:13], int(fields[1].strip()), when)
+    _add_recipient(rec, _field(fields, 13), _field(fields, 14), ctx)
+    return rec

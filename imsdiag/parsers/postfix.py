@@ -107,6 +107,14 @@ def next_id_of(text: str | None) -> str | None:
     return m["id"] or m["exim"]
 
 
+def _relay_of(daemon: str, fields: dict[str, str], note: str | None) -> re.Match[str] | None:
+    """The host a delivery went to: `relay=h[ip]:port`, or for smtp/lmtp the host its status text tried."""
+    relay = _RELAY.match(fields.get("relay", ""))
+    if relay is None and note and daemon in _RELAY_DAEMONS:
+        relay = _TRIED_HOST.search(note)  # `relay=none ... (connect to host[ip]:25: timed out)`
+    return relay
+
+
 class PostfixHandler:
     """Interprets Postfix daemons' lines; one instance per file."""
 
@@ -234,9 +242,7 @@ class PostfixHandler:
         head = rest[: status.start()] if status else rest
         fields = parse_fields(head + ",")
         note = status["text"] if status else None
-        relay = _RELAY.match(fields.get("relay", ""))
-        if relay is None and note and daemon in _RELAY_DAEMONS:
-            relay = _TRIED_HOST.search(note)  # `relay=none ... (connect to host[ip]:25: timed out)`
+        relay = _relay_of(daemon, fields, note)
         recipient = address(fields.get("to"))
         headers: tuple[tuple[str, str], ...] = ()
         if "orig_to" in fields:

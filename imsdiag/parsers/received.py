@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-
-from dateutil import parser as dateparser
+from datetime import datetime
 
 from ..models import Hop, Location
+from .mail_date import parse_date
 
 # Token kinds produced by the scanner.
 WORD = "word"
@@ -20,9 +18,6 @@ QUOTED = "quoted"
 SEMI = "semi"
 
 KEYWORDS = frozenset({"from", "by", "with", "id", "for", "via"})
-
-MAX_DATE_TEXT = 200
-"""Longer date text is not a date: it is reported as `bad-date` instead of feeding dateutil."""
 
 _FOLD = re.compile(r"\r\n|\r|\n")
 _SPECIALS = frozenset('()[]<>";')
@@ -36,13 +31,6 @@ _IPV6 = re.compile(r"(?i)(?:ipv6:)?[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\d{1,3
 # `helo=x` (Postfix, Exim) and qmail's `(HELO x)` / `(EHLO x)`.
 _HELO_KV = re.compile(r"(?i)\b(?:helo=|[eh]elo\s{1,8})([^\s\[\]()]{1,255})")
 _BRACKET_IP = re.compile(r"\[((?:IPv6:)?[0-9A-Fa-f:.]{2,64})\]", re.IGNORECASE)
-_NUM_ZONE = re.compile(r"(?<![\w:.])([+-])(\d{2}):?(\d{2})(?!\d)")
-_NAMED_ZONE = re.compile(r"\b(UT|UTC|GMT|Z|EST|EDT|CST|CDT|MST|MDT|PST|PDT)\b")
-_FRACTION = re.compile(r"(\d{1,2}:\d{2}:\d{2})\.(\d{1,6})\d{0,30}")
-_NAMED_OFFSETS = {
-    "UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
-    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
-}  # fmt: skip
 
 # Every IMS/IMC form from ims-reference §5: "Microsoft Exchange Internet Mail Service 5.5.2232.0",
 # "Internet Mail Service (5.5.2653.19)", "Internet Mail Service Version 5.5.1960.3",
@@ -190,48 +178,6 @@ def _split_date(tokens: list[Token]) -> tuple[list[Token], list[Token] | None, b
     return tokens, None, False
 
 
-def parse_date(text: str) -> tuple[datetime | None, str | None]:
-    """A UTC datetime from a Received/Date text, or (None, defect code).
-
-    The zone is taken out by hand (dateutil maps `+0000` to the *local* zone when it matches);
-    fractional seconds beyond microseconds and trailing junk such as SendGrid's `m=+…` are cut.
-    """
-    if not text.strip():
-        return None, "no-date"
-    if len(text) > MAX_DATE_TEXT:
-        return None, "bad-date"
-    offset: timedelta | None = None
-    body = text
-    zones = list(_NUM_ZONE.finditer(text))
-    if zones:
-        z = zones[-1]
-        minutes = int(z.group(2)) * 60 + int(z.group(3))
-        if minutes > 18 * 60:
-            return None, "bad-date"
-        offset = timedelta(minutes=-minutes if z.group(1) == "-" else minutes)
-        body = text[: z.start()]
-    else:
-        named = _NAMED_ZONE.search(text)
-        if named:
-            offset = timedelta(hours=_NAMED_OFFSETS[named.group(1)])
-            body = text[: named.start()]
-    body = _FRACTION.sub(r"\1.\2", body).replace(",", " ").strip()
-    if not body:
-        return None, "bad-date"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = dateparser.parse(body, ignoretz=True, default=datetime(2000, 1, 1))
-    except (ValueError, OverflowError, TypeError):
-        return None, "bad-date"
-    if offset is None:
-        return None, "date-without-zone"
-    try:
-        return parsed.replace(tzinfo=timezone(offset)).astimezone(timezone.utc), None
-    except (ValueError, OverflowError):
-        return None, "bad-date"
-
-
 def _comment_ip_helo(comment: str) -> tuple[str | None, str | None]:
     """(helo, ip) from the comment after `from host`: `(name [ip])`, `([ip] helo=x)`, `(10.0.0.1)`, ..."""
     helo: str | None = None
@@ -287,88 +233,122 @@ def parse_received(value: str, location: Location | None = None) -> Hop:
 def _parse(raw: str, location: Location | None) -> Hop:
     tokens, defects = tokenize(raw)
     clause_tokens, date_tokens, _ = _split_date(tokens)
-    fields: dict[str, str] = {}
-    seen: set[str] = set()
-    helo: str | None = None
-    ip: str | None = None
-    software: str | None = None
-    build: str | None = None
-    with_words: list[str] = []
-    from_comment_seen = False
-    current: str | None = None
-    has_value = False
-    for tok in clause_tokens:
-        if tok.kind == WORD and tok.text.lower() in KEYWORDS:
-            key = tok.text.lower()
-            if key in seen:
-                if "duplicate-clause" not in defects:
-                    defects.append("duplicate-clause")
-                current = None  # keep the first value: a second `from` is IBM's envelope sender
-            else:
-                seen.add(key)
-                current, has_value = key, False
-            continue
-        if current is None or tok.kind == SEMI:
-            if tok.kind == SEMI:
-                current = None
-            continue
-        if tok.kind == COMMENT:
-            if current == "from" and has_value and not from_comment_seen:
-                # The comment holds what the receiver saw (rDNS/HELO and the connecting IP),
-                # which beats an address literal the sender put in `from [x]`.
-                from_comment_seen = True
-                c_helo, c_ip = _comment_ip_helo(tok.text)
-                helo, ip = c_helo or helo, c_ip or ip
-            elif current == "by" and has_value and software is None:
-                software = _by_software(tok.text)
-            elif current == "with":
-                name, ver = build_from_text(" ".join(with_words) + " (" + tok.text + ")")
-                if ver:
-                    software, build = f"{name} {ver}", ver
-                current = "with-done"  # words after the comment are not part of the protocol
-            continue
-        if current == "with":
-            with_words.append(_value(tok))
-            has_value = True
-        elif not has_value and current in KEYWORDS:
-            fields[current] = _value(tok)
-            has_value = True
-            if current == "from" and tok.kind == LITERAL:
-                ip = _strip_v6(_value(tok))
-    if with_words:
-        fields["with"] = " ".join(with_words)
-        if build is None:
-            name, ver = build_from_text(fields["with"])
-            if ver:
-                software, build = f"{name} {ver}", ver
-    date, date_text = None, None
-    if date_tokens is None:
-        defects.append("no-date")
-    else:
-        date_text = " ".join(t.text for t in date_tokens if t.kind not in (COMMENT, SEMI))
-        date, date_defect = parse_date(date_text)
-        if date_defect:
-            defects.append(date_defect)
-        date_text = date_text or None
-    if "by" not in seen:
+    clauses = _Clauses(defects)
+    clauses.read(clause_tokens)
+    date, date_text = _read_date(date_tokens, defects)
+    if "by" not in clauses.seen:
         defects.append("no-by")
-    for_addr = fields.get("for")
-    if for_addr is not None and (" " in for_addr.strip() or for_addr.lower() == "multiplerecipients"):
-        for_addr = None
+    fields = clauses.fields
     return Hop(
         raw=raw,
         from_host=fields.get("from"),
-        from_helo=helo,
-        from_ip=ip,
+        from_helo=clauses.helo,
+        from_ip=clauses.ip,
         by_host=fields.get("by"),
         with_proto=fields.get("with"),
         id=fields.get("id"),
-        for_addr=for_addr or None,
+        for_addr=_for_address(fields.get("for")),
         via=fields.get("via"),
         date=date,
         date_text=date_text,
-        software=software,
+        software=clauses.software,
         defects=tuple(dict.fromkeys(defects)),
         location=location,
-        build=build,
+        build=clauses.build,
     )
+
+
+class _Clauses:
+    """Reads the clause tokens (`from x (comment) by y with z id w for v via u`) in one pass.
+
+    A keyword opens its clause; the clause takes the first value after it, and one comment right
+    after that value says more (the receiver's view of the client, the receiving software).
+    """
+
+    def __init__(self, defects: list[str]) -> None:
+        self.defects = defects
+        self.fields: dict[str, str] = {}
+        self.seen: set[str] = set()
+        self.helo: str | None = None
+        self.ip: str | None = None
+        self.software: str | None = None
+        self.build: str | None = None
+        self.with_words: list[str] = []
+        self.from_comment_seen = False
+        self.current: str | None = None
+        """The open clause; None after a `;` or a repeated keyword, `with-done` after the `with` comment."""
+        self.has_value = False
+
+    def read(self, tokens: list[Token]) -> None:
+        for tok in tokens:
+            if tok.kind == WORD and tok.text.lower() in KEYWORDS:
+                self._keyword(tok.text.lower())
+            elif tok.kind == SEMI:
+                self.current = None
+            elif self.current is None:
+                continue
+            elif tok.kind == COMMENT:
+                self._comment(tok.text)
+            else:
+                self._value(tok)
+        if self.with_words:
+            self.fields["with"] = " ".join(self.with_words)
+            if self.build is None:
+                self._ims_build(self.fields["with"])
+
+    def _keyword(self, key: str) -> None:
+        if key in self.seen:
+            if "duplicate-clause" not in self.defects:
+                self.defects.append("duplicate-clause")
+            self.current = None  # keep the first value: a second `from` is IBM's envelope sender
+        else:
+            self.seen.add(key)
+            self.current, self.has_value = key, False
+
+    def _comment(self, text: str) -> None:
+        if self.current == "from" and self.has_value and not self.from_comment_seen:
+            # The comment holds what the receiver saw (rDNS/HELO and the connecting IP),
+            # which beats an address literal the sender put in `from [x]`.
+            self.from_comment_seen = True
+            c_helo, c_ip = _comment_ip_helo(text)
+            self.helo, self.ip = c_helo or self.helo, c_ip or self.ip
+        elif self.current == "by" and self.has_value and self.software is None:
+            self.software = _by_software(text)
+        elif self.current == "with":
+            self._ims_build(" ".join(self.with_words) + " (" + text + ")")
+            self.current = "with-done"  # words after the comment are not part of the protocol
+
+    def _value(self, tok: Token) -> None:
+        if self.current == "with":
+            self.with_words.append(_value(tok))
+            self.has_value = True
+        elif not self.has_value and self.current in KEYWORDS:
+            self.fields[self.current] = _value(tok)
+            self.has_value = True
+            if self.current == "from" and tok.kind == LITERAL:
+                self.ip = _strip_v6(_value(tok))
+
+    def _ims_build(self, text: str) -> None:
+        """`with SMTP (Microsoft Exchange Internet Mail Service 5.5.2653.13)` names the IMS and its build."""
+        name, ver = build_from_text(text)
+        if ver:
+            self.software, self.build = f"{name} {ver}", ver
+
+
+def _read_date(date_tokens: list[Token] | None, defects: list[str]) -> tuple[datetime | None, str | None]:
+    """The hop's time and the text it was read from; a missing or bad date adds its defect."""
+    if date_tokens is None:
+        defects.append("no-date")
+        return None, None
+    date_text = " ".join(t.text for t in date_tokens if t.kind not in (COMMENT, SEMI))
+    date, date_defect = parse_date(date_text)
+    if date_defect:
+        defects.append(date_defect)
+    return date, date_text or None
+
+
+def _for_address(value: str | None) -> str | None:
+    """The `for` clause as one address: a list (`for a b`) or Exchange's `MultipleRecipients` is none."""
+    if value is not None and (" " in value.strip() or value.lower() == "multiplerecipients"):
+        return None
+    return value or None

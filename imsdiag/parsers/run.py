@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import BinaryIO, Protocol
 
+from ..inputs import open_input, read_error_code, read_head, size_change
 from ..models import Location, ParseIssue
 from ..settings import ScanSettings
-from ..sources import InputFile, open_input, read_error_code, read_head, size_change
+from ..sources import InputFile
 from . import by_name, detect
 from .base import NUL_FIRST, NUL_LINES, ParseContext, Parser, Record, looks_binary
 

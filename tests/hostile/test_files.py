@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from imsdiag import sources
+from imsdiag import streams
 from imsdiag.engine import ParsedFile, parse_input, scan
+from imsdiag.inputs import open_binary
 from imsdiag.models import Event, ParseIssue
 from imsdiag.result import ScanResult
 from imsdiag.settings import ScanSettings
-from imsdiag.sources import InputFile, open_binary, text_encoding_of
+from imsdiag.sources import InputFile
+from imsdiag.streams import text_encoding_of
 
 from ..conftest import SAMPLES
 
@@ -218,7 +220,7 @@ def test_decompression_bomb_is_streamed_and_stopped(tmp_path: Path, monkeypatch:
     _bomb(path, 300)
     assert path.stat().st_size < 1_500_000  # ~1 MB on disk for 300 MB of text
     # A lower floor keeps the test quick; the ratio test is the one real scans use.
-    monkeypatch.setattr(sources, "EXPANSION_FLOOR", 8 << 20)
+    monkeypatch.setattr(streams, "EXPANSION_FLOOR", 8 << 20)
     pf, events, issues = _records(path)
     (issue,) = issues
     assert issue.code == "high-expansion"
