@@ -1,11 +1,4 @@
-"""Zone inference: find the UTC offset of a server's zone-less local time stamps from the events that do carry one.
-
-An IMS protocol log and a BSD syslog say `9:12:44 AM` with no zone; the tracking log (GMT) and the
-archived copy's `Received:` date (`-0500`) say when the same transit happened in UTC. When the same
-recipient's null-sender transits line up, to within a few seconds, at one whole quarter-hour shift, that
-shift is the server's zone offset. Without it a loop's first and last pass, and the order of sightings
-across servers, would be off by hours.
-"""
+"""Zone inference: find the UTC offset of a server's zone-less local time stamps from the events that do carry one."""
 
 from __future__ import annotations
 
@@ -70,6 +63,12 @@ def infer_offsets(
     events: Iterable[Event], canonical: Callable[[str | None], str | None], skip: Iterable[str] = ()
 ) -> list[Offset]:
     """Offsets for servers whose zone-assumed events line up with exact ones at one quarter-hour shift.
+
+    An IMS protocol log and a BSD syslog say `9:12:44 AM` with no zone; the tracking log (GMT) and the
+    archived copy's `Received:` date (`-0500`) say when the same transit happened in UTC. When the same
+    recipient's null-sender transits line up, to within a few seconds, at one whole quarter-hour shift, that
+    shift is the server's zone offset. Without it a loop's first and last pass, and the order of sightings
+    across servers, would be off by hours.
 
     A server is only given an offset when at least MIN_MATCHES of its events match at that shift and
     the shift wins by two to one over the next best; otherwise its times are left as they were.
@@ -178,31 +177,52 @@ def _offset_for(
     exact: dict[Key, list[datetime]],
     canonical: Callable[[str | None], str | None] = lambda s: s,
 ) -> Offset | None:
-    sample = events if len(events) <= SAMPLE else events[:: max(1, len(events) // SAMPLE)][:SAMPLE]
+    """The one shift at which `server`'s sampled events match the `exact` stamps clearly best, if there is one."""
     votes: Counter[int] = Counter()
     hits: Counter[int] = Counter()
     """Events matching at each shift, unweighted: what the report counts."""
     tried = 0
-    window = timedelta(seconds=MAX_OFFSET + TOLERANCE)
-    for e in sample:
-        assert e.time is not None
-        steps: dict[int, int] = {}
-        for k in _lookup_keys(e, canonical):
-            times = exact.get(k)
-            if not times:
-                continue
-            weight = MIN_MATCHES if k[0].startswith(ID_KEY) else 1
-            lo = bisect.bisect_left(times, e.time - window)
-            hi = min(bisect.bisect_right(times, e.time + window), lo + NEIGHBOURS)
-            for t in times[lo:hi]:
-                diff = (e.time - t).total_seconds()
-                step = round(diff / STEP)
-                if abs(diff - step * STEP) <= TOLERANCE:
-                    steps[step] = max(steps.get(step, 0), weight)
+    for e in _sample(events):
+        steps = _matching_steps(e, exact, canonical)
         if steps:
             tried += 1
             votes.update(steps)  # one vote per event and shift (a Message-ID twin is worth MIN_MATCHES)
             hits.update(steps.keys())
+    best = _clear_winner(votes, tried)
+    if best is None:
+        return None
+    # diff = local - utc, so utc = local - diff.
+    return Offset(server=server, offset=timedelta(seconds=best * STEP), matches=hits[best], tried=tried)
+
+
+def _sample(events: list[Event]) -> list[Event]:
+    return events if len(events) <= SAMPLE else events[:: max(1, len(events) // SAMPLE)][:SAMPLE]
+
+
+def _matching_steps(
+    e: Event, exact: dict[Key, list[datetime]], canonical: Callable[[str | None], str | None]
+) -> dict[int, int]:
+    """Shift (in STEPs) -> weight, for every stamp of the event's twin within TOLERANCE of a whole step."""
+    assert e.time is not None
+    window = timedelta(seconds=MAX_OFFSET + TOLERANCE)
+    steps: dict[int, int] = {}
+    for k in _lookup_keys(e, canonical):
+        times = exact.get(k)
+        if not times:
+            continue
+        weight = MIN_MATCHES if k[0].startswith(ID_KEY) else 1
+        lo = bisect.bisect_left(times, e.time - window)
+        hi = min(bisect.bisect_right(times, e.time + window), lo + NEIGHBOURS)
+        for t in times[lo:hi]:
+            diff = (e.time - t).total_seconds()
+            step = round(diff / STEP)
+            if abs(diff - step * STEP) <= TOLERANCE:
+                steps[step] = max(steps.get(step, 0), weight)
+    return steps
+
+
+def _clear_winner(votes: Counter[int], tried: int) -> int | None:
+    """The shift with the most votes when it wins clearly and is not zero; else None."""
     if not votes:
         return None
     (best, n), *rest = [*votes.most_common(2), (0, 0)]
@@ -212,8 +232,7 @@ def _offset_for(
     clear = n >= 2 * second or (n * 10 >= tried * 9 and n - second >= max(MIN_MATCHES, n // 4))
     if best == 0 or n < MIN_MATCHES or not clear or n * 2 < tried:
         return None
-    # diff = local - utc, so utc = local - diff.
-    return Offset(server=server, offset=timedelta(seconds=best * STEP), matches=hits[best], tried=tried)
+    return best
 
 
 def shifted(event: Event, offset: timedelta) -> Event:

@@ -84,26 +84,35 @@ class Correlator:
     """(server, zone assumed) -> first and last time: lets `evidence.freeze` put the input's time span on one clock."""
 
     def add(self, ev: Event) -> None:
+        """Count the event, learn what it says about machines and keep it when detection needs it."""
         self.events_seen += 1
         if ev.time is not None:
             if (self.since and ev.time < self.since) or (self.until and ev.time > self.until):
                 self.events_outside_window += 1
                 return
-            t = ev.time
-            self.years[t.year] = self.years.get(t.year, 0) + 1
-            per_year = self.days.setdefault((t.month, t.day), {})
-            per_year[t.year] = per_year.get(t.year, 0) + 1
-            if self.first_time is None or ev.time < self.first_time:
-                self.first_time = ev.time
-            if self.last_time is None or ev.time > self.last_time:
-                self.last_time = ev.time
-            key = (ev.server or "", ev.time_quality is TimeQuality.ZONE_ASSUMED)
-            span = self.spans.get(key)
-            if span is None:
-                self.spans[key] = (ev.time, ev.time)
-            elif ev.time < span[0] or ev.time > span[1]:
-                self.spans[key] = (min(span[0], ev.time), max(span[1], ev.time))
+            self._count_time(ev, ev.time)
         self._learn(ev)
+        self._keep(ev)
+
+    def _count_time(self, ev: Event, t: datetime) -> None:
+        """The event's year and day (to date year-less logs), the input's span and its server's span."""
+        _add_count(self.years, t.year, 1)
+        _add_count(self.days.setdefault((t.month, t.day), {}), t.year, 1)
+        self._widen_time_range(t)
+        self._widen_span((ev.server or "", ev.time_quality is TimeQuality.ZONE_ASSUMED), t, t)
+
+    def _widen_time_range(self, t: datetime) -> None:
+        if self.first_time is None or t < self.first_time:
+            self.first_time = t
+        if self.last_time is None or t > self.last_time:
+            self.last_time = t
+
+    def _widen_span(self, key: tuple[str, bool], lo: datetime, hi: datetime) -> None:
+        span = self.spans.get(key)
+        self.spans[key] = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
+
+    def _keep(self, ev: Event) -> None:
+        """Keep the event in every list of what the detectors read that it belongs to."""
         if ev.loop_signal is not None:
             self.signals.append(ev)
         if ev.recipients and (ev.sender == "" or ev.report_kind.is_report):
@@ -185,12 +194,27 @@ class Correlator:
     def _learn(self, ev: Event) -> None:
         self.hosts.learn(ev)
         if ev.server:
-            src = ev.server_source or "content"
-            old = self.servers.get(ev.server)
-            if better_name_source(src, old):
-                self.servers[ev.server] = src
-        if ev.server and ev.build:
-            self.builds[ev.server].add(ev.build)
+            self._learn_server(ev, ev.server)
+        self._learn_peer_build(ev)
+        self._learn_ims_servers(ev)
+        if self._address_count < MAX_ADDRESSES:
+            for addr in (ev.sender, *ev.recipients):
+                if addr and "@" in addr:
+                    self._add_address(addr)
+
+    def _learn_server(self, ev: Event, server: str) -> None:
+        """How the server's name was found, and the build and software it showed."""
+        self._note_server_name(server, ev.server_source or "content")
+        if ev.build:
+            self.builds[server].add(ev.build)
+        if ev.software:
+            self.software[server].add(ev.software)
+
+    def _note_server_name(self, name: str, source: str) -> None:
+        if better_name_source(source, self.servers.get(name)):
+            self.servers[name] = source
+
+    def _learn_peer_build(self, ev: Event) -> None:
         for name, value in ev.headers:
             if name == "x-peer-software":
                 # An outbound session's peer greeted with its IMS banner: that build is the peer's.
@@ -199,22 +223,22 @@ class Correlator:
                 if peer and m:
                     self.builds[peer].add(m.group(0))
                     self.ims_servers.add(normalize_host(peer) or peer)
-        if ev.server and ev.software:
-            self.software[ev.server].add(ev.software)
+
+    def _learn_ims_servers(self, ev: Event) -> None:
+        """Servers that run an IMS: by their own logs, by their software, or by the Received lines they wrote."""
         if ev.server and (ev.source in IMS_SOURCES or (ev.software and "mail service" in ev.software.lower())):
             self.ims_servers.add(normalize_host(ev.server) or ev.server)
         for hop in ev.received:
             sw = (hop.software or "") + " " + (hop.with_proto or "")
             if hop.by_host and "internet mail service" in sw.lower():
                 self.ims_servers.add(normalize_host(hop.by_host) or hop.by_host)
-        if self._address_count < MAX_ADDRESSES:
-            for addr in (ev.sender, *ev.recipients):
-                if addr and "@" in addr:
-                    local = addr.split("@", 1)[0]
-                    bucket = self.addresses[local]
-                    if addr not in bucket:
-                        bucket.add(addr)
-                        self._address_count += 1
+
+    def _add_address(self, addr: str) -> None:
+        """Remember `addr` under its local part: a user's other SMTP proxies share it."""
+        bucket = self.addresses[addr.split("@", 1)[0]]
+        if addr not in bucket:
+            bucket.add(addr)
+            self._address_count += 1
 
     def merge(self, other: Correlator) -> None:
         """Fold a correlator built in another process (one per file with `--jobs`) into this one."""
@@ -222,35 +246,44 @@ class Correlator:
             self._seq += 1
             self._kept.append((self._seq, ev))
         self.candidates_dropped += other.candidates_dropped
+        self.events_seen += other.events_seen
+        self.events_outside_window += other.events_outside_window
         self.signals.extend(other.signals)
         self.cyclic.extend(other.cyclic)
         self.auto_replies.extend(other.auto_replies)
         self.hosts.merge(other.hosts)
-        for k, v in other.builds.items():
-            self.builds[k] |= v
-        for k, v in other.software.items():
-            self.software[k] |= v
+        self._merge_names(other)
+        self._merge_times(other)
+
+    def _merge_names(self, other: Correlator) -> None:
+        """The server names, builds, software and addresses the other correlator saw."""
+        _merge_sets(self.builds, other.builds)
+        _merge_sets(self.software, other.software)
         self.ims_servers |= other.ims_servers
-        for name, src in other.servers.items():
-            old = self.servers.get(name)
-            if better_name_source(src, old):
-                self.servers[name] = src
-        for k, v in other.addresses.items():
-            self.addresses[k] |= v
+        for name, source in other.servers.items():
+            self._note_server_name(name, source)
+        _merge_sets(self.addresses, other.addresses)
+
+    def _merge_times(self, other: Correlator) -> None:
+        """The other correlator's years, days and time spans."""
         for key, (lo, hi) in other.spans.items():
-            span = self.spans.get(key)
-            self.spans[key] = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
+            self._widen_span(key, lo, hi)
         for year, n in other.years.items():
-            self.years[year] = self.years.get(year, 0) + n
+            _add_count(self.years, year, n)
         for md, per_year in other.days.items():
             mine = self.days.setdefault(md, {})
             for year, n in per_year.items():
-                mine[year] = mine.get(year, 0) + n
-        self.events_seen += other.events_seen
-        self.events_outside_window += other.events_outside_window
+                _add_count(mine, year, n)
         for t in (other.first_time, other.last_time):
             if t is not None:
-                if self.first_time is None or t < self.first_time:
-                    self.first_time = t
-                if self.last_time is None or t > self.last_time:
-                    self.last_time = t
+                self._widen_time_range(t)
+
+
+def _add_count(counts: dict[int, int], key: int, n: int) -> None:
+    counts[key] = counts.get(key, 0) + n
+
+
+def _merge_sets(mine: dict[str, set[str]], theirs: dict[str, set[str]]) -> None:
+    """Union per key; `mine` is a defaultdict(set)."""
+    for k, v in theirs.items():
+        mine[k] |= v

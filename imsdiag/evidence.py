@@ -1,10 +1,4 @@
-"""The frozen evidence detectors read: one host map and one clock applied, once, to every kept event.
-
-Reading gathers a `Correlator` per file; after the merge nothing is mutated. `freeze` builds the host
-map, puts every kept event on its machine's canonical name (raw names kept beside it), corrects
-zone-less local stamps (the user's `--server-tz` under any of a host's names, then the offsets
-inferred from matching transits) and hands the detectors, rules and reporters one immutable snapshot.
-"""
+"""The frozen evidence detectors read: one host map and one clock applied, once, to every kept event."""
 
 from __future__ import annotations
 
@@ -48,22 +42,18 @@ def freeze(
     server_tz: Iterable[tuple[str, tzinfo]] = (),
     infer_zones: bool = True,
 ) -> Evidence:
-    """The immutable snapshot of a finished read (see the module docstring for the order of steps)."""
-    domains = {d for addrs in corr.addresses.values() for a in addrs if (d := domain_of(a))}
-    aliases = tuple(user_aliases)
-    hm = corr.hosts.freeze(aliases, domains)
-    pairs = transit_joins(corr.candidates, hm)
-    if pairs:
-        hm = corr.hosts.freeze(aliases, domains, pairs)
+    """The immutable snapshot of a finished read: after the merge of the per-file correlators nothing is mutated.
+
+    Builds the host map, puts every kept event on its machine's canonical name (raw names kept beside
+    it), corrects zone-less local stamps (the user's `--server-tz` under any of a host's names, then the
+    offsets inferred from matching transits) and hands the detectors, rules and reporters one snapshot.
+    """
+    hm = _host_map(corr, user_aliases)
     zones = machine_zones(hm, server_tz)
-
-    def place(ev: Event) -> Event:
-        return place_event(ev, hm, zones)
-
-    candidates = [place(e) for e in corr.candidates]
-    signals = [place(e) for e in corr.signals]
-    cyclic = [place(e) for e in corr.cyclic]
-    autos = [place(e) for e in corr.auto_replies]
+    candidates, signals, cyclic, autos = (
+        [place_event(e, hm, zones) for e in evs]
+        for evs in (corr.candidates, corr.signals, corr.cyclic, corr.auto_replies)
+    )
     offsets: list[Offset] = []
     if infer_zones:
         offsets = infer_offsets([*candidates, *signals], lambda s: s, skip=list(zones))
@@ -90,6 +80,23 @@ def freeze(
     )
 
 
+def _host_map(corr: Correlator, user_aliases: Iterable[tuple[str, str]]) -> HostMap:
+    """The scan's host map, frozen again with the joins both ends of a transit prove when there are any."""
+    domains = {d for addrs in corr.addresses.values() for a in addrs if (d := domain_of(a))}
+    aliases = tuple(user_aliases)
+    hm = corr.hosts.freeze(aliases, domains)
+    pairs = transit_joins(corr.candidates, hm)
+    if pairs:
+        hm = corr.hosts.freeze(aliases, domains, pairs)
+    return hm
+
+
+_Senders = dict[tuple[str, str | None], set[str]]
+"""(Message-ID, receiving machine, or None for any) -> the machines that sent it."""
+_Receipt = tuple[str, str, str, str]
+"""(Message-ID, receiving machine, sending machine, the sender as the receiving log named it)."""
+
+
 def transit_joins(events: Iterable[Event], hm: HostMap) -> list[Join]:
     """Names proven one machine by both ends of one transit.
 
@@ -98,8 +105,22 @@ def transit_joins(events: Iterable[Event], hm: HostMap) -> list[Join]:
     one server for the receiving machine (or, when no log names the destination host, exactly one server
     other than the receiver) counts.
     """
-    sent: dict[tuple[str, str | None], set[str]] = {}
-    received: list[tuple[str, str, str, str]] = []
+    sent, received = _transits_by_message_id(events, hm)
+    out: dict[tuple[str, str], Join] = {}
+    for mid, server, peer, raw in received:
+        senders = sent.get((mid, server), set()) or (sent.get((mid, None), set()) - {server})
+        if len(senders) != 1:
+            continue
+        sender = next(iter(senders))
+        if sender != peer and (peer, sender) not in out:
+            out[(peer, sender)] = Join(peer, sender, f"{server} logged {raw} sending <{mid}>, which {sender} sent")
+    return list(out.values())
+
+
+def _transits_by_message_id(events: Iterable[Event], hm: HostMap) -> tuple[_Senders, list[_Receipt]]:
+    """Who sent each Message-ID (to which machine), and every receipt of one from another machine."""
+    sent: _Senders = {}
+    received: list[_Receipt] = []
     for ev in events:
         server = hm.canonical(ev.server)
         if not ev.message_id or not server:
@@ -112,14 +133,7 @@ def transit_joins(events: Iterable[Event], hm: HostMap) -> list[Join]:
                 sent.setdefault((ev.message_id, peer), set()).add(server)
         elif ev.direction is Direction.IN and peer and peer != server:
             received.append((ev.message_id, server, peer, ev.peer_host or ev.peer_ip or peer))
-    out: dict[tuple[str, str], Join] = {}
-    for mid, server, peer, raw in received:
-        senders = sent.get((mid, server), set()) or (sent.get((mid, None), set()) - {server})
-        if len(senders) == 1:
-            sender = next(iter(senders))
-            if sender != peer and (peer, sender) not in out:
-                out[(peer, sender)] = Join(peer, sender, f"{server} logged {raw} sending <{mid}>, which {sender} sent")
-    return list(out.values())
+    return sent, received
 
 
 def machine_zones(hm: HostMap, server_tz: Iterable[tuple[str, tzinfo]]) -> dict[str, tzinfo]:
