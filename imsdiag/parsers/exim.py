@@ -12,6 +12,7 @@ from ..models import Direction, Event, ReportKind, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record, iter_lines
 from .common import OpenIds, classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share, sniff_lines
+from .queue_state import QueueState
 
 NAME = "exim"
 
@@ -41,20 +42,11 @@ _SNIFF_LINE = re.compile(
 _STATUS = {"=>": "sent", "->": "sent", "*>": "suppressed", "**": "bounced", "==": "deferred"}
 
 
-@dataclass(slots=True)  # up to common.MAX_OPEN of these live at once: no per-instance dict
-class _Msg:
+@dataclass(slots=True)
+class _Msg(QueueState):
     """What the mainlog has said so far about one Exim message id."""
 
-    last_seen: datetime | None = None
-    sender: str | None = None
-    size: int | None = None
-    message_id: str | None = None
     subject: str | None = None
-    about_id: str | None = None
-    report_kind: ReportKind = ReportKind.NONE
-    client_host: str | None = None
-    """Who handed the message over (`H=` of the `<=` line); None for local submissions."""
-    client_ip: str | None = None
 
 
 def fields_of(body: str) -> dict[str, str]:
@@ -225,9 +217,9 @@ class _EximReader:
         host, helo, ip = peer_of(body)
         state.client_host, state.client_ip = host, ip
         recipients = recipients_of(body)
-        return self._fill(
+        return state.stamp(
             base,
-            state,
+            subject=state.subject,
             direction=direction,
             peer_host=host,
             peer_ip=ip,
@@ -246,9 +238,9 @@ class _EximReader:
         nxt = _NEXT_ID.search(confirm) if confirm else None
         dsn = _DSN.search(body) if flag in ("**", "==") else None
         recipient = normalize_address(first)
-        return self._fill(
+        return state.stamp(
             base,
-            state,
+            subject=state.subject,
             direction=Direction.OUT if remote else Direction.LOCAL,
             recipients=(recipient,) if recipient else (),
             peer_host=host,
@@ -282,16 +274,3 @@ class _EximReader:
             status="rejected" if "rejected" in rest else None,
             loop_signal=signal,
         )
-
-    def _fill(self, base: Event, state: _Msg, **changes: object) -> Event:
-        """`base` with the message's stitched facts and `changes` applied, in one copy."""
-        facts: dict[str, object] = {
-            "sender": state.sender,
-            "size": state.size,
-            "message_id": state.message_id,
-            "subject": state.subject,
-            "about_id": state.about_id,
-            "report_kind": state.report_kind,
-        }
-        facts.update(changes)
-        return evolve(base, **facts)

@@ -11,6 +11,7 @@ from ..models import Direction, Event, LoopSignal, ReportKind
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Record
 from .common import OpenIds, classify_loop_text, evolve
+from .queue_state import QueueState
 from .syslog import SyslogFormat, SyslogLine, line_event
 
 NAME = "postfix"
@@ -46,22 +47,13 @@ _REPORT_KINDS = {
 EVICT_EVERY = 2000
 
 
-@dataclass(slots=True)  # up to common.MAX_OPEN of these live at once: no per-instance dict
-class _Msg:
+@dataclass(slots=True)
+class _Msg(QueueState):
     """What the log has said so far about one open queue id."""
 
-    last_seen: datetime | None = None
-    sender: str | None = None
-    size: int | None = None
     nrcpt: int | None = None
-    message_id: str | None = None
-    client_host: str | None = None
-    client_ip: str | None = None
     origin: str | None = None
     """The daemon that brought the message in (`smtpd`, `pickup`, `bounce`, ...)."""
-    about_id: str | None = None
-    """For a bounce Postfix created: the queue id it reports on."""
-    report_kind: ReportKind = ReportKind.NONE
     arrival_sent: bool = False
 
 
@@ -218,7 +210,7 @@ class PostfixHandler:
         state.nrcpt = to_int(fields.get("nrcpt")) or state.nrcpt
         status = status_match(rest)
         if status is not None:
-            yield self._fill(base, qid, state, status=status["status"], direction=Direction.UNKNOWN)
+            yield state.stamp(base, queue_id=qid, status=status["status"], direction=Direction.UNKNOWN)
             return
         if state.arrival_sent or "size" not in fields:
             return
@@ -226,10 +218,9 @@ class PostfixHandler:
         if state.origin == "bounce":
             self.ctx.count("bounce-arrivals")  # already reported as a GENERATED event by its bounce line
             return
-        yield self._fill(
+        yield state.stamp(
             base,
-            qid,
-            state,
+            queue_id=qid,
             direction=Direction.IN,
             peer_host=state.client_host,
             peer_ip=state.client_ip,
@@ -249,10 +240,9 @@ class PostfixHandler:
             headers = (("orig-to", address(fields["orig_to"]) or ""),)
         # A relayed message proves two hops: its smtpd client -> this host -> the relay it went to.
         relayed = daemon in _RELAY_DAEMONS and state.origin == "smtpd"
-        yield self._fill(
+        yield state.stamp(
             base,
-            qid,
-            state,
+            queue_id=qid,
             direction=self._direction(daemon),
             recipients=(recipient,) if recipient else (),
             peer_host=normalize_host(relay["host"]) if relay else None,
@@ -358,19 +348,6 @@ class PostfixHandler:
         )
 
     # -- event assembly -------------------------------------------------------------------------
-
-    def _fill(self, base: Event, qid: str, state: _Msg, **changes: object) -> Event:
-        """`base` with the stitched queue-id facts and `changes` applied."""
-        facts: dict[str, object] = {
-            "queue_id": qid,
-            "sender": state.sender,
-            "message_id": state.message_id,
-            "size": state.size,
-            "about_id": state.about_id,
-            "report_kind": state.report_kind,
-        }
-        facts.update(changes)
-        return evolve(base, **facts)
 
 
 POSTFIX = SyslogFormat(

@@ -11,6 +11,7 @@ from ..models import Direction, Event, ReportKind
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Record
 from .common import OpenIds, classify_loop_text, evolve
+from .queue_state import QueueState
 from .syslog import SyslogFormat, SyslogLine, line_event
 
 NAME = "sendmail"
@@ -34,21 +35,11 @@ _NEXT_ID = re.compile(r"\bqueued as (?P<id>[0-9A-Za-z]{5,20})\b")
 _LOCAL_MAILERS = frozenset({"local", "prog", "*file*", "*include*", "cyrus", "cyrusv2", "procmail", "mail.local"})
 
 
-@dataclass(slots=True)  # up to common.MAX_OPEN of these live at once: no per-instance dict
-class _Msg:
+@dataclass(slots=True)
+class _Msg(QueueState):
     """What the log has said so far about one Sendmail queue id."""
 
-    last_seen: datetime | None = None
-    sender: str | None = None
-    size: int | None = None
-    message_id: str | None = None
-    about_id: str | None = None
-    report_kind: ReportKind = ReportKind.NONE
-    client_host: str | None = None
-    """Who handed the message to this Sendmail (`relay=host [ip]` of the `from=` line)."""
-    client_ip: str | None = None
     pending: int | None = None
-    """Recipients (`nrcpts=`) not yet delivered: at zero the id is dropped, as Sendmail logs no `removed`."""
 
 
 def split_addresses(raw: str) -> tuple[str, ...]:
@@ -144,7 +135,7 @@ class SendmailHandler:
             return
         host, ip = relay_of(fields.get("relay"))
         state.client_host, state.client_ip = host, ip
-        yield self._fill(base, qid, state, direction=Direction.IN, peer_host=host, peer_ip=ip)
+        yield state.stamp(base, queue_id=qid, direction=Direction.IN, peer_host=host, peer_ip=ip)
 
     def _delivery(self, qid: str, state: _Msg, rest: str, base: Event) -> Iterator[Record]:
         """`to=<r>, delay=.., mailer=relay, relay=host. [ip], dsn=2.0.0, stat=Sent (... queued as X)`."""
@@ -166,10 +157,9 @@ class SendmailHandler:
                 # Every recipient delivered: nothing later needs this id's facts (a failure keeps
                 # them for its DSN line). Without this a day of relay log kept every id.
                 self.open.pop(qid, None)
-        yield self._fill(
+        yield state.stamp(
             base,
-            qid,
-            state,
+            queue_id=qid,
             direction=Direction.LOCAL if local else Direction.OUT,
             recipients=recipients,
             peer_host=host,
@@ -189,7 +179,7 @@ class SendmailHandler:
         if m is None and signal is None:
             self.ctx.count("syserr")
             return
-        event = self._fill(base, qid, state, status="syserr", loop_signal=signal)
+        event = state.stamp(base, queue_id=qid, status="syserr", loop_signal=signal)
         if m is not None:
             event = evolve(
                 event,
@@ -223,19 +213,7 @@ class SendmailHandler:
         if signal is None:
             self.ctx.count("other")
             return
-        yield self._fill(base, qid, state, loop_signal=signal)
-
-    def _fill(self, base: Event, qid: str, state: _Msg, **changes: object) -> Event:
-        facts: dict[str, object] = {
-            "queue_id": qid,
-            "sender": state.sender,
-            "message_id": state.message_id,
-            "size": state.size,
-            "about_id": state.about_id,
-            "report_kind": state.report_kind,
-        }
-        facts.update(changes)
-        return evolve(base, **facts)
+        yield state.stamp(base, queue_id=qid, loop_signal=signal)
 
 
 SENDMAIL = SyslogFormat(
