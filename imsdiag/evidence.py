@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from .clocks import Offset, infer_offsets, shifted
 from .correlate import Correlator, better_name_source
-from .hosts import HostMap, Join
+from .hostmap import HostMap, Join
 from .models import Direction, Event, TimeQuality
 from .names import domain_of
 

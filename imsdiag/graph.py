@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .hosts import NOT_HOSTS, is_loopback
+from .hostmap import NOT_HOSTS, is_loopback
 from .models import Hop, RingShape
 from .names import normalize_host
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..evidence import Evidence
-from ..hosts import HostMap
+from ..hostmap import HostMap
 from ..models import Finding, Loop, Severity
 from ..ruleinfo import RuleInfo, help_uri
 
