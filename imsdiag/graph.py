@@ -1,14 +1,14 @@
-"""The one hop edge and the one Received-cycle algorithm, shared by correlation, detectors and explain.
+"""The one hop edge and the one Received-cycle algorithm, shared by correlation, detectors and explain."""
 
-At the top level, not in `loops/`, because correlation (an earlier stage) filters on it too and importing
-`imsdiag.loops` would pull in the detectors. It depends only on the records and name helpers.
-"""
+# At the top level, not in `loops/`, because correlation (an earlier stage) filters on it too and importing
+# `imsdiag.loops` would pull in the detectors. It depends only on the records and name helpers.
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .hostmap import NOT_HOSTS, is_loopback
 from .models import Hop, RingShape
@@ -179,23 +179,42 @@ def chain_cycle(
     counts = Counter(e for e in edges if e is not None)
     if not counts:
         return None
-    repeated = {e: n for e, n in counts.items() if n >= min(2, min_repeat)}
-    best: tuple[list[str], dict[Edge, int], int] | None = None
-    for comp in strongly_connected(repeated):
-        inner = {e: n for e, n in repeated.items() if e[0] in comp and e[1] in comp}
-        top = max(inner.values())
-        if top >= min_repeat and (best is None or top > best[2]):
-            best = (comp, inner, top)
+    ring = _busiest_ring(counts, min_repeat)
     top_edge, top = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-    if best is not None and best[2] >= top:
-        comp, inner, passes = best
+    if ring is not None and ring.passes >= top:
         # The ring starts where the message entered it: the oldest hop inside the component.
-        start = next(e[0] for e in edges if e is not None and e in inner)
-        hosts, shape = ring_shape(comp, inner, start)
-        return _located(edges, hosts, shape, passes, closed=True)
+        start = next(e[0] for e in edges if e is not None and e in ring.edge_counts)
+        hosts, shape = ring_shape(ring.component, ring.edge_counts, start)
+        return _located(edges, hosts, shape, ring.passes, closed=True)
     if top < max(2, min_repeat):
         return None  # one hop seen once is no loop
     return _located(edges, top_edge, RingShape.RING, top, closed=False)
+
+
+class _Ring(NamedTuple):
+    """Hosts that reach each other over repeated edges."""
+
+    component: list[str]
+    edge_counts: dict[Edge, int]
+    """The repeated edges between two members, with their counts."""
+    passes: int
+    """The busiest of those edges' count."""
+
+
+def _busiest_ring(counts: Mapping[Edge, int], min_repeat: int) -> _Ring | None:
+    """The hosts whose repeated edges reach each other with the busiest edge; None unless it repeats `min_repeat` times.
+
+    An edge counts as repeated from two occurrences, or from one with `min_repeat` 1.
+    """
+    repeated = {e: n for e, n in counts.items() if n >= min(2, min_repeat)}
+    best: _Ring | None = None
+    for component in strongly_connected(repeated):
+        inner = {e: n for e, n in repeated.items() if e[0] in component and e[1] in component}
+        top = max(inner.values())
+        # Strictly busier: on a tie the component found first stays, the same one every run (the walk is sorted).
+        if top >= min_repeat and (best is None or top > best.passes):
+            best = _Ring(component, inner, top)
+    return best
 
 
 def _located(

@@ -89,12 +89,24 @@ class HeadroomRow(NamedTuple):
 def analyse_chain(hops: Sequence[Hop]) -> ChainAnalysis:
     """Analyse a `Received:` chain given newest first (as it stands in the message)."""
     oldest_first = list(reversed(hops))
-    delays = _delays(oldest_first)
-    positive = sum(d for d in delays if d is not None and d > 0)
     # One return (A B A) is worth marking in the story; the detectors ask for --min-passes.
     cycle = chain_cycle(oldest_first, 1)
-    in_cycle = set(cycle.rows) if cycle else set()
-    rows = tuple(
+    rows = _hop_rows(oldest_first, set(cycle.rows) if cycle else set())
+    return ChainAnalysis(
+        rows=rows,
+        total_seconds=_span_seconds(oldest_first),
+        edges=repeated_edges(oldest_first),
+        cycle=cycle,
+        skewed=sum(1 for r in rows if r.skew),
+        defects=sum(1 for r in rows if r.hop.defects),
+    )
+
+
+def _hop_rows(oldest_first: Sequence[Hop], in_cycle: set[int]) -> tuple[HopRow, ...]:
+    """One row per hop, numbered from the oldest, with its delay and its share of the whole transit time."""
+    delays = _delays(oldest_first)
+    positive = sum(d for d in delays if d is not None and d > 0)
+    return tuple(
         HopRow(
             number=i + 1,
             hop=hop,
@@ -106,16 +118,12 @@ def analyse_chain(hops: Sequence[Hop]) -> ChainAnalysis:
         )
         for i, (hop, delay) in enumerate(zip(oldest_first, delays, strict=True))
     )
+
+
+def _span_seconds(oldest_first: Sequence[Hop]) -> float | None:
+    """Last dated hop minus first dated hop; None with fewer than two dates."""
     dated = [h.date for h in oldest_first if h.date is not None]
-    total = (dated[-1] - dated[0]).total_seconds() if len(dated) >= 2 else None
-    return ChainAnalysis(
-        rows=rows,
-        total_seconds=total,
-        edges=repeated_edges(oldest_first),
-        cycle=cycle,
-        skewed=sum(1 for r in rows if r.skew),
-        defects=sum(1 for r in rows if r.hop.defects),
-    )
+    return (dated[-1] - dated[0]).total_seconds() if len(dated) >= 2 else None
 
 
 def _software(hop: Hop) -> str | None:

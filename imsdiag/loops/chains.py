@@ -1,22 +1,40 @@
-"""Received-chain detector: messages whose own `Received:` chain repeats the same hop (A -> B -> A -> B ...).
-
-Each MIME part is judged on its own: a bounce that embeds the original's headers carries a second
-chain, and two chains side by side are not a loop.
-"""
+"""Received-chain detector: messages whose own `Received:` chain repeats the same hop (A -> B -> A -> B ...)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from ..evidence import Evidence
 from ..graph import chain_cycle
-from ..models import Event, Loop, LoopKind, RingShape
+from ..models import Event, Hop, Loop, LoopKind, RingShape
 from .addresses import looped_address
+from .clusters import time_span
+
+
+class _CycleSighting(NamedTuple):
+    """One message whose chain repeats a ring."""
+
+    event: Event
+    passes: int
+    closed: bool
+    """Both directions of the ring are recorded (see `graph.ChainCycle.closed`)."""
+    hops: int
+    """Received lines of the chain."""
+
+
+_RingKey = tuple[tuple[str, ...], str, bool]
+"""(ring, looping address, the chain is a bounce's returned original)."""
 
 
 def detect_chain_loops(corr: Evidence, min_repeat: int) -> list[Loop]:
-    """One Loop per (ring, recipient), gathering every message whose chain shows that ring."""
-    groups: dict[tuple[tuple[str, ...], str, bool], list[tuple[Event, int, bool, int]]] = defaultdict(list)
+    """One Loop per (ring, recipient), gathering every message whose chain shows that ring.
+
+    Each MIME part is judged on its own: a bounce that embeds the original's headers carries a second
+    chain, and two chains side by side are not a loop.
+    """
+    groups: dict[_RingKey, list[_CycleSighting]] = defaultdict(list)
     shapes: dict[tuple[str, ...], RingShape] = {}
     for ev in corr.cyclic:
         chains = [(ev.received, False)] + [(c, True) for c in ev.embedded_received]
@@ -24,41 +42,50 @@ def detect_chain_loops(corr: Evidence, min_repeat: int) -> list[Loop]:
             found = chain_cycle(list(reversed(chain)), min_repeat, corr.canonical)
             if found is None:
                 continue
-            ring, reps, closed = found.hosts, found.passes, found.closed
-            shapes[ring] = found.shape
-            # A bounce's returned original looped for the address the DSN names, not for the bounce's
-            # own recipient (the original sender).
-            rcpt = (looped_address(ev) if embedded else (ev.recipients[0] if ev.recipients else "")) or next(
-                (h.for_addr for h in chain if h.for_addr), ""
-            )
-            groups[(ring, rcpt, embedded)].append((ev, reps, closed, len(chain)))
-    loops: list[Loop] = []
-    for (ring, rcpt, embedded), items in sorted(groups.items()):
-        events = sorted((e for e, _, _, _ in items), key=lambda e: (e.time is None, e.time, e.location))
-        times = [e.time for e in events if e.time is not None]
-        closed = any(c for _, _, c, _ in items)
-        notes = []
-        if not closed:
-            notes.append(
-                f"only {ring[0]} → {ring[1]} is recorded, repeated with no hop back between: "
-                "the host that sends it back adds no Received line"
-            )
-        if embedded:
-            notes.append("the repeating chain is in a returned original inside a bounce")
-        loops.append(
-            Loop(
-                kind=LoopKind.RECEIVED_CYCLE,
-                hosts=ring,
-                addresses=(rcpt,) if rcpt else (),
-                events=tuple(events),
-                passes=max(r for _, r, _, _ in items),
-                first_seen=min(times) if times else None,
-                last_seen=max(times) if times else None,
-                notes=tuple(notes),
-                messages=len(events),
-                hops=max(n for _, _, _, n in items),
-                shape=shapes[ring],
-                one_way=not closed,
-            )
+            shapes[found.hosts] = found.shape
+            key = (found.hosts, _looped_for(ev, chain, embedded), embedded)
+            groups[key].append(_CycleSighting(ev, found.passes, found.closed, len(chain)))
+    return [_chain_loop(key, sightings, shapes[key[0]]) for key, sightings in sorted(groups.items())]
+
+
+def _looped_for(ev: Event, chain: Sequence[Hop], embedded: bool) -> str:
+    """The address the chain looped for, or "" when nothing names one."""
+    # A bounce's returned original looped for the address the DSN names, not for the bounce's
+    # own recipient (the original sender).
+    named = looped_address(ev) if embedded else (ev.recipients[0] if ev.recipients else "")
+    return named or next((h.for_addr for h in chain if h.for_addr), "")
+
+
+def _chain_loop(key: _RingKey, sightings: list[_CycleSighting], shape: RingShape) -> Loop:
+    """The Loop of every message whose chain repeats one ring for one address."""
+    ring, rcpt, embedded = key
+    events = sorted((s.event for s in sightings), key=lambda e: (e.time is None, e.time, e.location))
+    first_seen, last_seen = time_span(events)
+    closed = any(s.closed for s in sightings)
+    return Loop(
+        kind=LoopKind.RECEIVED_CYCLE,
+        hosts=ring,
+        addresses=(rcpt,) if rcpt else (),
+        events=tuple(events),
+        passes=max(s.passes for s in sightings),
+        first_seen=first_seen,
+        last_seen=last_seen,
+        notes=_chain_notes(ring, closed, embedded),
+        messages=len(events),
+        hops=max(s.hops for s in sightings),
+        shape=shape,
+        one_way=not closed,
+    )
+
+
+def _chain_notes(ring: tuple[str, ...], closed: bool, embedded: bool) -> tuple[str, ...]:
+    """What the reader needs told about the chain: only one direction recorded, or found inside a bounce."""
+    notes = []
+    if not closed:
+        notes.append(
+            f"only {ring[0]} → {ring[1]} is recorded, repeated with no hop back between: "
+            "the host that sends it back adds no Received line"
         )
-    return loops
+    if embedded:
+        notes.append("the repeating chain is in a returned original inside a bounce")
+    return tuple(notes)

@@ -1,22 +1,23 @@
-"""Cross-message detector: the same null-sender report re-sent between the same hosts (the Q178436 kind).
-
-Every pass of such a loop is a new message, so no hop counter sees it. What repeats is the
-envelope: null sender, the same recipient, the same report subject, travelling A -> B and B -> A.
-"""
+"""Cross-message detector: the same null-sender report re-sent between the same hosts (the Q178436 kind)."""
 
 from __future__ import annotations
 
 import itertools
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from ..evidence import Evidence
 from ..graph import Edge, ring_shape, strongly_connected
 from ..models import Direction, Event, Loop, LoopKind, ReportKind
 from ..names import report_kind_from_subject, subject_stem
 from ..transits import received_edges, transit_edges
+from .clusters import split_by_gap
+
+T = TypeVar("T")
 
 Routes = Mapping[tuple[str, str], str]
 """(server, destination domain) -> the host that domain's mail reaches from that server."""
@@ -70,24 +71,6 @@ def domain_routes(events: Sequence[Event], corr: Evidence) -> dict[tuple[str, st
     return out
 
 
-def split_by_gap(events: Sequence[Event], gap_seconds: float) -> list[list[Event]]:
-    """Split time-ordered events where the gap between two exceeds `gap_seconds`; untimed ones join the first."""
-    timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
-    untimed = [e for e in events if e.time is None]
-    clusters: list[list[Event]] = []
-    last: datetime | None = None
-    for e in timed:
-        assert e.time is not None
-        if last is None or (e.time - last).total_seconds() > gap_seconds:
-            clusters.append([])
-        clusters[-1].append(e)
-        last = e.time
-    if not clusters:
-        return [untimed] if untimed else []
-    clusters[0][:0] = untimed
-    return clusters
-
-
 def _transit_counts(
     events: Sequence[Event], corr: Evidence, via: Routes | None = None
 ) -> tuple[Counter[Edge], dict[Edge, list[Event]]]:
@@ -129,6 +112,7 @@ def _per_pass(events: Sequence[Event], corr: Evidence) -> list[tuple[datetime, f
 
 
 def _period(events: Sequence[Event]) -> float | None:
+    """The median time between two passes."""
     times = sorted(e.time for e in events if e.time is not None)
     if len(times) < 2:
         return None
@@ -136,6 +120,7 @@ def _period(events: Sequence[Event]) -> float | None:
 
 
 def _growth(values: Sequence[tuple[datetime, float]]) -> float | None:
+    """How much a value grows per pass, from the first pass to the last."""
     if len(values) < 2:
         return None
     values = sorted(values)
@@ -143,7 +128,11 @@ def _growth(values: Sequence[tuple[datetime, float]]) -> float | None:
 
 
 def detect_null_sender_loops(corr: Evidence, min_passes: int, window_seconds: float) -> list[Loop]:
-    """Group null-sender/report events per recipient, split on long gaps, and find host rings."""
+    """Group null-sender/report events per recipient, split on long gaps, and find host rings.
+
+    Every pass of such a loop is a new message, so no hop counter sees it. What repeats is the
+    envelope: null sender, the same recipient, the same report subject, travelling A -> B and B -> A.
+    """
     by_rcpt: dict[str, list[Event]] = defaultdict(list)
     for ev in corr.candidates:
         for rcpt in ev.recipients:
@@ -158,57 +147,118 @@ def detect_null_sender_loops(corr: Evidence, min_passes: int, window_seconds: fl
 
 
 def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) -> Loop | None:
+    """The busiest ring one recipient's reports went round, as a Loop; None when no ring shows enough passes."""
     via = domain_routes(events, corr)
     counts, _ = _transit_counts(events, corr, via)
     if not counts:
         return None
     best: Loop | None = None
-    for comp in strongly_connected(counts):
-        members = set(comp)
-        # Count only what travelled inside the ring: a relay's delivery of a one-off bounce that came
-        # from outside (an Internet NDR to the same user) crosses a ring edge but is no pass.
-        inside = [e for e in events if all(a in members and b in members for a, b in event_edges(e, corr, via))]
-        ring_counts, edge_events = _transit_counts(inside, corr, via)
-        ring_edges = {e: n for e, n in ring_counts.items() if e[0] in members and e[1] in members}
-        if not ring_edges:
+    for component in strongly_connected(counts):
+        traffic = _ring_traffic(component, events, corr, via, min_passes)
+        if traffic is None:
             continue
-        passes = max(ring_edges.values())
-        # Every edge of the ring must have been travelled at least twice: one receipt going out and
-        # coming back once is a misroute, not yet a loop.
-        if passes < min_passes or min(ring_edges.values()) < 2:
-            continue
-        timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
-        origin = _origin(timed, corr)
-        ring, shape = ring_shape(comp, ring_edges, origin)
-        main_edge = max(ring_edges, key=lambda e: (ring_edges[e], e))
-        main = edge_events[main_edge]
-        stems = Counter(s for s in (subject_stem(e.subject) for e in events) if s)
-        kinds = Counter(k for k in (_kind(e) for e in events) if k is not ReportKind.NONE)
-        sizes = [(e.time, float(e.size)) for e in main if e.time is not None and e.size]
-        ring_events = [e for e in inside if not (es := event_edges(e, corr, via)) or any(x in ring_edges for x in es)]
-        rec_growth = _per_pass([e for e in ring_events if e.time is not None and e.received], corr)
-        # Each pass of a null-sender loop is a new message: count them by Message-ID where the logs give one.
-        message_ids = {e.message_id for e in ring_events if e.message_id}
-        loop = Loop(
-            kind=LoopKind.NULL_SENDER_REPEAT,
-            hosts=ring,
-            addresses=(rcpt,),
-            events=tuple(sorted(ring_events, key=_time_key)),
-            passes=passes,
-            first_seen=timed[0].time if timed else None,
-            last_seen=timed[-1].time if timed else None,
-            period_seconds=_period(main),
-            subject_stem=stems.most_common(1)[0][0] if stems else None,
-            report_kind=kinds.most_common(1)[0][0] if kinds else ReportKind.NONE,
-            growth_bytes_per_pass=_growth(sizes),
-            growth_received_per_pass=_growth(rec_growth),
-            notes=(f"{main_edge[0]} → {main_edge[1]} carried it {passes} times, the most of any hop",),
-            messages=len(message_ids) or passes,
-            shape=shape,
-        )
-        if best is None or passes > (best.passes or 0):
+        loop = _ring_as_loop(rcpt, events, traffic, corr, via)
+        if best is None or traffic.passes > (best.passes or 0):
             best = loop
     return best
+
+
+@dataclass(frozen=True)
+class _RingTraffic:
+    """What travelled inside one strongly connected set of hosts."""
+
+    component: list[str]
+    inside: list[Event]
+    """The events whose every hop stays inside the component."""
+    edge_counts: dict[Edge, int]
+    """Passes per hop between two members (see `_transit_counts`)."""
+    edge_events: dict[Edge, list[Event]]
+    """The events behind each count: the one observer's, one per message."""
+    passes: int
+    """The busiest hop's count."""
+
+
+def _ring_traffic(
+    component: list[str], events: list[Event], corr: Evidence, via: Routes, min_passes: int
+) -> _RingTraffic | None:
+    """The component's own traffic, when every hop of it was travelled often enough to be a loop; else None."""
+    members = set(component)
+    # Count only what travelled inside the ring: a relay's delivery of a one-off bounce that came
+    # from outside (an Internet NDR to the same user) crosses a ring edge but is no pass.
+    inside = [e for e in events if all(a in members and b in members for a, b in event_edges(e, corr, via))]
+    counts, edge_events = _transit_counts(inside, corr, via)
+    edge_counts = {e: n for e, n in counts.items() if e[0] in members and e[1] in members}
+    if not edge_counts:
+        return None
+    passes = max(edge_counts.values())
+    # Every edge of the ring must have been travelled at least twice: one receipt going out and
+    # coming back once is a misroute, not yet a loop.
+    if passes < min_passes or min(edge_counts.values()) < 2:
+        return None
+    return _RingTraffic(component, inside, edge_counts, edge_events, passes)
+
+
+def _ring_as_loop(rcpt: str, events: list[Event], traffic: _RingTraffic, corr: Evidence, via: Routes) -> Loop:
+    """The Loop a ring's traffic shows: its hosts in travel order, passes, pace and growth per pass."""
+    timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
+    ring, shape = ring_shape(traffic.component, traffic.edge_counts, _origin(timed, corr))
+    busiest = max(traffic.edge_counts, key=lambda e: (traffic.edge_counts[e], e))
+    busiest_events = traffic.edge_events[busiest]
+    ring_events = _on_ring(traffic, corr, via)
+    # Each pass of a null-sender loop is a new message: count them by Message-ID where the logs give one.
+    message_ids = {e.message_id for e in ring_events if e.message_id}
+    return Loop(
+        kind=LoopKind.NULL_SENDER_REPEAT,
+        hosts=ring,
+        addresses=(rcpt,),
+        events=tuple(sorted(ring_events, key=_time_key)),
+        passes=traffic.passes,
+        first_seen=timed[0].time if timed else None,
+        last_seen=timed[-1].time if timed else None,
+        period_seconds=_period(busiest_events),
+        subject_stem=_commonest_stem(events),
+        report_kind=_commonest_kind(events),
+        growth_bytes_per_pass=_size_growth(busiest_events),
+        growth_received_per_pass=_received_growth(ring_events, corr),
+        notes=(f"{busiest[0]} → {busiest[1]} carried it {traffic.passes} times, the most of any hop",),
+        messages=len(message_ids) or traffic.passes,
+        shape=shape,
+    )
+
+
+def _on_ring(traffic: _RingTraffic, corr: Evidence, via: Routes) -> list[Event]:
+    """The inside events that travelled a ring hop, and those that prove no hop (a report created on a server)."""
+    on_ring = []
+    for e in traffic.inside:
+        edges = event_edges(e, corr, via)
+        if not edges or any(edge in traffic.edge_counts for edge in edges):
+            on_ring.append(e)
+    return on_ring
+
+
+def _commonest(values: Iterable[T]) -> T | None:
+    """The value seen most often (the first seen among equals); None when there is none."""
+    counts = Counter(values)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _commonest_stem(events: Sequence[Event]) -> str | None:
+    return _commonest(s for s in (subject_stem(e.subject) for e in events) if s)
+
+
+def _commonest_kind(events: Sequence[Event]) -> ReportKind:
+    kind = _commonest(k for k in map(_kind, events) if k is not ReportKind.NONE)
+    return kind if kind is not None else ReportKind.NONE
+
+
+def _size_growth(events: Sequence[Event]) -> float | None:
+    """Bytes added per pass, from the sizes logged of the busiest hop's messages."""
+    return _growth([(e.time, float(e.size)) for e in events if e.time is not None and e.size])
+
+
+def _received_growth(events: Sequence[Event], corr: Evidence) -> float | None:
+    """Received lines added per pass, from the copies that carry their headers."""
+    return _growth(_per_pass([e for e in events if e.time is not None and e.received], corr))
 
 
 def _kind(e: Event) -> ReportKind:

@@ -1,0 +1,32 @@
+"""Bursts of one group's events: split where the log goes quiet for longer than the window, and the time each spans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from ..models import Event
+
+
+def split_by_gap(events: Sequence[Event], gap_seconds: float) -> list[list[Event]]:
+    """Split time-ordered events where the gap between two exceeds `gap_seconds`; untimed ones join the first."""
+    timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
+    untimed = [e for e in events if e.time is None]
+    clusters: list[list[Event]] = []
+    last: datetime | None = None
+    for e in timed:
+        assert e.time is not None
+        if last is None or (e.time - last).total_seconds() > gap_seconds:
+            clusters.append([])
+        clusters[-1].append(e)
+        last = e.time
+    if not clusters:
+        return [untimed] if untimed else []
+    clusters[0][:0] = untimed
+    return clusters
+
+
+def time_span(events: Sequence[Event]) -> tuple[datetime | None, datetime | None]:
+    """(earliest, latest) time of the events; (None, None) when none has a time."""
+    times = [e.time for e in events if e.time is not None]
+    return (min(times), max(times)) if times else (None, None)
