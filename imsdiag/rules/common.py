@@ -127,15 +127,13 @@ def base_finding(
     events = sorted({id(e): e for lp in loops for e in lp.events}.values(), key=_event_order)
     hosts = tuple(dict.fromkeys(h for lp in loops for h in lp.hosts))
     addresses = tuple(dict.fromkeys(a for lp in loops for a in lp.addresses if a))
-    firsts = [lp.first_seen for lp in loops if lp.first_seen]
-    lasts = [lp.last_seen for lp in loops if lp.last_seen]
-    first, last = (min(firsts) if firsts else None), (max(lasts) if lasts else None)
+    first, last = _time_range(loops)
     shown = shown_loop(loops)
-    passes = main.passes if main.passes is not None else next((lp.passes for lp in loops if lp.passes), None)
+    passes = _round_trips(loops)
     return Finding(
         rule_id=rule.id,
         slug=rule.slug,
-        severity=severity or (rule.default_severity if in_own_logs(events) else rule.bounce_severity),
+        severity=severity or _severity(rule, events),
         confidence=confidence,
         title=title,
         summary=summary,
@@ -157,12 +155,30 @@ def base_finding(
         confidence_reasons=tuple(reasons),
         cause=cause,
         fix=tuple(fix),
-        references=tuple(references) if references is not None else rule.references,
+        references=rule.references if references is None else tuple(references),
         message_ids=message_ids(events),
         builds=tuple(builds),
         fingerprint=fingerprint(rule.id, main.hosts or hosts, addresses, fingerprint_extra),
         details=tuple(details),
     )
+
+
+def _severity(rule: type[Rule], events: Sequence[Event]) -> Severity:
+    """The severity policy (docs/rules.md): `error` when a scanned server's own records show the loop."""
+    return rule.default_severity if in_own_logs(events) else rule.bounce_severity
+
+
+def _time_range(loops: Sequence[Loop]) -> tuple[datetime | None, datetime | None]:
+    firsts = [lp.first_seen for lp in loops if lp.first_seen]
+    lasts = [lp.last_seen for lp in loops if lp.last_seen]
+    return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
+
+
+def _round_trips(loops: Sequence[Loop]) -> int | None:
+    """The main loop's round trips, else a related chain cycle's (an MTA's loop text counts messages only)."""
+    if loops[0].passes is not None:
+        return loops[0].passes
+    return next((lp.passes for lp in loops if lp.passes), None)
 
 
 def shown_loop(loops: Sequence[Loop]) -> Loop:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from ..humanize import duration
 from ..models import Direction, Event, Finding, Loop, LoopKind, ReportKind, Severity
@@ -173,114 +174,32 @@ class Q178436(Rule):
         order = sorted(range(len(loops)), key=lambda i: loops[i].kind != LoopKind.NULL_SENDER_REPEAT)
         for i in order:
             loop = loops[i]
-            if i in taken or loop.kind not in (LoopKind.NULL_SENDER_REPEAT, LoopKind.RECEIVED_CYCLE):
+            ims_hosts = [] if i in taken else _ims_of(loop, ctx)
+            if not ims_hosts:
                 continue
-            if loop.kind == LoopKind.RECEIVED_CYCLE and not _null_sender_receipts(loop):
-                continue
-            # An NDR or auto-reply loop through an IMS is another cause (Q238498, Q216161): leave it
-            # to the generic rule, which names those candidates.
-            if loop.report_kind not in (ReportKind.DELIVERY_RECEIPT, ReportKind.NONE):
-                continue
-            ims_hosts = [h for h in loop.hosts if h in ctx.ims_servers]
-            lookalike = [] if ims_hosts else ims_lookalikes(loop)
-            if not ims_hosts and not lookalike:
-                continue
-            claimed = {i}
-            related = [loop]
-            for j, other in enumerate(loops):
-                if (
-                    j != i
-                    and j not in taken
-                    and other.kind == LoopKind.RECEIVED_CYCLE
-                    and set(other.addresses) & set(loop.addresses)
-                    and set(other.hosts) <= set(loop.hosts) | set(ctx.ims_servers)
-                ):
-                    claimed.add(j)
-                    related.append(other)
+            claimed = {i} | _supporting(loop, loops, taken | {i}, ctx)
             taken |= claimed
-            yield self._finding(loop, related, ims_hosts or lookalike, ctx, inferred=not ims_hosts), claimed
+            related = [loop, *(loops[j] for j in sorted(claimed - {i}))]
+            inferred = not any(h in ctx.ims_servers for h in loop.hosts)
+            yield self._finding(loop, related, ims_hosts, ctx, inferred=inferred), claimed
 
     def _finding(
         self, loop: Loop, related: list[Loop], ims_hosts: list[str], ctx: RuleContext, inferred: bool = False
     ) -> Finding:
-        address = loop.addresses[0] if loop.addresses else "(unknown address)"
-        reasons: list[str] = []
-        if inferred:
-            reasons.append(
-                f"{', '.join(ims_hosts)} looks like an Exchange IMS (Exchange-form Message-IDs or IMS software "
-                "named in what the other hosts logged); no log of the IMS itself was read"
-            )
-        else:
-            reasons.append(f"an Exchange IMS is in the ring: {', '.join(ims_hosts)}")
-        receipt = loop.report_kind is ReportKind.DELIVERY_RECEIPT
-        if receipt:
-            reasons.append("the looping message is a delivery receipt (subject or tracking report status)")
-        builds = [(s, b) for s, b in ctx.builds if s in loop.hosts or s in ims_hosts]
-        build_lines: list[tuple[str, str]] = []
-        below = []
-        for server, build in sorted(set(builds)):
-            text, has_bug = build_status(build)
-            build_lines.append((server, text))
-            if has_bug:
-                below.append(server)
-        if below:
-            reasons.append(f"IMS build below the fixed build on {', '.join(below)}")
-        inbound_ims = any(
-            e.direction is Direction.IN and e.server and e.server in ims_hosts and address in e.recipients
-            for e in loop.events
-        )
-        if inbound_ims:
-            reasons.append(f"the domain of {address} routes back to the same IMS (it accepts the address inbound)")
-        proxies = sorted(a for a in ctx.proxies_of(address) if a != address)
-        if proxies:
-            reasons.append(f"the user has another SMTP proxy: {', '.join(proxies)}")
-        passes = loop.passes or 0
-        if passes >= 3 and loop.messages * 2 >= passes:
-            reasons.append(f"every pass is a new message ({loop.messages} Message-IDs), as when the IMS re-creates it")
-        # The IMS in the ring is the rule's precondition: it counts, but alone it makes no more than "low".
-        score = len(reasons) - 1
-        confidence = "high" if (receipt or below) and score >= 3 else "medium" if score >= 1 else "low"
-        if inferred and confidence == "high":
-            confidence = "medium"  # the IMS is recognised only from what other hosts logged about it
-        ring = ring_statement([loop])
-        stem = f' "Delivered: {loop.subject_stem}"' if loop.subject_stem else ""
-        what = (
-            f"A delivery receipt{stem} for {address} with a null sender (MAIL FROM:<>)"
-            if receipt or loop.subject_stem
-            else f"A null-sender message (MAIL FROM:<>) for {address}, by its shape the IMS's delivery receipt,"
-        )
-        summary = (
-            f"{what} is looping {ring}, {counted(passes, 'round trip')} so far. "
-            "Each pass is a new message, so no hop count will stop it; "
-            "the sender never gets the receipt, and the IMS logs and archive folders keep growing."
-        )
-        other = f" ({', '.join(proxies)})" if proxies else ""
-        cause = (
-            f"The IMS on {', '.join(ims_hosts)} addresses the receipt to the user's primary SMTP proxy {address} "
-            f"instead of the site-specific proxy{other}. The MX for {address.rsplit('@', 1)[-1]} brings it back to "
-            "the IMS, which cannot encapsulate the P1 recipient and sends the receipt out again as a new "
-            "message (KB Q178436). The bug is in IMS builds before 5.5.2186.0 (5.5) and 5.0.1461.6 (5.0)."
-        )
-        fix = self._fix(address, proxies, ims_hosts, loop)
-        verdict = "; ".join(f"{s} {t}" for s, t in build_lines) or "no IMS build in the logs read"
-        details: list[tuple[str, str]] = []
-        if loop.growth_bytes_per_pass:
-            details.append(("Growth per pass", f"{loop.growth_bytes_per_pass:+.0f} bytes"))
-        if loop.subject_stem:
-            details.append(("Subject", f"Delivered: {loop.subject_stem}"))
-        details.extend(("How it was found", n) for lp in related for n in lp.notes)
+        case = _Case.of(loop, ims_hosts, ctx, inferred)
+        reasons = case.reasons(loop)
         return base_finding(
             type(self),
             related,
-            title=f"Delivery receipt loop for {address} through the IMS (KB Q178436)",
-            summary=summary,
-            confidence=confidence,
+            title=f"Delivery receipt loop for {case.address} through the IMS (KB Q178436)",
+            summary=case.summary(loop),
+            confidence=case.confidence(reasons),
             reasons=reasons,
-            cause=cause,
-            fix=fix,
-            details=details,
-            builds=[(s, b) for s, b in sorted(set(builds))],
-            build_verdict=verdict,
+            cause=case.cause(),
+            fix=self._fix(case.address, case.proxies, ims_hosts, loop),
+            details=_details(loop, related),
+            builds=case.builds,
+            build_verdict="; ".join(f"{s} {t}" for s, t in case.build_lines) or "no IMS build in the logs read",
             fingerprint_extra=loop.subject_stem or "",
         )
 
@@ -325,6 +244,128 @@ class Q178436(Rule):
             "receipt never arrived."
         )
         return steps
+
+
+def _ims_of(loop: Loop, ctx: RuleContext) -> list[str]:
+    """The ring's IMS hosts (or hosts that look like one) when the loop has the Q178436 shape; else none."""
+    if loop.kind not in (LoopKind.NULL_SENDER_REPEAT, LoopKind.RECEIVED_CYCLE):
+        return []
+    if loop.kind == LoopKind.RECEIVED_CYCLE and not _null_sender_receipts(loop):
+        return []
+    # An NDR or auto-reply loop through an IMS is another cause (Q238498, Q216161): leave it to the
+    # generic rule, which names those candidates.
+    if loop.report_kind not in (ReportKind.DELIVERY_RECEIPT, ReportKind.NONE):
+        return []
+    return [h for h in loop.hosts if h in ctx.ims_servers] or ims_lookalikes(loop)
+
+
+def _supporting(loop: Loop, loops: list[Loop], taken: set[int], ctx: RuleContext) -> set[int]:
+    """Received-chain cycles of the same receipts through the same hosts: evidence for this loop, not others."""
+    hosts = set(loop.hosts) | set(ctx.ims_servers)
+    return {
+        j
+        for j, other in enumerate(loops)
+        if j not in taken
+        and other.kind == LoopKind.RECEIVED_CYCLE
+        and set(other.addresses) & set(loop.addresses)
+        and set(other.hosts) <= hosts
+    }
+
+
+@dataclass(frozen=True)
+class _Case:
+    """What one Q178436 finding rests on: the user, the IMS, its builds and the user's other proxies."""
+
+    address: str
+    ims_hosts: list[str]
+    inferred: bool
+    receipt: bool
+    builds: list[tuple[str, str]]
+    build_lines: list[tuple[str, str]]
+    below: list[str]
+    proxies: list[str]
+
+    @classmethod
+    def of(cls, loop: Loop, ims_hosts: list[str], ctx: RuleContext, inferred: bool) -> _Case:
+        address = loop.addresses[0] if loop.addresses else "(unknown address)"
+        builds = sorted({(s, b) for s, b in ctx.builds if s in loop.hosts or s in ims_hosts})
+        verdicts = [(server, *build_status(build)) for server, build in builds]
+        return cls(
+            address=address,
+            ims_hosts=ims_hosts,
+            inferred=inferred,
+            receipt=loop.report_kind is ReportKind.DELIVERY_RECEIPT,
+            builds=builds,
+            build_lines=[(server, text) for server, text, _ in verdicts],
+            below=[server for server, _, has_bug in verdicts if has_bug],
+            proxies=sorted(a for a in ctx.proxies_of(address) if a != address),
+        )
+
+    def reasons(self, loop: Loop) -> list[str]:
+        """The confidence reasons, the IMS first (the rule's precondition)."""
+        ims = ", ".join(self.ims_hosts)
+        reasons = [
+            f"{ims} looks like an Exchange IMS (Exchange-form Message-IDs or IMS software named in what the other "
+            "hosts logged); no log of the IMS itself was read"
+            if self.inferred
+            else f"an Exchange IMS is in the ring: {ims}"
+        ]
+        if self.receipt:
+            reasons.append("the looping message is a delivery receipt (subject or tracking report status)")
+        if self.below:
+            reasons.append(f"IMS build below the fixed build on {', '.join(self.below)}")
+        if any(
+            e.direction is Direction.IN and e.server in self.ims_hosts and self.address in e.recipients
+            for e in loop.events
+        ):
+            reasons.append(f"the domain of {self.address} routes back to the same IMS (it accepts the address inbound)")
+        if self.proxies:
+            reasons.append(f"the user has another SMTP proxy: {', '.join(self.proxies)}")
+        passes = loop.passes or 0
+        if passes >= 3 and loop.messages * 2 >= passes:
+            reasons.append(f"every pass is a new message ({loop.messages} Message-IDs), as when the IMS re-creates it")
+        return reasons
+
+    def confidence(self, reasons: list[str]) -> str:
+        # The IMS in the ring is the rule's precondition: it counts, but alone it makes no more than "low".
+        score = len(reasons) - 1
+        if (self.receipt or self.below) and score >= 3:
+            # Recognised only from what other hosts logged about it, the IMS caps the confidence at medium.
+            return "medium" if self.inferred else "high"
+        return "medium" if score >= 1 else "low"
+
+    def summary(self, loop: Loop) -> str:
+        stem = f' "Delivered: {loop.subject_stem}"' if loop.subject_stem else ""
+        what = (
+            f"A delivery receipt{stem} for {self.address} with a null sender (MAIL FROM:<>)"
+            if self.receipt or loop.subject_stem
+            else f"A null-sender message (MAIL FROM:<>) for {self.address}, by its shape the IMS's delivery receipt,"
+        )
+        return (
+            f"{what} is looping {ring_statement([loop])}, {counted(loop.passes or 0, 'round trip')} so far. "
+            "Each pass is a new message, so no hop count will stop it; "
+            "the sender never gets the receipt, and the IMS logs and archive folders keep growing."
+        )
+
+    def cause(self) -> str:
+        other = f" ({', '.join(self.proxies)})" if self.proxies else ""
+        return (
+            f"The IMS on {', '.join(self.ims_hosts)} addresses the receipt to the user's primary SMTP proxy "
+            f"{self.address} instead of the site-specific proxy{other}. The MX for "
+            f"{self.address.rsplit('@', 1)[-1]} brings it back to the IMS, which cannot encapsulate the P1 "
+            "recipient and sends the receipt out again as a new message (KB Q178436). The bug is in IMS builds "
+            "before 5.5.2186.0 (5.5) and 5.0.1461.6 (5.0)."
+        )
+
+
+def _details(loop: Loop, related: list[Loop]) -> list[tuple[str, str]]:
+    details: list[tuple[str, str]] = []
+    if loop.growth_bytes_per_pass:
+        details.append(("Growth per pass", f"{loop.growth_bytes_per_pass:+.0f} bytes"))
+    if loop.subject_stem:
+        details.append(("Subject", f"Delivered: {loop.subject_stem}"))
+    details.extend(("How it was found", n) for lp in related for n in lp.notes)
+    return details
 
 
 def _relay_commands(loop: Loop, relays: list[str], address: str) -> tuple[str, str]:
