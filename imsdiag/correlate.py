@@ -11,7 +11,7 @@ from datetime import datetime
 
 from .graph import chain_edge_counts
 from .hosts import HostEvidence
-from .models import Event, TimeQuality
+from .models import Event, Source, TimeQuality
 from .names import normalize_host
 
 MAX_ADDRESSES = 200_000
@@ -27,7 +27,7 @@ def better_name_source(new: str, old: str | None) -> bool:
 
 _BUILD = re.compile(r"\d{1,2}\.\d{1,2}\.\d{1,5}(?:\.\d{1,5})?")
 
-IMS_SOURCES = frozenset({"ims-protocol", "ims-tracking", "ims-archive"})
+IMS_SOURCES = frozenset({Source.IMS_PROTOCOL, Source.IMS_TRACKING, Source.IMS_ARCHIVE})
 
 
 @dataclass

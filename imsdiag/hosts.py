@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from .hostjoins import HostJoiner
 from .hostmap import NOT_HOSTS, HostMap, Join, host_key, is_ip, is_loopback, same_first_label
-from .models import Direction, Event, Hop
+from .models import Direction, Event, Hop, Source
 
-PAIRLESS_SOURCES = frozenset({"ims-archive", "message", "mbox"})
+PAIRLESS_SOURCES = frozenset({Source.IMS_ARCHIVE, Source.MESSAGE, Source.MBOX})
 """Sources whose peer name and IP may come from different places (an archive envelope names the next
 hop, its IP field may be the previous one): pairing them would merge two hosts into one."""
 
@@ -133,7 +133,7 @@ class HostEvidence:
                 )
 
     def _learn_own_received(self, ev: Event, server: str) -> None:
-        if not ev.received or ev.source != "ims-archive" or ev.direction is not Direction.IN:
+        if not ev.received or ev.source != Source.IMS_ARCHIVE or ev.direction is not Direction.IN:
             return
         top = ev.received[0]
         soft = f"{top.software or ''} {top.with_proto or ''}".lower()

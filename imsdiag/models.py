@@ -7,6 +7,40 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+class _Named(str, enum.Enum):
+    """An enum whose text is its value in str() and f-strings alike, as JSON and the reports show it."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Source(_Named):
+    """Which parser made an event: the input format it was read from."""
+
+    IMS_PROTOCOL = "ims-protocol"
+    IMS_TRACKING = "ims-tracking"
+    IMS_ARCHIVE = "ims-archive"
+    MBOX = "mbox"
+    MESSAGE = "message"
+    POSTFIX = "postfix"
+    SENDMAIL = "sendmail"
+    EXIM = "exim"
+    EXCHANGE_TRACKING = "exchange-tracking"
+    LOOP_TEXT = "loop-text"
+    """A syslog line of a program imsdiag does not read, kept only for the loop text it carries."""
+
+
+class Confidence(_Named):
+    """How sure a rule is of the cause it names."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
 class Direction(str, enum.Enum):
     """Which way a message moved, seen from the server whose log recorded it."""
 
@@ -132,8 +166,8 @@ class Event:
     """One observation: an SMTP transaction, a tracking entry, an archived message, an MTA log line."""
 
     location: Location
-    source: str
-    """Name of the parser that produced it, e.g. `ims-protocol`, `postfix`."""
+    source: Source
+    """The parser that produced it (its input format), e.g. `ims-protocol`, `postfix`."""
     text: str = ""
     """The evidence line (or a one-line summary for a multi-line record), as read."""
     time: datetime | None = None
@@ -249,8 +283,7 @@ class Finding:
     rule_id: str
     slug: str
     severity: Severity
-    confidence: str
-    """`high`, `medium` or `low`."""
+    confidence: Confidence
     title: str
     summary: str
     hosts: tuple[str, ...] = ()

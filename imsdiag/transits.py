@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .graph import Edge, hop_edge
-from .models import Direction, Event
+from .models import Direction, Event, Source
 
 MAX_HOPS = 4
 """Received lines of an archived copy read as this pass's transits: one pass has two or three."""
@@ -41,7 +41,7 @@ def received_edges(ev: Event, canonical: Callable[[str | None], str | None]) -> 
     `from imc1 by relay` proves the hop the IMS's own archive envelope may not name. Counted as an
     observer of its own, so a pass seen in an In and an Out copy is not counted twice.
     """
-    if ev.source != "ims-archive" or not ev.received:
+    if ev.source != Source.IMS_ARCHIVE or not ev.received:
         return ()
     edges: list[Edge] = []
     for hop in reversed(ev.received[:MAX_HOPS]):

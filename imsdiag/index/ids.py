@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..models import Event
+from ..models import Event, Source
 from ..names import normalize_message_id
 
 ID_FIELDS = ("message_id", "queue_id", "mts_id", "about_id", "next_id")
@@ -37,7 +37,7 @@ def event_ids(event: Event) -> list[tuple[str, str]]:
         n = norm_id(hop.id)
         if n:
             out.append((n, "received_id"))
-    if event.source in ("ims-archive", "message-file"):
+    if event.source == Source.IMS_ARCHIVE:
         # An IMS archive file is named after its spool id: users paste the file name.
         stem = norm_id(Path(event.location.path).stem)
         if stem:

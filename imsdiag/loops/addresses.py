@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ..models import Event
+from ..models import Event, Source
 
-MESSAGE_SOURCES = frozenset({"message", "mbox", "ims-archive"})
-BOUNCE_SOURCES = frozenset({"message", "mbox"})
+MESSAGE_SOURCES = frozenset({Source.MESSAGE, Source.MBOX, Source.IMS_ARCHIVE})
+BOUNCE_SOURCES = frozenset({Source.MESSAGE, Source.MBOX})
 """Mail received from elsewhere: its own Received lines are its transport, not the loop."""
 _ADDRESS = re.compile(r"[\w.+=-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 

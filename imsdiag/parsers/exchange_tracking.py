@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import BinaryIO
 
-from ..models import Direction, Event, ReportKind, TimeQuality
+from ..models import Direction, Event, ReportKind, Source, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import MAX_SUBJECT, ParseContext, Parser, Record, iter_lines
 from .common import classify_loop_text, limited_issue
 
-NAME = "exchange-tracking"
+NAME = Source.EXCHANGE_TRACKING
 
 DEFAULT_FIELDS: tuple[str, ...] = (
     "date-time", "client-ip", "client-hostname", "server-ip", "server-hostname", "source-context",

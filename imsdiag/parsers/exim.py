@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 
-from ..models import Direction, Event, ReportKind, TimeQuality
+from ..models import Direction, Event, ReportKind, Source, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record, iter_lines
 from .common import OpenIds, classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share, sniff_lines
 from .queue_state import QueueState
 
-NAME = "exim"
+NAME = Source.EXIM
 
 # `2020-10-29 20:22:59.803 +0100 [30056] 1kYERi-0007oc-5P => ...`: millisecond, zone and pid are optional.
 _LINE = re.compile(

@@ -11,7 +11,7 @@ from datetime import datetime
 from email.message import Message
 from typing import Any
 
-from ..models import Event, Hop, Location, LoopSignal, ReportKind, TimeQuality
+from ..models import Event, Hop, Location, LoopSignal, ReportKind, Source, TimeQuality
 from ..names import normalize_address, normalize_message_id
 from .base import MAX_SUBJECT
 from .bounce_text import DELIVERED_TO_LOOP, failed_recipient, find_loop_signal, inline_header_blocks, loop_evidence
@@ -309,7 +309,7 @@ def _kept_headers(msg: Message) -> tuple[tuple[str, str], ...]:
     )
 
 
-def message_event(info: MessageInfo, location: Location, source: str, **overrides: Any) -> Event:
+def message_event(info: MessageInfo, location: Location, source: Source, **overrides: Any) -> Event:
     """An Event for one message; keyword `overrides` replace any field (server, direction, sender, ...)."""
     time = next((h.date for h in info.received if h.date is not None), None) or info.date
     peer_host, peer_ip, helo = _newest_peer(info)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
-from ..models import Direction, Location
+from ..models import Direction, Location, Source
 from ..names import normalize_address, normalize_host
 from .base import ParseContext, Parser, Record, iter_lines
 from .headers import MessageInfo, message_event, read_message
@@ -93,7 +93,7 @@ def _basename(path: str) -> str:
 class ImsArchiveParser(Parser):
     """Exchange 5.x IMS archive/spool file (ImCr...EwLs envelope + RFC 822 headers)."""
 
-    name = "ims-archive"
+    name = Source.IMS_ARCHIVE
     description = "Exchange 5.x IMS archive/spool file (ImCr...EwLs envelope + RFC 822 headers)"
 
     def sniff(self, head: bytes, filename: str) -> int:
@@ -143,7 +143,7 @@ class ImsArchiveParser(Parser):
             return
         overrides = {**_server_overrides(info, ctx), **_envelope_overrides(env)}
         ctx.count("messages")
-        yield message_event(info, ctx.loc(buf.first_line), "ims-archive", **overrides)
+        yield message_event(info, ctx.loc(buf.first_line), Source.IMS_ARCHIVE, **overrides)
 
 
 def _server_overrides(info: MessageInfo, ctx: ParseContext) -> dict[str, object]:

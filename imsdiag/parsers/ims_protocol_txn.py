@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..models import Direction, Event, LoopSignal, ReportKind, TimeQuality
+from ..models import Direction, Event, LoopSignal, ReportKind, Source, TimeQuality
 from ..names import normalize_message_id, report_kind_from_subject
 from .base import ParseContext
 
-NAME = "ims-protocol"
+NAME = Source.IMS_PROTOCOL
 """The format's name: the source of every Event read here."""
 
 _HEADER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]{0,75}):[ \t]?")

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
-from ..models import Direction, Event, ReportKind, TimeQuality
+from ..models import Direction, Event, ReportKind, Source, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Parser, Record, decode, iter_lines, looks_binary
 from .ims_time import parse_tracking_stamp
 
-NAME = "ims-tracking"
+NAME = Source.IMS_TRACKING
 
 EVENT_NAMES: dict[int, str] = {
     0: "Message Transfer In",

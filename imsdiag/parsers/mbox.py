@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from ..models import Source
 from .base import ParseContext, Parser, Record, iter_lines
 from .message_file import MessageBuffer, buffer_events, header_score, is_from_separator
 
@@ -13,7 +14,7 @@ from .message_file import MessageBuffer, buffer_events, header_score, is_from_se
 class MboxParser(Parser):
     """Unix mbox folder of messages."""
 
-    name = "mbox"
+    name = Source.MBOX
     description = "Unix mbox folder of messages"
 
     def sniff(self, head: bytes, filename: str) -> int:
@@ -38,7 +39,7 @@ class MboxParser(Parser):
             # a body line that happens to start with "From " must not split a message.
             if previous_blank and is_from_separator(text):
                 if buf is not None:
-                    yield from buffer_events(buf, ctx, "mbox", separator_line)
+                    yield from buffer_events(buf, ctx, Source.MBOX, separator_line)
                 buf = MessageBuffer()
                 buf.first_line = lineno + 1  # the event points at the message's first header
                 separator_line = lineno
@@ -49,4 +50,4 @@ class MboxParser(Parser):
                 buf = MessageBuffer()  # junk before the first separator still gets read
             buf.add(lineno, text)
         if buf is not None:
-            yield from buffer_events(buf, ctx, "mbox", separator_line)
+            yield from buffer_events(buf, ctx, Source.MBOX, separator_line)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ..models import Direction, Location
+from ..models import Direction, Location, Source
 from .base import ParseContext, Parser, Record, iter_lines
 from .headers import message_event, read_message
 
@@ -88,7 +88,7 @@ class MessageBuffer:
         return not any(c.strip() for c in self.chunks)
 
 
-def buffer_events(buf: MessageBuffer, ctx: ParseContext, source: str, separator_line: int = 0) -> Iterator[Record]:
+def buffer_events(buf: MessageBuffer, ctx: ParseContext, source: Source, separator_line: int = 0) -> Iterator[Record]:
     """The Event (and issues) for one collected message; `separator_line` is its mbox `From ` line, if any."""
     if buf.empty:
         if separator_line:
@@ -116,7 +116,7 @@ def buffer_events(buf: MessageBuffer, ctx: ParseContext, source: str, separator_
 class MessageFileParser(Parser):
     """One RFC 822 message (.eml, .msg text, with or without an mbox From line)."""
 
-    name = "message"
+    name = Source.MESSAGE
     description = "One RFC 822 message (.eml, .msg text, with or without an mbox From line)"
 
     def sniff(self, head: bytes, filename: str) -> int:
@@ -135,4 +135,4 @@ class MessageFileParser(Parser):
             if buf.first_line == 0 and not text.strip():
                 continue
             buf.add(lineno, text)
-        yield from buffer_events(buf, ctx, "message", separator_line)
+        yield from buffer_events(buf, ctx, Source.MESSAGE, separator_line)

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..models import Direction, Event, LoopSignal, ReportKind
+from ..models import Direction, Event, LoopSignal, ReportKind, Source
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Record
 from .common import OpenIds, classify_loop_text, evolve
 from .queue_state import QueueState
 from .syslog import SyslogFormat, SyslogLine, line_event
 
-NAME = "postfix"
+NAME = Source.POSTFIX
 
 # `postfix/smtp`, `postfix-secondary/qmgr`, `postfix/submission/smtpd`: the daemon is the last part.
 _PROGRAM = re.compile(r"postfix(?:-[\w.-]{1,64})?(?:/|$)")

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..models import Direction, Event, ReportKind
+from ..models import Direction, Event, ReportKind, Source
 from ..names import normalize_address, normalize_host, normalize_message_id
 from .base import ParseContext, Record
 from .common import OpenIds, classify_loop_text, evolve
 from .queue_state import QueueState
 from .syslog import SyslogFormat, SyslogLine, line_event
 
-NAME = "sendmail"
+NAME = Source.SENDMAIL
 
 # `sendmail`, `sm-mta`, `sm-msp-queue`, `sm-acceptingconnections` (the process title Debian shows).
 _PROGRAM = re.compile(r"(?:sendmail|sm-[\w-]{1,64})$")

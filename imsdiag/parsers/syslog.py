@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Protocol
 
-from ..models import Event, TimeQuality
+from ..models import Event, Source, TimeQuality
 from ..names import normalize_host
 from .base import ParseContext, Parser, Record, iter_lines
 from .common import classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share, sniff_lines
@@ -202,7 +202,7 @@ def parse_syslog_stream(stream: BinaryIO, ctx: ParseContext, handlers: Sequence[
                 # evidence of a loop, even with no syslog prefix: keep it, with no time and no
                 # server (who wrote pasted text is unknown, whatever folder it sits in).
                 ctx.count("loop-text")
-                yield Event(location=ctx.loc(lineno), source="loop-text", text=text[:4096], loop_signal=signal)
+                yield Event(location=ctx.loc(lineno), source=Source.LOOP_TEXT, text=text[:4096], loop_signal=signal)
                 continue
             ctx.count("unparsed")
             limited_issue(ctx, lineno, "not-syslog", "line has no syslog prefix", text)

@@ -6,9 +6,10 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from ..correlate import IMS_SOURCES
 from ..humanize import plural, ring_text
 from ..loops.addresses import BOUNCE_SOURCES
-from ..models import Event, Evidence, Finding, Loop, RingShape, Severity
+from ..models import Confidence, Event, Evidence, Finding, Loop, RingShape, Severity
 from .base import Rule
 
 MAX_EVIDENCE = 10
@@ -53,7 +54,7 @@ def pick_evidence(events: Sequence[Event], notes: dict[int, str] | None = None) 
 
 def describe(ev: Event) -> str:
     """A short label for an evidence line: source, direction, envelope."""
-    parts = [ev.source]
+    parts: list[str] = [ev.source]
     if ev.direction.value not in ("unknown",):
         parts.append(ev.direction.value)
     if ev.server:
@@ -95,7 +96,7 @@ def in_own_logs(events: Iterable[Event]) -> bool:
 def ims_involved(loops: Sequence[Loop]) -> bool:
     """Whether an Exchange 5.x IMS is part of the evidence: its own logs, or its software named in a record."""
     return any(
-        e.source.startswith("ims-") or "internet mail service" in (e.software or "").lower() or "00120270" in e.text
+        e.source in IMS_SOURCES or "internet mail service" in (e.software or "").lower() or "00120270" in e.text
         for lp in loops
         for e in lp.events
     )
@@ -107,7 +108,7 @@ def base_finding(
     *,
     title: str,
     summary: str,
-    confidence: str,
+    confidence: Confidence,
     reasons: Sequence[str] = (),
     cause: str = "",
     fix: Sequence[str] = (),

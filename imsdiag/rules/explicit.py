@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from ..humanize import span
-from ..models import Finding, Loop, LoopKind, LoopSignal, Severity
+from ..models import Confidence, Finding, Loop, LoopKind, LoopSignal, Severity
 from .base import Rule, RuleContext
 from .common import base_finding, counted, ims_involved, ring_statement
 
@@ -107,7 +107,7 @@ class HopLimitExceeded(_SignalRule):
                 f"({span(loop.first_seen, loop.last_seen)}): a loop ran until an MTA cut it, and the mail "
                 f"was lost.{self._where(loop, related)}"
             ),
-            confidence="high",
+            confidence=Confidence.HIGH,
             reasons=[
                 "an MTA wrote its own hop-limit text",
                 *(["the returned original's chain repeats"] if known else []),
@@ -179,7 +179,7 @@ class LoopsBackToMyself(_SignalRule):
                 f"best MX is the sending host ({hosts}) but it is not configured as a local domain there "
                 f"({span(loop.first_seen, loop.last_seen)})."
             ),
-            confidence="high",
+            confidence=Confidence.HIGH,
             reasons=["the MTA wrote 'loops back to myself' / own-hostname text"],
             cause="The MX for the domain points at this host, and the host does not accept the domain as its own.",
             fix=[
@@ -232,7 +232,7 @@ class ForwardingLoop(_SignalRule):
                 f"Mail for {who} is forwarded back to itself ({counted(loop.messages, 'message')} bounced, "
                 f"{span(loop.first_seen, loop.last_seen)}).{self._where(loop, related)}"
             ),
-            confidence="high",
+            confidence=Confidence.HIGH,
             reasons=["the MTA reported a forwarding loop or Delivered-To repeats"],
             cause="An alias, forward, virtual map or inbox rule sends the address back to itself.",
             fix=[
@@ -282,7 +282,7 @@ class RoutingLoopReported(_SignalRule):
                 f"An MTA reported a routing loop for {who} ({counted(loop.messages, 'report')}, "
                 f"{span(loop.first_seen, loop.last_seen)}).{self._where(loop, related)}"
             ),
-            confidence="medium",
+            confidence=Confidence.MEDIUM,
             reasons=["an MTA wrote routing-loop text"],
             cause="A routing entry on one of the hosts sends the message back along its route.",
             fix=[

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..humanize import duration, plural, span
-from ..models import Finding, Loop, LoopKind, ReportKind, Severity
+from ..models import Confidence, Finding, Loop, LoopKind, ReportKind, Severity
 from .base import Rule, RuleContext
 from .common import base_finding, counted, ring_statement
 
@@ -77,7 +77,7 @@ class NullSenderPingPong(Rule):
                     f"{counted(passes, 'round trip')} {span(loop.first_seen, loop.last_seen)}. "
                     "No known cause matched; the evidence and next steps below show where to look."
                 ),
-                confidence="medium" if passes >= 5 else "low",
+                confidence=Confidence.MEDIUM if passes >= 5 else Confidence.LOW,
                 reasons=reasons,
                 cause="A host in the ring routes mail for the recipient back into the ring.",
                 fix=fix,
@@ -137,7 +137,7 @@ class ReceivedChainCycle(Rule):
                         f"{ring} repeats: {counted(passes, 'round trip')}{hops} "
                         f"({span(loop.first_seen, loop.last_seen)})."
                     ),
-                    confidence="high" if passes >= 5 else "medium",
+                    confidence=Confidence.HIGH if passes >= 5 else Confidence.MEDIUM,
                     reasons=[f"the busiest hop repeats {counted(passes, 'time')} in one chain"],
                     cause="A route, alias or forward on one of these hosts points back into the ring.",
                     fix=[
@@ -197,7 +197,7 @@ class AutoReplyVolley(Rule):
                         f"between {a} and {b} "
                         f"({counted(loop.passes or 0, 'round trip')}, {span(loop.first_seen, loop.last_seen)})."
                     ),
-                    confidence="medium",
+                    confidence=Confidence.MEDIUM,
                     reasons=["auto-replies in both directions"],
                     cause="An autoresponder replies to automatic messages (RFC 3834 says it must not).",
                     fix=[

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..humanize import duration
-from ..models import Direction, Event, Finding, Loop, LoopKind, ReportKind, Severity
+from ..models import Confidence, Direction, Event, Finding, Loop, LoopKind, ReportKind, Severity
 from .base import Rule, RuleContext
 from .common import base_finding, counted, parse_build, ring_statement
 
@@ -326,13 +326,13 @@ class _Case:
             reasons.append(f"every pass is a new message ({loop.messages} Message-IDs), as when the IMS re-creates it")
         return reasons
 
-    def confidence(self, reasons: list[str]) -> str:
+    def confidence(self, reasons: list[str]) -> Confidence:
         # The IMS in the ring is the rule's precondition: it counts, but alone it makes no more than "low".
         score = len(reasons) - 1
         if (self.receipt or self.below) and score >= 3:
             # Recognised only from what other hosts logged about it, the IMS caps the confidence at medium.
-            return "medium" if self.inferred else "high"
-        return "medium" if score >= 1 else "low"
+            return Confidence.MEDIUM if self.inferred else Confidence.HIGH
+        return Confidence.MEDIUM if score >= 1 else Confidence.LOW
 
     def summary(self, loop: Loop) -> str:
         stem = f' "Delivered: {loop.subject_stem}"' if loop.subject_stem else ""
