@@ -137,9 +137,23 @@ class HostEvidence:
             return
         top = ev.received[0]
         soft = f"{top.software or ''} {top.with_proto or ''}".lower()
-        if top.by_host and "mail service" in soft:
-            # The IMS writes the newest Received line of its own inbound copy: `by VHAISHEXC1 with SMTP (...)`.
-            self._join(self.joins, server, top.by_host, f"its In\\Archive copy says Received: by {top.by_host}")
+        if not top.by_host or "mail service" not in soft:
+            return
+        # The IMS writes the newest Received line of its own inbound copy: `by VHAISHEXC1 with SMTP (...)`.
+        self._join(self.joins, server, top.by_host, f"its In\\Archive copy says Received: by {top.by_host}")
+        own = {server, host_key(top.by_host)}
+        for hop in ev.received[1:]:
+            unnamed = not hop.from_host or is_ip(hop.from_host)
+            if hop.from_ip and unnamed and host_key(hop.from_helo) in own and not is_loopback(hop.from_ip):
+                # The receipt came back to this IMS through a relay that got it from [ip] greeting with this
+                # IMS's own name, and no reverse DNS named [ip]: the IMS's own copy says [ip] is the IMS.
+                self._join(
+                    self.joins,
+                    server,
+                    hop.from_ip,
+                    f"its In\\Archive copy came back through {hop.by_host} from [{hop.from_ip}], "
+                    f"which greeted as {hop.from_helo}",
+                )
 
     def _learn_talks(self, ev: Event, server: str) -> None:
         """The names `server` exchanged mail with in this record: they are never joined to it."""

@@ -136,6 +136,29 @@ def test_received_from_rdns_and_ip_and_the_ims_own_received_line() -> None:
     assert hm.canonical("VHAISHEXC1") == "imc1.company.com"
 
 
+def test_own_archive_copy_ties_an_unnamed_client_address_greeting_as_the_ims() -> None:
+    # imc1's In\\Archive copy: the relay got it from [10.1.1.10] (no reverse DNS) greeting as imc1.company.com.
+    own = Hop(
+        raw="",
+        from_host="relay.company.com",
+        from_ip="10.1.1.20",
+        by_host="imc1.company.com",
+        software="Microsoft Exchange Internet Mail Service Version 5.5.1960.3",
+    )
+    back = Hop(raw="", from_host="10.1.1.10", from_ip="10.1.1.10", from_helo="imc1.company.com", by_host="relay")
+    copy = ev(source="ims-archive", server="imc1.company.com", direction=Direction.IN, received=(own, back))
+    hm = freeze(copy)
+    assert hm.canonical("10.1.1.10") == "imc1.company.com"
+    assert any("greeted as imc1.company.com" in j.reason for j in hm.joins)
+    # A client greeting with another name, or one that reverse DNS named, is not taken for the IMS.
+    other = Hop(raw="", from_host="10.1.1.30", from_ip="10.1.1.30", from_helo="imc2.company.com", by_host="relay")
+    named = Hop(raw="", from_host="gw.example.net", from_ip="10.1.1.40", from_helo="imc1.company.com", by_host="relay")
+    hm = freeze(ev(source="ims-archive", server="imc1.company.com", direction=Direction.IN, received=(own, other)))
+    assert hm.canonical("10.1.1.30") != "imc1.company.com"
+    hm = freeze(ev(source="ims-archive", server="imc1.company.com", direction=Direction.IN, received=(own, named)))
+    assert hm.canonical("10.1.1.40") != "imc1.company.com"
+
+
 def test_user_alias_wins_and_is_reported() -> None:
     hm = freeze(ev(source="postfix", server="gate"), user_aliases=[("gate", "gate.example.com")])
     assert hm.canonical("gate") == "gate.example.com"
