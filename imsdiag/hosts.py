@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .hostjoins import HostJoiner
-from .hostmap import NOT_HOSTS, HostMap, Join, host_key, is_ip, is_loopback, same_first_label
+from .hostmap import HostMap, Join, host_key, is_ip, is_loopback, same_first_label
 from .models import Direction, Event, Hop, Source
 
 PAIRLESS_SOURCES = frozenset({Source.IMS_ARCHIVE, Source.MESSAGE, Source.MBOX})
@@ -211,14 +211,4 @@ class HostEvidence:
 
 
 # With the names other stages import from here and `hostmap` defines.
-__all__ = [
-    "MAX_JOINS",
-    "MAX_TALKS",
-    "NOT_HOSTS",
-    "PAIRLESS_SOURCES",
-    "HostEvidence",
-    "HostMap",
-    "Join",
-    "host_key",
-    "is_loopback",
-]
+__all__ = ["MAX_JOINS", "MAX_TALKS", "PAIRLESS_SOURCES", "HostEvidence"]

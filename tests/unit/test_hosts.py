@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from imsdiag.hosts import HostEvidence, HostMap, host_key
+from imsdiag.hostmap import HostMap, host_key
+from imsdiag.hosts import HostEvidence
 from imsdiag.models import Direction, Event, Hop, Location
 
 
