@@ -42,6 +42,21 @@ class _SignalRule(Rule):
         )
 
     @staticmethod
+    def _find_the_ring(loop: Loop, related: list[Loop]) -> str:
+        """The first step: read the ring from the returned chain, or get a copy that has one."""
+        ring = ring_statement(related)
+        if not ring.startswith(("unknown", "inside")):
+            return (
+                f"Find the ring: run `imsdiag explain` on the bounce or the message to read the chain oldest-first "
+                f"({ring})."
+            )
+        where = f" ({loop.reporter})" if loop.reporter else ""
+        return (
+            "The bounce shows no route: ask the sender for a copy of the original with its full headers, or read the "
+            f"reporting MTA's{where} log for the message; `imsdiag explain` on that copy reads the chain oldest-first."
+        )
+
+    @staticmethod
     def _where(loop: Loop, related: list[Loop]) -> str:
         """The ring sentence: the hosts and round trips when known, else what is known (reporter, hops)."""
         ring = ring_statement(related)
@@ -114,13 +129,7 @@ class HopLimitExceeded(_SignalRule):
             ],
             cause="A routing, alias or forwarding entry sends the message back into a ring of hosts.",
             fix=[
-                "Find the ring: run `imsdiag explain` on the bounce or the message to read the chain oldest-first"
-                + (
-                    f" ({ring})."
-                    if known
-                    else "; if the bounce returned no headers, ask the sender for a copy of "
-                    "the original with its full headers, or read the reporting MTA's log for the message."
-                ),
+                self._find_the_ring(loop, related),
                 "Fix the entry that sends it back: MX records, smart host / relayhost, transport maps, aliases or "
                 "forwards on the hosts of the ring."
                 + (
@@ -286,7 +295,7 @@ class RoutingLoopReported(_SignalRule):
             reasons=["an MTA wrote routing-loop text"],
             cause="A routing entry on one of the hosts sends the message back along its route.",
             fix=[
-                "Run `imsdiag explain` on the bounce to see the route; correct the routing entry that points back.",
+                self._find_the_ring(loop, related) + " Correct the routing entry that points back.",
                 *(
                     [
                         "On the Exchange 5.x IMS: if event 4115 comes alone, with Message Archival at Maximum and a "
