@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections import defaultdict
@@ -121,6 +122,35 @@ class Correlator:
             self.auto_replies.append(ev)
         if self._has_cycle(ev):
             self.cyclic.append(ev)
+
+    def shifted_years(self, delta: int) -> Correlator:
+        """This file's correlator with every time `delta` years later (a year-less log dated from the others).
+
+        Exact for the callers' cases (`years.redate`): fixed-offset zones, no leap day gained or lost, no
+        --since/--until (they filter while reading). Host evidence and counts carry no time and are shared.
+        """
+
+        def move(t: datetime) -> datetime:
+            return t.replace(year=t.year + delta)
+
+        def moved(ev: Event) -> Event:
+            return dataclasses.replace(ev, time=move(ev.time)) if ev.time is not None else ev
+
+        out = dataclasses.replace(self)
+        out._kept = [(n, moved(e)) for n, e in self._kept]
+        out._open = {
+            k: _Group([(n, moved(e)) for n, e in g.events], move(g.last) if g.last else None)
+            for k, g in self._open.items()
+        }
+        out.signals = [moved(e) for e in self.signals]
+        out.cyclic = [moved(e) for e in self.cyclic]
+        out.auto_replies = [moved(e) for e in self.auto_replies]
+        out.first_time = move(self.first_time) if self.first_time else None
+        out.last_time = move(self.last_time) if self.last_time else None
+        out.years = {y + delta: n for y, n in self.years.items()}
+        out.days = {md: {y + delta: n for y, n in per_year.items()} for md, per_year in self.days.items()}
+        out.spans = {k: (move(lo), move(hi)) for k, (lo, hi) in self.spans.items()}
+        return out
 
     def year_for(self, days: Iterable[tuple[int, int]]) -> int | None:
         """The year of these (month, day)s in the dated evidence read so far; else the year most of it has.

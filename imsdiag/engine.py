@@ -56,6 +56,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         offsets=tuple((o.server, o.offset.total_seconds()) for o in evidence.offsets),
         year=dating.year,
         file_years=tuple(sorted(dating.file_years.items())),
+        year_shifts=tuple(sorted(dating.shifts.items())),
     )
     # The index and the host map keep every finding, the baseline's too: explain and a new baseline need them.
     index_notes = _close_index(index, list(shown.found), stats, context)
@@ -133,11 +134,9 @@ def _read_all(
     progress: ProgressSink | None,
     totals: Totals,
 ) -> tuple[years.Dating, str]:
-    """Read the dated logs first; year-less ones wait for their year, and are read again when it was guessed wrong."""
-    guess = settings.year_hint if settings.year_hint is not None else years.first_year(files, settings)
-    parse_settings = replace(settings, year_hint=guess) if guess is not None else settings
+    """Read every log once; year-less ones wait for the year of the dated evidence of their days (`years.redate`)."""
     held: list[FileOutcome] = []
-    for outcome in workers.outcomes(files, parse_settings, index, progress):
+    for outcome in workers.outcomes(files, settings, index, progress):
         if settings.year_hint is None and outcome.stat.format in years.YEARLESS_FORMATS:
             held.append(outcome)
         else:
@@ -149,7 +148,7 @@ def _read_all(
         def reread(again: list[InputFile], s: ScanSettings) -> list[FileOutcome]:
             return list(workers.outcomes(again, s, index, None))
 
-        held, dating = years.redate(held, totals.corr, guess, settings, reread, by_path)
+        held, dating = years.redate(held, totals.corr, settings, reread, by_path)
         note = year_note(len(held), dating)
     for outcome in held:
         totals.absorb(outcome)

@@ -113,15 +113,22 @@ def _discover(settings: ScanSettings) -> list[InputFile] | None:
 class _Placement:
     """The scan's decisions applied to explain's events: one name per machine, one clock."""
 
-    def __init__(self, context: ScanContext, settings: ScanSettings) -> None:
+    def __init__(self, context: ScanContext, settings: ScanSettings, stored: bool = False) -> None:
         self.hosts = HostMap.from_aliases(context.names, context.not_hosts)
         self.zones = machine_zones(self.hosts, settings.server_tz)
         self.offsets = {m: timedelta(seconds=s) for m, s in context.offsets}
+        # The index keeps a year-less log as it was read; the scan moved its events to the year of the other
+        # logs afterwards (years.redate), and explain moves them the same way. Logs read here are read with
+        # that year already.
+        self.year_shifts = dict(context.year_shifts) if stored else {}
 
     def same_machine(self, a: str | None, b: str | None) -> bool:
         return self.hosts.same(a, b) or (a or "").lower() == (b or "").strip().lower()
 
     def event(self, ev: Event) -> Event:
+        years = self.year_shifts.get(ev.location.path)
+        if years and ev.time is not None:
+            ev = replace(ev, time=ev.time.replace(year=ev.time.year + years))
         return place_event(ev, self.hosts, self.zones, self.offsets)
 
     def events(self, events: Iterable[Event]) -> list[Event]:
@@ -187,7 +194,7 @@ def _explain_from_index(
     """Look the id up in a current index; the findings are the refreshing scan's, else those the index kept."""
     paths = _paths(files) if files is not None else None
     context = refreshed.context if refreshed is not None else index.context_for(paths)
-    place = _Placement(context or ScanContext(), settings)
+    place = _Placement(context or ScanContext(), settings, stored=True)
     index.set_scope(files)
     matched = _lookup(index, ident, place)
     if not matched:

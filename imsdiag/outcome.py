@@ -11,6 +11,7 @@ from .correlate import Correlator
 from .models import Event, ParseIssue
 from .parsers import RECORDS_VERSION
 from .parsers.run import ParsedFile, Ticker, make_context, parse_input
+from .parsers.syslog import DATED_STAMPS
 from .result import ISSUE_EXAMPLES, FileStat
 from .settings import ScanSettings
 from .sources import InputFile
@@ -31,6 +32,8 @@ class FileOutcome:
     events: list[Event] | None = None
     index_warnings: tuple[str, ...] = ()
     """What a `--jobs` worker's own index connection had to say: the parent shows it with its own."""
+    dated_stamps: int = 0
+    """Lines of a year-less format whose stamp carried its year anyway: such a file is never re-dated."""
 
 
 def new_correlator(settings: ScanSettings) -> Correlator:
@@ -78,7 +81,7 @@ def consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: Fil
         issues=sum(counts.values()),
         skipped_reason=pf.skipped_reason if pf.format is None else None,
     )
-    return FileOutcome(stat, corr, counts, examples, kept)
+    return FileOutcome(stat, corr, counts, examples, kept, dated_stamps=pf.counters.get(DATED_STAMPS, 0))
 
 
 _WORKER_INDEX: dict[str | None, EventIndex] = {}

@@ -66,6 +66,8 @@ class ScanContext:
     """The year given to most year-less logs, when the scan chose one from the other logs."""
     file_years: tuple[tuple[str, int], ...] = ()
     """(file, year) for every year-less log the scan dated from the other logs."""
+    year_shifts: tuple[tuple[str, int], ...] = ()
+    """(file, years) for every year-less log whose events were moved after reading: the index holds them as read."""
 
     def year_of(self, path: str) -> int | None:
         return dict(self.file_years).get(path, self.year)

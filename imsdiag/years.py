@@ -1,16 +1,16 @@
-"""The year of year-less syslog stamps: guessed from the dated logs, then settled per file by the days it covers."""
+"""The year of year-less syslog stamps: settled per file by the dated evidence of the days it covers."""
 
 from __future__ import annotations
 
+import calendar
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import timezone, tzinfo
 
 from .correlate import Correlator
-from .models import Event
 from .outcome import FileOutcome
 from .parsers import yearless_formats
-from .parsers.run import parse_input
 from .settings import ScanSettings
 from .sources import InputFile
 
@@ -23,10 +23,12 @@ Reread = Callable[[list[InputFile], ScanSettings], Iterable[FileOutcome]]
 
 @dataclass(frozen=True)
 class Dating:
-    """How year-less stamps were dated: the year most such files got, and each file's."""
+    """How year-less stamps were dated: the year most such files got, each file's, and those moved in memory."""
 
     year: int | None
     file_years: dict[str, int]
+    shifts: dict[str, int] = field(default_factory=dict)
+    """Path -> years its events were moved after reading (explain moves the index's copy the same way)."""
 
     @property
     def per_year(self) -> Counter[int]:
@@ -34,55 +36,36 @@ class Dating:
         return Counter(self.file_years.values())
 
 
-def first_year(files: list[InputFile], settings: ScanSettings, tries: int = 20) -> int | None:
-    """The latest year among the first time stamps of up to `tries` dated files (a cheap look ahead).
-
-    Year-less syslog stamps take their year from the other logs of the bundle (a fresh copy of a 1999
-    relay log has this year's mtime and would miss every loop). Guessing it from the first stamps of the
-    dated files lets every file be parsed at once; only a wrong guess is read again (`redate`).
-    """
-    years: list[int] = []
-    for f in files:
-        if tries <= 0:
-            break
-        if f.path is None:
-            continue  # standard input can be read only once: the real parse needs it
-        parsed = parse_input(f, settings)
-        records = parsed.records
-        try:
-            if parsed.format is None or parsed.format in YEARLESS_FORMATS:
-                continue
-            tries -= 1
-            year = next((rec.time.year for rec in records if isinstance(rec, Event) and rec.time is not None), None)
-            if year is not None:
-                years.append(year)
-        finally:
-            close = getattr(records, "close", None)
-            if close is not None:
-                close()
-    return max(years) if years else None
-
-
 def redate(
     held: list[FileOutcome],
     corr: Correlator,
-    guess: int | None,
     settings: ScanSettings,
     reread: Reread,
     by_path: dict[str, InputFile],
 ) -> tuple[list[FileOutcome], Dating]:
-    """Give each year-less log the year of the dated evidence of its days; re-read those parsed with another."""
+    """Give each year-less log the year of the dated evidence of its days.
+
+    A log parsed with another year is moved there in memory (`Correlator.shifted_years`): no second
+    read. It is read again only where moving could differ from reading: `--since`/`--until` (they filter
+    while reading), a zone with summer time, a leap day gained or lost, or stamps that carried a year.
+    """
     file_years: dict[str, int] = {}
-    for o in held:
-        year = corr.year_for(o.correlator.days) or guess
-        if year is not None:
-            file_years[o.stat.path] = year
+    shifts: dict[str, int] = {}
     out: list[FileOutcome] = []
     redo: dict[int, list[InputFile]] = {}
+    movable = settings.since is None and settings.until is None and _fixed_zones(settings)
     for o in held:
-        year = file_years.get(o.stat.path)
-        if year is None or year == guess:
+        base = min(o.correlator.years) if o.correlator.years else None
+        year = corr.year_for(o.correlator.days) or base
+        if year is None:
             out.append(o)
+            continue
+        file_years[o.stat.path] = year
+        if base is None or year == base:
+            out.append(o)
+        elif movable and not o.dated_stamps and _same_leap_days(o.correlator.years, year - base):
+            out.append(replace(o, correlator=o.correlator.shifted_years(year - base)))
+            shifts[o.stat.path] = year - base
         else:
             redo.setdefault(year, []).append(by_path[o.stat.path])
     for year, files in sorted(redo.items()):
@@ -90,5 +73,21 @@ def redate(
     order = {o.stat.path: i for i, o in enumerate(held)}
     out.sort(key=lambda o: order[o.stat.path])
     per_year = Counter(file_years.values())
-    used = max(per_year, key=lambda y: (per_year[y], -y))  # a tie goes to the earlier year, as before
-    return out, Dating(used, file_years)
+    used = max(per_year, key=lambda y: (per_year[y], -y)) if per_year else None  # a tie goes to the earlier year
+    return out, Dating(used, file_years, shifts)
+
+
+def _fixed_zones(settings: ScanSettings) -> bool:
+    """Whether every zone a local stamp may be read in keeps one offset all year (UTC, `+02:00`)."""
+    zones = [settings.tz or timezone.utc, *(z for _, z in settings.server_tz)]
+    return all(_fixed(z) for z in zones)
+
+
+def _fixed(zone: tzinfo) -> bool:
+    # Only a plain offset is sure to be the same in every year; a named zone may have moved its offset.
+    return isinstance(zone, timezone)
+
+
+def _same_leap_days(years: Iterable[int], delta: int) -> bool:
+    """Moving by `delta` years keeps every date: no 29 February appears or disappears."""
+    return all(calendar.isleap(y) == calendar.isleap(y + delta) for y in years)

@@ -130,7 +130,14 @@ class FindingStore(IndexCore):
 
 
 def _context_dict(c: ScanContext) -> dict[str, object]:
-    return {"names": c.names, "not_hosts": c.not_hosts, "offsets": c.offsets, "year": c.year, "files": c.file_years}
+    return {
+        "names": c.names,
+        "not_hosts": c.not_hosts,
+        "offsets": c.offsets,
+        "year": c.year,
+        "files": c.file_years,
+        "shifts": c.year_shifts,
+    }
 
 
 def _context_from(d: dict[str, Any]) -> ScanContext:
@@ -140,6 +147,7 @@ def _context_from(d: dict[str, Any]) -> ScanContext:
         offsets=tuple((str(a), float(b)) for a, b in d["offsets"]),
         year=int(d["year"]) if d.get("year") is not None else None,
         file_years=tuple((str(p), int(y)) for p, y in d.get("files", ())),
+        year_shifts=tuple((str(p), int(n)) for p, n in d.get("shifts", ())),
     )
 
 

@@ -53,6 +53,10 @@ class SyslogLine:
     message: str
 
 
+DATED_STAMPS = "dated-stamps"
+"""Counter of lines whose stamp carried its year (RFC 3339, loghub epochs) in a format that usually has none."""
+
+
 class YearTracker:
     """Supplies the year that BSD stamps leave out, across one file.
 
@@ -158,12 +162,14 @@ def parse_prefix(text: str, ctx: ParseContext, years: YearTracker) -> SyslogLine
             return None
         host = normalize_host(m["host"])
         when, quality = _stamp_rfc3339(m, ctx, host)
+        ctx.count(DATED_STAMPS)  # the file is not year-less: its years are its own, never re-dated
         return SyslogLine(when, quality, host, m["prog"], _pid(m["pid"]), m["msg"])
     if text[:2] == "- " or (text[:1].isupper() and " 1" in text[:40]):
         m = _LOGHUB.match(text)
         if m is not None:
             host = normalize_host(m["node"])
             when = datetime.fromtimestamp(int(m["epoch"]), tz=timezone.utc)
+            ctx.count(DATED_STAMPS)
             return SyslogLine(when, TimeQuality.EXACT, host, m["prog"], _pid(m["pid"]), m["msg"])
     if "| " in text[:200]:
         c = _COMPOSE.match(text)

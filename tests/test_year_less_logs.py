@@ -1,0 +1,72 @@
+"""Year-less syslog stamps take the year of the dated logs of their days: moved in memory, read once, and
+explain through the index sees them where the scan put them."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from imsdiag import engine, outcome
+from imsdiag.explain import explain
+from imsdiag.settings import ScanSettings
+
+from .conftest import SAMPLES
+
+SAMPLE = SAMPLES / "q178436-site-connector"
+RELAY_LOG = "relay/maillog"
+MESSAGE_ID = "47CE0B8704CBB1EB0296855D0288EA65@imc1.company.com"
+
+
+@pytest.fixture()
+def bundle(tmp_path: Path) -> Path:
+    """A fresh copy of the 1999 sample: every file's modification time is today, as after a copy or an unzip."""
+    copy = tmp_path / "logs"
+    shutil.copytree(SAMPLE, copy)
+    return copy
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    real = outcome.parse_input
+
+    def counting(f, settings):  # type: ignore[no-untyped-def]
+        seen[f.display] += 1
+        return real(f, settings)
+
+    monkeypatch.setattr(outcome, "parse_input", counting)
+    return seen
+
+
+def test_year_less_relay_log_is_dated_1999_and_read_once(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parses = _count_parses(monkeypatch)
+    result = engine.scan(ScanSettings(paths=(str(bundle),), use_index=False))
+    (finding,) = result.findings
+    assert finding.first_seen is not None and finding.first_seen.year == 1999
+    relay = [e for e in finding.evidence if e.location.path.endswith(RELAY_LOG)]
+    assert relay, "the relay's log backs the finding"
+    assert all(n == 1 for n in parses.values()), {p: n for p, n in parses.items() if n != 1}
+    assert dict(result.context.file_years) == {str(bundle / RELAY_LOG): 1999}
+    assert dict(result.context.year_shifts)[str(bundle / RELAY_LOG)] < 0  # moved back from this year
+
+
+def test_since_until_read_the_year_less_log_again_with_its_year(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --since/--until filter while reading, so a log read with the wrong year is read again, not moved.
+    parses = _count_parses(monkeypatch)
+    settings = ScanSettings(paths=(str(bundle),), use_index=False, since=datetime(1999, 3, 15, tzinfo=timezone.utc))
+    result = engine.scan(settings)
+    assert [f.rule_id for f in result.findings] == ["Q178436"]
+    assert parses[str(bundle / RELAY_LOG)] == 2
+    assert not result.context.year_shifts
+
+
+def test_explain_through_the_index_sees_the_moved_year(bundle: Path, tmp_path: Path) -> None:
+    settings = ScanSettings(paths=(str(bundle),), use_index=True, index_path=str(tmp_path / "i.sqlite"))
+    engine.scan(settings)
+    expl = explain(MESSAGE_ID, settings)
+    assert expl.used_index
+    relay = [s.event for s in expl.sightings if s.event.location.path.endswith(RELAY_LOG)]
+    assert relay and all(e.time is not None and e.time.year == 1999 for e in relay)
