@@ -49,8 +49,10 @@ def test_year_less_relay_log_is_dated_1999_and_read_once(bundle: Path, monkeypat
     relay = [e for e in finding.evidence if e.location.path.endswith(RELAY_LOG)]
     assert relay, "the relay's log backs the finding"
     assert all(n == 1 for n in parses.values()), {p: n for p, n in parses.items() if n != 1}
-    assert dict(result.context.file_years) == {str(bundle / RELAY_LOG): 1999}
-    assert dict(result.context.year_shifts)[str(bundle / RELAY_LOG)] < 0  # moved back from this year
+    # Display paths are relative when the logs are near the working folder: compare by the file's own path.
+    assert [(Path(p).parts[-2:], y) for p, y in result.context.file_years] == [(("relay", "maillog"), 1999)]
+    (shift,) = [n for p, n in result.context.year_shifts if p.endswith(RELAY_LOG)]
+    assert shift < 0  # moved back from this year
 
 
 def test_since_until_read_the_year_less_log_again_with_its_year(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,7 +61,8 @@ def test_since_until_read_the_year_less_log_again_with_its_year(bundle: Path, mo
     settings = ScanSettings(paths=(str(bundle),), use_index=False, since=datetime(1999, 3, 15, tzinfo=timezone.utc))
     result = engine.scan(settings)
     assert [f.rule_id for f in result.findings] == ["Q178436"]
-    assert parses[str(bundle / RELAY_LOG)] == 2
+    (relay_reads,) = [n for p, n in parses.items() if p.endswith(RELAY_LOG)]
+    assert relay_reads == 2
     assert not result.context.year_shifts
 
 
