@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -56,7 +57,9 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanRe
         offsets=tuple((o.server, o.offset.total_seconds()) for o in evidence.offsets),
         year=dating.year,
         file_years=tuple(sorted(dating.file_years.items())),
-        year_shifts=tuple(sorted(dating.shifts.items())),
+        # Under the path as shown (what the index's records say) and the absolute one (explain may run from
+        # another folder, where the logs it is given show other paths).
+        year_shifts=tuple(sorted({(q, n) for p, n in dating.shifts.items() for q in (p, os.path.abspath(p))})),
     )
     # The index and the host map keep every finding, the baseline's too: explain and a new baseline need them.
     index_notes = _close_index(index, list(shown.found), stats, context)

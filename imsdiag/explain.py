@@ -126,7 +126,8 @@ class _Placement:
         return self.hosts.same(a, b) or (a or "").lower() == (b or "").strip().lower()
 
     def event(self, ev: Event) -> Event:
-        years = self.year_shifts.get(ev.location.path)
+        path = ev.location.path
+        years = self.year_shifts.get(path) or self.year_shifts.get(os.path.abspath(path)) if self.year_shifts else None
         if years and ev.time is not None:
             ev = replace(ev, time=ev.time.replace(year=ev.time.year + years))
         return place_event(ev, self.hosts, self.zones, self.offsets)

@@ -67,7 +67,8 @@ class ScanContext:
     file_years: tuple[tuple[str, int], ...] = ()
     """(file, year) for every year-less log the scan dated from the other logs."""
     year_shifts: tuple[tuple[str, int], ...] = ()
-    """(file, years) for every year-less log whose events were moved after reading: the index holds them as read."""
+    """(path, years) for every year-less log whose events were moved after reading, under its shown and its
+    absolute path: the index holds them as read, and explain moves them the same way."""
 
     def year_of(self, path: str) -> int | None:
         return dict(self.file_years).get(path, self.year)
