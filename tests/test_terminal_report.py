@@ -241,7 +241,7 @@ def test_skipped_note_when_nothing_skipped() -> None:
 
 def test_hidden_findings_and_notes_are_mentioned() -> None:
     out = render_plain(make_result(suppressed=2, filtered=1, notes=("zone assumed: UTC\x1b[2J",)))
-    assert "2 findings hidden by the baseline; 1 finding hidden by --select/--ignore/--since/--until" in out
+    assert "2 findings hidden by the baseline; 1 finding hidden by --select/--ignore" in out
     assert "zone assumed: UTC\\x1b[2J" in out
 
 

@@ -208,7 +208,7 @@ def _context_lines(result: ScanResult, g: _Glyphs) -> list[Text]:
     if result.suppressed:
         hidden.append(f"{plural(result.suppressed, 'finding')} hidden by the baseline")
     if result.filtered:
-        hidden.append(f"{plural(result.filtered, 'finding')} hidden by --select/--ignore/--since/--until")
+        hidden.append(f"{plural(result.filtered, 'finding')} hidden by --select/--ignore")
     if hidden:
         lines.append(Text("; ".join(hidden), style="muted"))
     lines.extend(Text(safe_text(note, LINE_LIMIT), style="muted") for note in result.notes)
