@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from .models import RingShape
+from .models import Finding, RingShape
 
 
 def duration(seconds: float | None, unknown: str = "unknown") -> str:
@@ -87,6 +87,20 @@ def plural(n: int, word: str, plural_form: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (plural_form or word + 's')}"
 
 
+def ring_kind(hosts: Sequence[str], shape: RingShape) -> RingShape:
+    """What the hosts show: no host is an unknown ring, one host a loop inside that MTA, else `shape`."""
+    if shape is RingShape.UNKNOWN or not hosts:
+        return RingShape.UNKNOWN
+    if shape is RingShape.ONE_HOST or len(hosts) == 1:
+        return RingShape.ONE_HOST
+    return shape
+
+
+def finding_ring(finding: Finding, arrow: str = "→", both: str = "⇄") -> str:
+    """A finding's one ring statement, as every output shows it."""
+    return ring_text(finding.hosts, finding.shape, finding.reporter, arrow, both)
+
+
 def ring_text(
     hosts: Sequence[str],
     shape: RingShape = RingShape.RING,
@@ -100,10 +114,11 @@ def ring_text(
     `inside a` for one MTA, and `unknown` (with the reporting MTA when known) when the evidence
     does not show the hosts.
     """
-    if shape is RingShape.UNKNOWN or not hosts:
+    kind = ring_kind(hosts, shape)
+    if kind is RingShape.UNKNOWN:
         return "unknown" + (f" (reported by {reporter})" if reporter else "")
-    if shape is RingShape.ONE_HOST or len(hosts) == 1:
+    if kind is RingShape.ONE_HOST:
         return f"inside {hosts[0]}"
-    if shape is RingShape.HUB:
+    if kind is RingShape.HUB:
         return f"{hosts[0]} {both} " + ", ".join(hosts[1:])
     return f" {arrow} ".join([*hosts, hosts[0]])

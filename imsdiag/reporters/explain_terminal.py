@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..console import make_console
 from ..hops import Q178436_NOTE, ChainAnalysis, HopRow
-from ..humanize import duration, plural, ring_text, stamp
+from ..humanize import duration, finding_ring, plural, ring_text, stamp
 from ..models import Event, Finding
 from ..textsafe import safe_markup
 from .base import Reporter, common_folder
@@ -143,7 +143,7 @@ class ExplainTerminalReporter(Reporter["Explanation"]):
 
     def _loop(self, console: Console, lv: LoopView, expl: Explanation) -> None:
         f = lv.finding
-        ring = safe_markup(ring_text(f.hosts, f.shape, f.reporter), 400)
+        ring = safe_markup(finding_ring(f), 400)
         console.print(f"[error]Loop[/] [rule]{safe_markup(f.rule_id)}[/] {safe_markup(f.title)}")
         console.print(f"  ring: [host]{ring}[/]")
         period = f", period {duration(lv.period_seconds)}" if lv.period_seconds else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
-from ..humanize import ring_text
+from ..humanize import finding_ring
 from ..jsontext import clean_text, iso_time
 from ..models import Evidence, Finding, Location, ParseIssue, Severity
 from ..result import SCHEMA_VERSION, FileStat, FormatStat, ScanResult, ServerInfo
@@ -45,7 +45,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "passes": finding.passes,
         "messages": finding.messages,
         "hops": finding.hops,
-        "ring": clean_text(ring_text(finding.hosts, finding.shape, finding.reporter)),
+        "ring": clean_text(finding_ring(finding)),
         "ring_shape": finding.shape.value,
         "reporter": clean_text(finding.reporter) if finding.reporter else None,
         "build_verdict": clean_text(finding.build_verdict) if finding.build_verdict else None,

@@ -6,7 +6,7 @@ import re
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from ..humanize import ring_text
+from ..humanize import finding_ring
 from ..jsontext import clean_text, dumps
 from ..models import Evidence, Finding, Severity
 from ..result import ScanResult
@@ -85,7 +85,7 @@ def sarif_result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "passes": finding.passes,
         "messages": finding.messages,
         "hops": finding.hops,
-        "ring": clean_text(ring_text(finding.hosts, finding.shape, finding.reporter)),
+        "ring": clean_text(finding_ring(finding)),
     }
     return res
 

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..console import make_console
-from ..humanize import format_period, format_rate, format_span, plural, ring_text, utc
+from ..humanize import finding_ring, format_period, format_rate, format_span, plural, utc
 from ..models import Evidence, Finding, Severity
 from ..result import ScanResult
 from ..textsafe import safe_text
@@ -248,7 +248,7 @@ def _facts_grid(finding: Finding, g: _Glyphs, verbose: int) -> Table:
     # A fixed minimum keeps the values of every panel in one column, whatever labels it has.
     grid.add_column(style="bold", no_wrap=True, min_width=len("Builds seen"))
     grid.add_column()
-    ring = ring_text(finding.hosts, finding.shape, finding.reporter, arrow=g.arrow, both=g.both)
+    ring = finding_ring(finding, arrow=g.arrow, both=g.both)
     grid.add_row("Ring", Text(safe_text(ring, LINE_LIMIT), style="host"))
     if finding.addresses:
         grid.add_row("Address" if len(finding.addresses) == 1 else "Addresses", _addresses(finding))

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..correlate import IMS_SOURCES
-from ..humanize import plural, ring_text
+from ..humanize import ring_kind, ring_text
 from ..loops.addresses import BOUNCE_SOURCES
 from ..models import Confidence, Event, Evidence, Finding, Loop, RingShape, Severity
 from .base import Rule
@@ -130,7 +130,7 @@ def base_finding(
     addresses = tuple(dict.fromkeys(a for lp in loops for a in lp.addresses if a))
     first, last = _time_range(loops)
     shown = shown_loop(loops)
-    passes = _round_trips(loops)
+    passes = round_trips(loops)
     return Finding(
         rule_id=rule.id,
         slug=rule.slug,
@@ -175,7 +175,7 @@ def _time_range(loops: Sequence[Loop]) -> tuple[datetime | None, datetime | None
     return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
 
 
-def _round_trips(loops: Sequence[Loop]) -> int | None:
+def round_trips(loops: Sequence[Loop]) -> int | None:
     """The main loop's round trips, else a related chain cycle's (an MTA's loop text counts messages only)."""
     if loops[0].passes is not None:
         return loops[0].passes
@@ -196,9 +196,10 @@ def ring_statement(loops: Sequence[Loop]) -> str:
     return ring_text(shown.hosts, shown.shape, loops[0].reporter)
 
 
-def counted(n: int, word: str) -> str:
-    """`1 message`, `3 messages` (for sentences; see humanize.plural)."""
-    return plural(n, word)
+def ring_shown(loops: Sequence[Loop]) -> RingShape:
+    """What the finding's hosts show (`humanize.ring_kind`): a ring or hub, one MTA, or unknown."""
+    shown = shown_loop(loops)
+    return ring_kind(shown.hosts, shown.shape)
 
 
 def _event_order(e: Event) -> tuple[bool, datetime | None, str, int]:

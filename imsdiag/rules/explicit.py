@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from ..humanize import span
-from ..models import Confidence, Finding, Loop, LoopKind, LoopSignal, Severity
+from ..humanize import plural, span
+from ..models import Confidence, Finding, Loop, LoopKind, LoopSignal, RingShape, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, counted, ims_involved, ring_statement
+from .common import base_finding, ims_involved, ring_shown, ring_statement, round_trips
 
 
 class _SignalRule(Rule):
@@ -44,8 +44,8 @@ class _SignalRule(Rule):
     @staticmethod
     def _find_the_ring(loop: Loop, related: list[Loop]) -> str:
         """The first step: read the ring from the returned chain, or get a copy that has one."""
-        ring = ring_statement(related)
-        if not ring.startswith(("unknown", "inside")):
+        if ring_shown(related) not in (RingShape.UNKNOWN, RingShape.ONE_HOST):
+            ring = ring_statement(related)
             return (
                 f"Find the ring: run `imsdiag explain` on the bounce or the message to read the chain oldest-first "
                 f"({ring})."
@@ -60,17 +60,18 @@ class _SignalRule(Rule):
     def _where(loop: Loop, related: list[Loop]) -> str:
         """The ring sentence: the hosts and round trips when known, else what is known (reporter, hops)."""
         ring = ring_statement(related)
-        passes = loop.passes if loop.passes is not None else next((lp.passes for lp in related if lp.passes), None)
-        trips = f", {counted(passes, 'round trip')}" if passes else ""
+        passes = round_trips(related)
+        trips = f", {plural(passes, 'round trip')}" if passes else ""
         hops = f" (hop count {loop.hops})" if loop.hops else ""
-        if ring.startswith("unknown"):
+        shown = ring_shown(related)
+        if shown is RingShape.UNKNOWN:
             by = f" Hop count {loop.hops}." if hops else ""
             if loop.reporter:
                 by = f" {loop.reporter} reported it{hops}."
             return (
                 " Ring unknown: the returned headers are missing or cut, so the hosts that looped are not shown." + by
             )
-        if ring.startswith("inside"):
+        if shown is RingShape.ONE_HOST:
             return f" The loop is {ring}{hops}."
         return f" Ring: {ring}{trips}{hops}."
 
@@ -110,15 +111,14 @@ class HopLimitExceeded(_SignalRule):
 
     def finding(self, loop: Loop, related: list[Loop]) -> Finding:
         who = self._who(loop)
-        ring = ring_statement(related)
-        known = not ring.startswith(("unknown", "inside"))
+        known = ring_shown(related) not in (RingShape.UNKNOWN, RingShape.ONE_HOST)
         ims = ims_involved(related)
         return base_finding(
             type(self),
             related,
             title=f"Hop limit reached for {who}",
             summary=(
-                f"{counted(loop.messages, 'message')} for {who} hit an MTA hop limit "
+                f"{plural(loop.messages, 'message')} for {who} hit an MTA hop limit "
                 f"({span(loop.first_seen, loop.last_seen)}): a loop ran until an MTA cut it, and the mail "
                 f"was lost.{self._where(loop, related)}"
             ),
@@ -184,7 +184,7 @@ class LoopsBackToMyself(_SignalRule):
             related,
             title=f"Mail for {who} loops back to {hosts}",
             summary=(
-                f"{counted(loop.messages, 'message')} for {who} bounced because the domain's "
+                f"{plural(loop.messages, 'message')} for {who} bounced because the domain's "
                 f"best MX is the sending host ({hosts}) but it is not configured as a local domain there "
                 f"({span(loop.first_seen, loop.last_seen)})."
             ),
@@ -238,7 +238,7 @@ class ForwardingLoop(_SignalRule):
             related,
             title=f"Forwarding loop for {who}",
             summary=(
-                f"Mail for {who} is forwarded back to itself ({counted(loop.messages, 'message')} bounced, "
+                f"Mail for {who} is forwarded back to itself ({plural(loop.messages, 'message')} bounced, "
                 f"{span(loop.first_seen, loop.last_seen)}).{self._where(loop, related)}"
             ),
             confidence=Confidence.HIGH,
@@ -288,7 +288,7 @@ class RoutingLoopReported(_SignalRule):
             related,
             title=f"Routing loop reported for {who}",
             summary=(
-                f"An MTA reported a routing loop for {who} ({counted(loop.messages, 'report')}, "
+                f"An MTA reported a routing loop for {who} ({plural(loop.messages, 'report')}, "
                 f"{span(loop.first_seen, loop.last_seen)}).{self._where(loop, related)}"
             ),
             confidence=Confidence.MEDIUM,

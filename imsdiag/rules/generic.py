@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ..humanize import duration, plural, span
 from ..models import Confidence, Finding, Loop, LoopKind, ReportKind, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, counted, ring_statement
+from .common import base_finding, ring_statement
 
 
 class NullSenderPingPong(Rule):
@@ -51,7 +51,7 @@ class NullSenderPingPong(Rule):
             ims = [h for h in loop.hosts if h in ctx.ims_servers]
             passes = loop.passes or 0
             ring = ring_statement([loop])
-            reasons = [f"{counted(passes, 'round trip')} on the busiest hop", f"{len(loop.hosts)} hosts"]
+            reasons = [f"{plural(passes, 'round trip')} on the busiest hop", f"{len(loop.hosts)} hosts"]
             if loop.period_seconds:
                 reasons.append(f"regular period of {duration(loop.period_seconds)}")
             fix = [
@@ -74,7 +74,7 @@ class NullSenderPingPong(Rule):
                 title=f"{kind.capitalize()} for {address} loops {ring}",
                 summary=(
                     f"A {kind} for {address} with a null sender keeps travelling {ring}: "
-                    f"{counted(passes, 'round trip')} {span(loop.first_seen, loop.last_seen)}. "
+                    f"{plural(passes, 'round trip')} {span(loop.first_seen, loop.last_seen)}. "
                     "No known cause matched; the evidence and next steps below show where to look."
                 ),
                 confidence=Confidence.MEDIUM if passes >= 5 else Confidence.LOW,
@@ -131,14 +131,14 @@ class ReceivedChainCycle(Rule):
                 base_finding(
                     type(self),
                     [loop],
-                    title=f"Received chain{for_text} repeats {ring} {counted(passes, 'time')}",
+                    title=f"Received chain{for_text} repeats {ring} {plural(passes, 'time')}",
                     summary=(
-                        f"{counted(n, 'message')}{for_text} carr{'y' if n != 1 else 'ies'} a Received chain in which "
-                        f"{ring} repeats: {counted(passes, 'round trip')}{hops} "
+                        f"{plural(n, 'message')}{for_text} carr{'y' if n != 1 else 'ies'} a Received chain in which "
+                        f"{ring} repeats: {plural(passes, 'round trip')}{hops} "
                         f"({span(loop.first_seen, loop.last_seen)})."
                     ),
                     confidence=Confidence.HIGH if passes >= 5 else Confidence.MEDIUM,
-                    reasons=[f"the busiest hop repeats {counted(passes, 'time')} in one chain"],
+                    reasons=[f"the busiest hop repeats {plural(passes, 'time')} in one chain"],
                     cause="A route, alias or forward on one of these hosts points back into the ring.",
                     fix=[
                         f"On {', '.join(loop.hosts)}: check MX records, transport/smart-host settings, aliases "
@@ -195,7 +195,7 @@ class AutoReplyVolley(Rule):
                     summary=(
                         f"{plural(loop.messages, 'automatic reply', 'automatic replies')} went back and forth "
                         f"between {a} and {b} "
-                        f"({counted(loop.passes or 0, 'round trip')}, {span(loop.first_seen, loop.last_seen)})."
+                        f"({plural(loop.passes or 0, 'round trip')}, {span(loop.first_seen, loop.last_seen)})."
                     ),
                     confidence=Confidence.MEDIUM,
                     reasons=["auto-replies in both directions"],

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..humanize import duration
+from ..humanize import duration, plural
 from ..models import Confidence, Direction, Event, Finding, Loop, LoopKind, ReportKind, Severity
 from .base import Rule, RuleContext
-from .common import base_finding, counted, parse_build, ring_statement
+from .common import base_finding, parse_build, ring_statement
 
 FIXED_BUILDS: dict[tuple[int, ...], tuple[int, int]] = {(5, 0): (1461, 6), (5, 5): (2186, 0)}
 """First IMS builds that encapsulate the RFC 821 recipient in delivery receipts (Q189270)."""
@@ -342,7 +342,7 @@ class _Case:
             else f"A null-sender message (MAIL FROM:<>) for {self.address}, by its shape the IMS's delivery receipt,"
         )
         return (
-            f"{what} is looping {ring_statement([loop])}, {counted(loop.passes or 0, 'round trip')} so far. "
+            f"{what} is looping {ring_statement([loop])}, {plural(loop.passes or 0, 'round trip')} so far. "
             "Each pass is a new message, so no hop count will stop it; "
             "the sender never gets the receipt, and the IMS logs and archive folders keep growing."
         )
