@@ -31,6 +31,11 @@ _BUILD = re.compile(r"\d{1,2}\.\d{1,2}\.\d{1,5}(?:\.\d{1,5})?")
 IMS_SOURCES = frozenset({Source.IMS_PROTOCOL, Source.IMS_TRACKING, Source.IMS_ARCHIVE})
 
 
+def years_later(ev: Event, delta: int) -> Event:
+    """`ev` with its time `delta` calendar years later (a year-less log dated from the other logs)."""
+    return dataclasses.replace(ev, time=ev.time.replace(year=ev.time.year + delta)) if ev.time is not None else ev
+
+
 @dataclass
 class _Group:
     """The open cluster of candidate events for one recipient in one file, in arrival order."""
@@ -133,18 +138,15 @@ class Correlator:
         def move(t: datetime) -> datetime:
             return t.replace(year=t.year + delta)
 
-        def moved(ev: Event) -> Event:
-            return dataclasses.replace(ev, time=move(ev.time)) if ev.time is not None else ev
-
         out = dataclasses.replace(self)
-        out._kept = [(n, moved(e)) for n, e in self._kept]
+        out._kept = [(n, years_later(e, delta)) for n, e in self._kept]
         out._open = {
-            k: _Group([(n, moved(e)) for n, e in g.events], move(g.last) if g.last else None)
+            k: _Group([(n, years_later(e, delta)) for n, e in g.events], move(g.last) if g.last else None)
             for k, g in self._open.items()
         }
-        out.signals = [moved(e) for e in self.signals]
-        out.cyclic = [moved(e) for e in self.cyclic]
-        out.auto_replies = [moved(e) for e in self.auto_replies]
+        out.signals = [years_later(e, delta) for e in self.signals]
+        out.cyclic = [years_later(e, delta) for e in self.cyclic]
+        out.auto_replies = [years_later(e, delta) for e in self.auto_replies]
         out.first_time = move(self.first_time) if self.first_time else None
         out.last_time = move(self.last_time) if self.last_time else None
         out.years = {y + delta: n for y, n in self.years.items()}

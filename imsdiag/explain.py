@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import engine
+from .correlate import years_later
 from .errors import AmbiguousId, InputError, MessageNotFound
 from .evidence import machine_zones, place_event
 from .explanation import Explanation, LoopView, Match, Sighting, build_explanation, event_key
@@ -128,8 +129,8 @@ class _Placement:
     def event(self, ev: Event) -> Event:
         path = ev.location.path
         years = self.year_shifts.get(path) or self.year_shifts.get(os.path.abspath(path)) if self.year_shifts else None
-        if years and ev.time is not None:
-            ev = replace(ev, time=ev.time.replace(year=ev.time.year + years))
+        if years:
+            ev = years_later(ev, years)
         return place_event(ev, self.hosts, self.zones, self.offsets)
 
     def events(self, events: Iterable[Event]) -> list[Event]:

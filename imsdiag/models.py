@@ -272,8 +272,6 @@ class Loop:
     shape: RingShape = RingShape.RING
     reporter: str | None = None
     """The MTA that wrote the loop text or the bounce (DSN Reporting-MTA), when the ring itself is unknown."""
-    one_way: bool = False
-    """Only one direction of the ring is recorded: the host that sends it back adds no Received line (Q178436)."""
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,6 @@ def _chain_loop(key: _RingKey, sightings: list[_CycleSighting], shape: RingShape
         messages=len(events),
         hops=max(s.hops for s in sightings),
         shape=shape,
-        one_way=not closed,
     )
 
 
