@@ -141,10 +141,16 @@ class HostEvidence:
             return
         # The IMS writes the newest Received line of its own inbound copy: `by VHAISHEXC1 with SMTP (...)`.
         self._join(self.joins, server, top.by_host, f"its In\\Archive copy says Received: by {top.by_host}")
-        own = {server, host_key(top.by_host)}
+        own = {k for k in (server, host_key(top.by_host)) if k}  # never None: a hop with no HELO must not match
         for hop in ev.received[1:]:
             unnamed = not hop.from_host or is_ip(hop.from_host)
-            if hop.from_ip and unnamed and host_key(hop.from_helo) in own and not is_loopback(hop.from_ip):
+            if (
+                hop.from_ip
+                and hop.from_helo
+                and unnamed
+                and host_key(hop.from_helo) in own
+                and not is_loopback(hop.from_ip)
+            ):
                 # The receipt came back to this IMS through a relay that got it from [ip] greeting with this
                 # IMS's own name, and no reverse DNS named [ip]: the IMS's own copy says [ip] is the IMS.
                 self._join(

@@ -158,6 +158,11 @@ def test_own_archive_copy_ties_an_unnamed_client_address_greeting_as_the_ims() -
     assert hm.canonical("10.1.1.30") != "imc1.company.com"
     hm = freeze(ev(source="ims-archive", server="imc1.company.com", direction=Direction.IN, received=(own, named)))
     assert hm.canonical("10.1.1.40") != "imc1.company.com"
+    # No HELO at all, even when the IMS's own line names it by a name that is no host: nothing to tie.
+    local = Hop(raw="", from_host="relay.company.com", by_host="localhost", software=own.software)
+    silent = Hop(raw="", from_host="10.1.1.50", from_ip="10.1.1.50", by_host="relay")
+    hm = freeze(ev(source="ims-archive", server="imc1.company.com", direction=Direction.IN, received=(local, silent)))
+    assert hm.canonical("10.1.1.50") != "imc1.company.com"
 
 
 def test_user_alias_wins_and_is_reported() -> None:
