@@ -15,7 +15,7 @@ from .errors import InputError
 from .evidence import Evidence, freeze
 from .models import Finding, ParseIssue
 from .notes import scan_notes, year_note
-from .outcome import FileOutcome, Totals
+from .outcome import FileOutcome, RecordSink, Totals
 from .parsers.run import ParsedFile, ProgressSink, parse_input
 from .policy import Policy, Shown
 from .result import FileStat, ScanContext, ScanResult
@@ -38,14 +38,18 @@ __all__ = [
 ]
 
 
-def scan(settings: ScanSettings, progress: ProgressSink | None = None) -> ScanResult:
-    """Run a whole scan and return the finished result (reporters only render it)."""
+def scan(settings: ScanSettings, progress: ProgressSink | None = None, watch: RecordSink | None = None) -> ScanResult:
+    """Run a whole scan and return the finished result (reporters only render it).
+
+    `watch` sees every record read, as read (explain's search of the logs rides on the scan's one read);
+    the files are then read in this process, without the index.
+    """
     started = time.monotonic()
     rules = rule_infos()
     policy = Policy.from_settings(settings, rules)  # a bad rule name fails before any file is read
     files, walk_issues = collect_inputs(settings)
-    index = _open_index(settings)
-    totals, dating, dated_note = _read(files, walk_issues, settings, index, progress)
+    index = _open_index(settings) if watch is None else None
+    totals, dating, dated_note = _read(files, walk_issues, settings, index, progress, watch)
     _require_evidence(totals.stats, files, settings)
     evidence = build_evidence(totals.corr, settings)
     stats = [replace(s, server=evidence.canonical(s.server) or s.server) if s.server else s for s in totals.stats]
@@ -115,13 +119,14 @@ def _read(
     settings: ScanSettings,
     index: EventIndex | None,
     progress: ProgressSink | None,
+    watch: RecordSink | None,
 ) -> tuple[Totals, years.Dating, str]:
     """Every file folded into the scan totals, in input order; how year-less stamps were dated, in words too."""
     totals = Totals.start(settings, walk_issues)
     if progress:
         progress.start(len(files), sum(f.size for f in files))
     try:
-        dating, note = _read_all(files, settings, index, progress, totals)
+        dating, note = _read_all(files, settings, index, progress, watch, totals)
     finally:
         if progress:
             progress.stop()
@@ -135,11 +140,12 @@ def _read_all(
     settings: ScanSettings,
     index: EventIndex | None,
     progress: ProgressSink | None,
+    watch: RecordSink | None,
     totals: Totals,
 ) -> tuple[years.Dating, str]:
     """Read every log once; year-less ones wait for the year of the dated evidence of their days (`years.redate`)."""
     held: list[FileOutcome] = []
-    for outcome in workers.outcomes(files, settings, index, progress):
+    for outcome in workers.outcomes(files, settings, index, progress, watch):
         if settings.year_hint is None and outcome.stat.format in years.YEARLESS_FORMATS:
             held.append(outcome)
         else:
@@ -149,7 +155,8 @@ def _read_all(
         by_path = {f.display: f for f in files}
 
         def reread(again: list[InputFile], s: ScanSettings) -> list[FileOutcome]:
-            return list(workers.outcomes(again, s, index, None))
+            # The watcher sees the records again, dated this time: they replace what it saw first.
+            return list(workers.outcomes(again, s, index, None, watch))
 
         held, dating = years.redate(held, totals.corr, settings, reread, by_path)
         note = year_note(len(held), dating)

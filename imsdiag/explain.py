@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,9 +13,10 @@ from . import engine
 from .correlate import years_later
 from .errors import AmbiguousId, InputError, MessageNotFound
 from .evidence import machine_zones, place_event
-from .explanation import Explanation, LoopView, Match, Sighting, build_explanation, event_key
+from .explanation import Explanation, LoopView, Match, Sighting, build_explanation
 from .hosts import HostMap
-from .index import SERVER_LOCAL_KINDS, EventIndex, Origin, event_ids, link_allowed, norm_id, open_index
+from .index import SERVER_LOCAL_KINDS, EventIndex, event_ids, open_index
+from .logsearch import LINK_DEPTH, Capture, LogSearch
 from .models import Event, ParseIssue
 from .result import ScanContext, ScanResult
 from .settings import ScanSettings
@@ -40,8 +41,6 @@ MAX_FILE_EVENTS = 10000
 """Events kept when ID names a file: a message file has a handful; a whole log given by mistake is cut."""
 MAX_ID_LENGTH = 4096
 """Longest id or path `explain` takes: a Message-ID line is at most 998 characters, a Linux path 4096."""
-LINK_DEPTH = 2
-"""Steps of `forwarded as` / `queued as` / bounce->cause links followed from the matched events."""
 
 
 def explain(ident: str, settings: ScanSettings) -> Explanation:
@@ -227,17 +226,19 @@ def _lookup(index: EventIndex, ident: str, place: _Placement) -> list[tuple[str,
 def _explain_scanning(
     ident: str, settings: ScanSettings, files: list[InputFile], notes: Sequence[str] = ()
 ) -> Explanation:
-    """Without the index: scan for findings (and the scan's names, clock and year), then keep the id's events."""
-    result = engine.scan(settings)
+    """Without the index: one scan, the search riding on its read (`Capture`), then the exact search.
+
+    The logs are read a second time only when a link learned late may reach back past what the net
+    remembers, and then only the files read before it.
+    """
+    capture = Capture(ident)
+    result = engine.scan(replace(settings, use_index=False), watch=capture)
+    capture.move_years(dict(result.context.year_shifts))  # the scan moved these logs' events after reading
+    if capture.to_reread and all(f.path is not None for f in files):  # standard input reads once
+        _read_logs([f for f in files if f.display in capture.to_reread], settings, result.context, capture)
     place = _Placement(result.context, settings)
-    search = _LogSearch(ident, place)
-    # A link learned late in one read (a bounce naming an id logged earlier) needs a second read; stdin reads once.
-    rereadable = all(f.path is not None for f in files)
-    for _ in range(2 if rereadable else 1):
-        ids_before = len(search.wanted.depth)
-        _read_logs(files, settings, result.context, search)
-        if len(search.wanted.depth) == ids_before or not search.matched:
-            break  # no new links found: a second read would find nothing more
+    search = LogSearch(ident, place.same_machine)
+    search.replay(capture.events({f.display: i for i, f in enumerate(files)}))
     if not search.matched:
         raise MessageNotFound(f"no log mentions {ident!r}", ())
     check_ambiguous(ident, search.matched)
@@ -245,81 +246,14 @@ def _explain_scanning(
     return build_explanation(ident, place.matched(search.matched), related, result.findings, notes)
 
 
-def _read_logs(files: list[InputFile], settings: ScanSettings, context: ScanContext, search: _LogSearch) -> None:
-    """Read every file the way the scan read it, handing each event to the search."""
+def _read_logs(files: list[InputFile], settings: ScanSettings, context: ScanContext, capture: Capture) -> None:
+    """Read files again the way the scan finally read them (in the year it gave them), for the net."""
     for f in files:
         year = context.year_of(f.display) if settings.year_hint is None else None
         # Year-less lines are dated as the scan dated them, from the other logs of the same days.
         read = replace(settings, year_hint=year) if year is not None else settings
         for record in engine.parse_input(f, read).records:
-            if isinstance(record, Event):
-                search.take(record)
-
-
-def _qualified(ident: str) -> tuple[str, str] | None:
-    """(server, normalised local id) for a `SERVER:ID` query, else None."""
-    server, sep, local = ident.partition(":")
-    n = norm_id(local)
-    if not sep or not server.strip() or n is None:
-        return None
-    return server.strip().lower(), n
-
-
-@dataclass
-class _Wanted:
-    """Ids being followed without the index: how many links from the query, and where each was learned."""
-
-    depth: dict[str, int] = field(default_factory=dict)
-    origins: dict[str, set[Origin]] = field(default_factory=dict)
-
-    def learn(self, n: str, depth: int, origin: Origin) -> None:
-        self.depth.setdefault(n, depth)
-        self.origins.setdefault(n, set()).add(origin)
-
-    def closest(self, ids: Iterable[tuple[str, str]], server: str | None) -> tuple[int, str] | None:
-        """(links from the query, id kind) of the nearest wanted id among `ids` that may link on `server`."""
-        hits = [(self.depth[n], k) for n, k in ids if n in self.depth and link_allowed(k, server, self.origins[n])]
-        return min(hits) if hits else None
-
-
-class _LogSearch:
-    """A read of the logs without the index: the events that carry the id, and those linked to them."""
-
-    def __init__(self, ident: str, place: _Placement) -> None:
-        self.place = place
-        self.wanted = _Wanted()
-        self.qualified = _qualified(ident)
-        self.matched: list[tuple[str, Event]] = []
-        self.related: dict[tuple[str, int, str], Event] = {}
-        target = norm_id(ident)
-        if target:
-            self.wanted.learn(target, 0, ("query", None))
-        if self.qualified is not None:
-            self.wanted.learn(self.qualified[1], 0, ("query", None))
-
-    def take(self, event: Event) -> None:
-        """Keep `event` when it shares an id with what is wanted; learn its ids up to LINK_DEPTH steps away."""
-        ids = self._ids(event)
-        hit = self.wanted.closest(ids, event.server)
-        if hit is None:
-            return
-        depth, kind = hit
-        key = event_key(event)
-        if depth == 0 and all(event_key(e) != key for _, e in self.matched):
-            self.matched.append((kind, event))
-        self.related.setdefault(key, event)
-        if depth < LINK_DEPTH:
-            for n, k in ids:
-                if k != "file":
-                    self.wanted.learn(n, depth + 1, (k, event.server))
-
-    def _ids(self, event: Event) -> list[tuple[str, str]]:
-        """The event's ids, less the queried local id when a `SERVER:ID` query names another server."""
-        ids = event_ids(event)
-        if self.qualified is not None and not self.place.same_machine(event.server, self.qualified[0]):
-            # A SERVER:ID query: the bare id names a message only on that server.
-            ids = [(n, k) for n, k in ids if n != self.qualified[1] or self.wanted.depth.get(n) != 0]
-        return ids
+            capture.add(record)
 
 
 # -- a file given by path -------------------------------------------------------------------------

@@ -143,14 +143,7 @@ class HostEvidence:
         self._join(self.joins, server, top.by_host, f"its In\\Archive copy says Received: by {top.by_host}")
         own = {k for k in (server, host_key(top.by_host)) if k}  # never None: a hop with no HELO must not match
         for hop in ev.received[1:]:
-            unnamed = not hop.from_host or is_ip(hop.from_host)
-            if (
-                hop.from_ip
-                and hop.from_helo
-                and unnamed
-                and host_key(hop.from_helo) in own
-                and not is_loopback(hop.from_ip)
-            ):
+            if _greeted_as_own_unnamed(hop, own):
                 # The receipt came back to this IMS through a relay that got it from [ip] greeting with this
                 # IMS's own name, and no reverse DNS named [ip]: the IMS's own copy says [ip] is the IMS.
                 self._join(
@@ -218,3 +211,11 @@ class HostEvidence:
 
 # With the names other stages import from here and `hostmap` defines.
 __all__ = ["MAX_JOINS", "MAX_TALKS", "PAIRLESS_SOURCES", "HostEvidence"]
+
+
+def _greeted_as_own_unnamed(hop: Hop, own: set[str]) -> bool:
+    """A hop from an [ip] no reverse DNS named, whose HELO was one of `own` names (not loopback)."""
+    unnamed = not hop.from_host or is_ip(hop.from_host)
+    return bool(
+        hop.from_ip and hop.from_helo and unnamed and host_key(hop.from_helo) in own and not is_loopback(hop.from_ip)
+    )

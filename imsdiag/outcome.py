@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .correlate import Correlator
 from .models import Event, ParseIssue
@@ -18,7 +18,6 @@ from .sources import InputFile
 
 if TYPE_CHECKING:
     from .index import EventIndex
-    from .index.records import FileWriter
 
 
 @dataclass
@@ -29,11 +28,16 @@ class FileOutcome:
     correlator: Correlator
     issue_counts: Counter[str]
     issue_examples: list[ParseIssue]
-    events: list[Event] | None = None
     index_warnings: tuple[str, ...] = ()
     """What a `--jobs` worker's own index connection had to say: the parent shows it with its own."""
     dated_stamps: int = 0
     """Lines of a year-less format whose stamp carried its year anyway: such a file is never re-dated."""
+
+
+class RecordSink(Protocol):
+    """Takes every record of a file as it is read: the index's writer, or explain's search of the logs."""
+
+    def add(self, record: Event | ParseIssue) -> None: ...
 
 
 def new_correlator(settings: ScanSettings) -> Correlator:
@@ -46,12 +50,11 @@ def new_correlator(settings: ScanSettings) -> Correlator:
     )
 
 
-def consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: FileWriter | None = None) -> FileOutcome:
-    """Read a file's records to the end into its own correlator (and `sink`, the index writer, when given)."""
+def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = None) -> FileOutcome:
+    """Read a file's records to the end into its own correlator (and `sink`, when given)."""
     corr = new_correlator(settings)
     counts: Counter[str] = Counter()
     examples: list[ParseIssue] = []
-    kept: list[Event] | None = [] if keep_events else None
     servers: Counter[str] = Counter()
     n_events = 0
     for rec in pf.records:
@@ -62,8 +65,6 @@ def consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: Fil
             corr.add(rec)
             if rec.server:
                 servers[rec.server] += 1
-            if kept is not None:
-                kept.append(rec)
         else:
             counts[rec.code] += 1
             if counts[rec.code] <= ISSUE_EXAMPLES:
@@ -81,7 +82,7 @@ def consume(pf: ParsedFile, settings: ScanSettings, keep_events: bool, sink: Fil
         issues=sum(counts.values()),
         skipped_reason=pf.skipped_reason if pf.format is None else None,
     )
-    return FileOutcome(stat, corr, counts, examples, kept, dated_stamps=pf.counters.get(DATED_STAMPS, 0))
+    return FileOutcome(stat, corr, counts, examples, dated_stamps=pf.counters.get(DATED_STAMPS, 0))
 
 
 _WORKER_INDEX: dict[str | None, EventIndex] = {}
@@ -89,14 +90,15 @@ _WORKER_INDEX: dict[str | None, EventIndex] = {}
 
 
 def process_file(
-    f: InputFile, settings: ScanSettings, keep_events: bool = False, ticker: Ticker | None = None
+    f: InputFile, settings: ScanSettings, ticker: Ticker | None = None, sink: RecordSink | None = None
 ) -> FileOutcome:
     """Parse one file completely and keep what correlation needs (the unit of work for `--jobs`).
 
     With the index on, a worker process opens its own connection once and reuses it; SQLite's
-    WAL mode serialises the writers, one transaction per file.
+    WAL mode serialises the writers, one transaction per file. `sink` sees every record (explain's
+    search without the index); the index is not used then.
     """
-    if settings.use_index and f.path is not None and not keep_events:
+    if settings.use_index and f.path is not None and sink is None:
         index = _WORKER_INDEX.get(settings.index_path)
         if index is None:
             from .index import open_index  # sqlite stays out of plain scans
@@ -111,7 +113,7 @@ def process_file(
     pf = parse_input(f, settings)
     if ticker is not None:
         ticker.wrap(pf)
-    return consume(pf, settings, keep_events)
+    return consume(pf, settings, sink)
 
 
 def parse_key(f: InputFile, settings: ScanSettings) -> str:
@@ -133,15 +135,15 @@ def indexed(f: InputFile, settings: ScanSettings, index: EventIndex, ticker: Tic
         pf = ParsedFile(file=f, format=cached.format, compression=cached.compression, records=cached.records())
         pf.counters = dict(cached.counters)
         pf.skipped_reason = cached.skipped_reason
-        return consume(pf, settings, keep_events=False)
+        return consume(pf, settings)
     pf = parse_input(f, settings)
     if ticker is not None:
         ticker.wrap(pf)
     if f.path is None:
-        return consume(pf, settings, keep_events=False)
+        return consume(pf, settings)
     writer = index.begin_file(f, pf.format, pf.compression, key)
     try:
-        out = consume(pf, settings, keep_events=False, sink=writer)
+        out = consume(pf, settings, sink=writer)
     except BaseException:
         writer.abort()
         raise

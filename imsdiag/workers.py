@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
-from .outcome import FileOutcome, indexed, new_correlator, process_file
+from .outcome import FileOutcome, RecordSink, indexed, new_correlator, process_file
 from .parsers.run import ProgressSink, Ticker
 from .settings import ScanSettings, max_jobs
 from .sources import InputFile
@@ -25,23 +25,37 @@ CHUNK_FILES = 512
 
 
 def outcomes(
-    files: list[InputFile], settings: ScanSettings, index: EventIndex | None, progress: ProgressSink | None
+    files: list[InputFile],
+    settings: ScanSettings,
+    index: EventIndex | None,
+    progress: ProgressSink | None,
+    watch: RecordSink | None = None,
 ) -> Iterator[FileOutcome]:
-    """Per-file outcomes in input order: in this process, or in `settings.jobs` worker processes."""
-    if settings.jobs > 1 and sum(1 for f in files if f.path is not None) > 1:
+    """Per-file outcomes in input order: in this process, or in `settings.jobs` worker processes.
+
+    `watch` sees every record, so the files are then read here: records do not cross process boundaries.
+    """
+    if watch is None and settings.jobs > 1 and sum(1 for f in files if f.path is not None) > 1:
         yield from _in_pool(files, settings, index, progress)
     else:
-        yield from _in_process(files, settings, index, progress)
+        yield from _in_process(files, settings, index, progress, watch)
 
 
 def _in_process(
-    files: list[InputFile], settings: ScanSettings, index: EventIndex | None, progress: ProgressSink | None
+    files: list[InputFile],
+    settings: ScanSettings,
+    index: EventIndex | None,
+    progress: ProgressSink | None,
+    watch: RecordSink | None,
 ) -> Iterator[FileOutcome]:
     for f in files:
         ticker = Ticker(progress) if progress else None
         if progress:
             progress.file_started(f.display)
-        yield (indexed(f, settings, index, ticker) if index is not None else process_file(f, settings, ticker=ticker))
+        if index is not None and watch is None:
+            yield indexed(f, settings, index, ticker)
+        else:
+            yield process_file(f, settings, ticker=ticker, sink=watch)
         if progress and ticker is not None:
             progress.advance(max(0, f.size - ticker.advanced))
             progress.file_done()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from imsdiag import engine
+from imsdiag import engine, logsearch, outcome
 from imsdiag.errors import AmbiguousId, ExitCode, MessageNotFound
 from imsdiag.explain import Explanation, build_explanation, explain
 from imsdiag.index import open_index
@@ -28,6 +30,7 @@ from imsdiag.reporters.explain_json import explanation_dict
 from imsdiag.reporters.explain_terminal import ExplainTerminalReporter
 from imsdiag.settings import ScanSettings
 from imsdiag.sources import InputFile
+from tests.conftest import SAMPLES
 from tests.factories import finding
 
 MX1 = """\
@@ -381,3 +384,70 @@ def test_corpus_postfix_bounce_chain(corpus: Path) -> None:
     assert expl.chain.cycle.hosts == ("mta.domain-1.com", "host-2.domain-2.org")
     assert expl.chain.cycle.repeat_rows == (4,)
     assert {h.mta: h.on_path for h in expl.headroom}["Postfix"] is True
+
+
+# -- without the index: one read --------------------------------------------------------------------
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Reads per file, by the scan (`outcome`) and by explain's own second read (`engine.parse_input`)."""
+    seen: Counter[str] = Counter()
+    for module in (outcome, engine):
+        real = module.parse_input
+
+        def counting(f, settings, _real=real):  # type: ignore[no-untyped-def]
+            seen[Path(f.display).parent.name] += 1
+            return _real(f, settings)
+
+        monkeypatch.setattr(module, "parse_input", counting)
+    return seen
+
+
+def _story(expl: Explanation) -> list[tuple[str | None, str, int, datetime | None, str]]:
+    return [
+        (s.event.server, s.event.location.path, s.event.location.line, s.event.time, s.relation) for s in expl.sightings
+    ]
+
+
+def test_without_index_each_log_is_read_once(logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = _count_reads(monkeypatch)
+    # mx1's qmgr line names the Message-ID after the smtpd line of the same queue id: a link learned
+    # late, reached back to in memory.
+    expl = explain("abc.123@example.com", settings_for(logs, tmp_path, use_index=False))
+    assert reads == {"mx1": 1, "mx2": 1}
+    assert _story(expl) == _story(explain("abc.123@example.com", settings_for(logs, tmp_path)))
+
+
+def test_link_beyond_the_recent_events_rereads_only_the_files_before_it(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logsearch, "RECENT_EVENTS", 1)
+    reads = _count_reads(monkeypatch)
+    expl = explain("9d8e7f6a", settings_for(logs, tmp_path, use_index=False))
+    # mx1's sent line (queued as 9D8E7F6A) links to its queue id, whose earlier lines left the net:
+    # mx1 is read again; mx2, read after the link was learned, is not.
+    assert reads == {"mx1": 2, "mx2": 1}
+    assert lines(expl) == [(MX1_HOST, 3), (MX1_HOST, 4), (MX2_HOST, 3), (MX2_HOST, 4)]
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.iterdir() if p.is_dir()))
+def test_shipped_samples_tell_the_same_story_with_and_without_the_index(sample: str, tmp_path: Path) -> None:
+    settings = ScanSettings(paths=(str(SAMPLES / sample),), use_index=True, index_path=str(tmp_path / "ix.sqlite"))
+    ids = [fnd.message_ids[0] for fnd in engine.scan(settings).findings if fnd.message_ids]
+    # Healthy has no finding; two-ims holds IMS protocol logs only, which log no Message-ID.
+    assert bool(ids) is (sample not in {"healthy", "q178436-two-ims"})
+    for ident in ids:
+        indexed = explain(ident, settings)
+        scanned = explain(ident, replace(settings, use_index=False))
+        assert indexed.used_index and not scanned.used_index
+        assert _story(scanned) == _story(indexed), ident
+        assert [f.fingerprint for f in scanned.findings] == [f.fingerprint for f in indexed.findings]
+
+
+def test_cli_explains_from_standard_input(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # The scan reads standard input once; the search rides on that read (it used to read a closed stream).
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(MX1.encode())))
+    code, out, err = run_cli(["explain", "abc.123@example.com", "--logs", "-", "--format", "json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [(s["server"], s["line"]) for s in doc["sightings"]] == [("mx1", 3), ("mx1", 4)]
