@@ -1,0 +1,48 @@
+"""Build the sdist and the wheel and check what each carries: the wheel only `imsdiag`, the sdist what tests need."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WHEEL_TOP = {"imsdiag"}
+SDIST_NEEDS = ("LICENSE", "README.md", "CHANGELOG.md", "setup.cfg", "tests/golden", "sample_logs", "tools/loggen")
+
+
+def main() -> int:
+    """Build into a temporary folder, run `twine check`, and list what is wrong (exit 1) or say it is fine."""
+    with tempfile.TemporaryDirectory(prefix="imsdiag-dist-") as out:
+        subprocess.run([sys.executable, "-m", "build", "--outdir", out, str(ROOT)], check=True, capture_output=True)
+        dist = sorted(Path(out).iterdir())
+        subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, dist)], check=True)
+        problems = _wheel_problems(next(p for p in dist if p.suffix == ".whl"))
+        problems += _sdist_problems(next(p for p in dist if p.name.endswith(".tar.gz")))
+    for p in problems:
+        print(f"check_dist: {p}", file=sys.stderr)
+    if not problems:
+        print("check_dist: wheel holds only imsdiag (and its licence); sdist holds the tests and what they read")
+    return 1 if problems else 0
+
+
+def _wheel_problems(wheel: Path) -> list[str]:
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
+    out = [f"wheel installs a top-level {t!r}" for t in sorted(tops - WHEEL_TOP)]
+    if not any(n.endswith("/licenses/LICENSE") for n in names):
+        out.append("wheel carries no LICENSE")
+    return out
+
+
+def _sdist_problems(sdist: Path) -> list[str]:
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    return [f"sdist lacks {need}" for need in SDIST_NEEDS if not any(n.startswith(need) for n in names)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
