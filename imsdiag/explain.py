@@ -340,7 +340,7 @@ def explain_file(path: Path, settings: ScanSettings) -> Explanation:
     notes: list[str] = []
     events: list[Event] = []
     issues: list[ParseIssue] = []
-    for record in parsed.records:
+    for record in engine.full_records(parsed):
         if isinstance(record, ParseIssue):
             issues.append(record)
             continue

@@ -71,6 +71,8 @@ class ScanSettings:
     """Year for year-less syslog stamps; None takes each file's modification year."""
     follow_links: bool = False
     """Follow symlinks met in a folder to targets outside it (`--follow-links`); skipped with a note otherwise."""
+    full_parse: bool = False
+    """Read every file with its full parser, never a fast extractor (also `IMSDIAG_FULL_PARSE=1`): for comparing."""
 
 
 @dataclass(frozen=True)
