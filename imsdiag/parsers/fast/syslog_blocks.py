@@ -231,8 +231,13 @@ class _SyslogBlocks:
             known = handler.open.get(qid)
             if known is not None and (known.sender == "" or known.report_kind.is_report):
                 return False  # a null-sender or report delivery is a candidate: built by the full parser
-        rest = rest_raw.decode("ascii")
-        state = handler.open.state(qid, when)
+        self._queue_line(daemon, handler.open.state(qid, when), rest_raw.decode("ascii"), when, quality, host)
+        return True
+
+    def _queue_line(
+        self, daemon: str, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
+    ) -> None:
+        """A queue-id line after `PostfixHandler.handle_message` took its state; any other kind only stamps it."""
         if rest.startswith("to="):
             self._delivery(daemon, state, rest, when, quality, host)
         elif rest.startswith("from="):
@@ -247,7 +252,6 @@ class _SyslogBlocks:
             state.message_id = normalize_message_id(value) or state.message_id
         elif rest.startswith("uid=") and daemon == "pickup":
             state.origin = state.origin or "pickup"
-        return True  # any other queue-id line only stamps its state
 
     def _delivery(
         self, daemon: str, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
