@@ -30,7 +30,7 @@ from .settings import (
 from .timewindow import WHEN_HELP, format_duration
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-SCAN_FORMATS = ("auto", "terminal", "json", "jsonl", "sarif", "junit", "github", "text")
+SCAN_FORMATS = ("auto", "terminal", "json", "jsonl", "sarif", "junit", "github", "gitlab", "text")
 FAIL_ON = ("error", "warning", "info", "never")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,6 +40,15 @@ Exit codes:
   1  findings at or above the threshold (a loop was found)
   2  usage error
   3  input or config error (missing path, no readable input, unknown id)
+  4  internal error (please report it; --debug shows the traceback)
+  130 interrupted (Ctrl-C)"""
+
+EXPLAIN_EXIT_CODES_HELP = """\b
+Exit codes:
+  0  the message was found and told, and no error-level loop involves it
+  1  the message was found and is part of an error-level loop (a finding of severity error)
+  2  usage error
+  3  input or config error (no readable logs, an unknown or ambiguous id)
   4  internal error (please report it; --debug shows the traceback)
   130 interrupted (Ctrl-C)"""
 
@@ -80,7 +89,14 @@ def common_input_options(func: F) -> F:
             help="Follow symlinks in a folder that lead outside it (skipped with a note by default).",
         ),
         # A folder or FIFO here is refused by the config reader (exit 3), not by click (exit 2).
-        click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file."),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path),
+            help="Config file [default: the nearest imsdiag.toml, pyproject.toml [tool.imsdiag] or setup.cfg "
+            "[imsdiag] from here up].",
+        ),
+        click.option("--isolated", is_flag=True, help="Read no config file (only the command line and defaults)."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True),
         click.option("-q", "--quiet", is_flag=True, help="No progress or notes on stderr."),
         click.option("-v", "--verbose", count=True, help="More detail (servers and files tables)."),
@@ -101,6 +117,19 @@ def cli(debug: bool) -> None:
     and servers (KB Q178436 first) and says what to fix.
     """
     # --debug is read by the error boundary (boundary.ImsdiagGroup) from this context's parameters.
+
+
+def _config(ctx: click.Context, quiet: bool = False, verbose: int = 0) -> Config:
+    """The config file this run reads (`--config`, the nearest one, or none with `--isolated`); -v names it."""
+    params = ctx.params
+    cfg = load_config(params.get("config_file"), Path.cwd(), isolated=bool(params.get("isolated")))
+    if verbose and not quiet:
+        if cfg.source is not None:
+            used = f"config: {cfg.source}"
+        else:
+            used = "config: none (--isolated)" if params.get("isolated") else "config: none found"
+        click.echo(f"imsdiag: {used}", err=True)
+    return cfg
 
 
 def _run_settings(ctx: click.Context, cfg: Config, **overrides: Any) -> RunSettings:
@@ -133,6 +162,8 @@ def _exit_for(result: ScanResult, fail_on: str) -> ExitCode:
     "--format",
     "fmt",
     type=click.Choice(SCAN_FORMATS),
+    envvar="IMSDIAG_FORMAT",
+    show_envvar=True,
     help=f"Output format [default: {DEFAULT_FORMAT}: terminal, github in CI]",
 )
 @click.option("-o", "--output", type=click.Path(), help="Write the report here (atomically) instead.")
@@ -142,10 +173,22 @@ def _exit_for(result: ScanResult, fail_on: str) -> ExitCode:
     help=f"Exit 1 when a finding is at least this severe [{DEFAULT_FAIL_ON}].",
 )
 @click.option(
-    "--select", type=RULES, multiple=True, callback=joined, help="Only these rule ids or slugs (comma-separated)."
+    "--select",
+    type=RULES,
+    multiple=True,
+    callback=joined,
+    help="Only these rules: ids, slugs or id prefixes (LOOP, ALL), comma-separated.",
+)
+@click.option("--ignore", type=RULES, multiple=True, callback=joined, help="Skip these rules (ids, slugs, prefixes).")
+@click.option(
+    "--extend-select",
+    type=RULES,
+    multiple=True,
+    callback=joined,
+    help="Add rules to those --select or the config file chose.",
 )
 @click.option(
-    "--ignore", type=RULES, multiple=True, callback=joined, help="Skip these rule ids or slugs (comma-separated)."
+    "--extend-ignore", type=RULES, multiple=True, callback=joined, help="Skip these rules too (added to --ignore)."
 )
 @click.option("--severity", type=SEVERITIES, multiple=True, callback=joined, help="Override a rule's severity.")
 @click.option("--since", type=WHEN, help=f"Ignore evidence before WHEN: {WHEN_HELP}.")
@@ -166,6 +209,11 @@ def _exit_for(result: ScanResult, fail_on: str) -> ExitCode:
     type=click.IntRange(1, max_jobs()),
     help=f"Parse files in N processes, at most {max_jobs()} (4 per CPU) [number of CPUs].",
 )
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print how many findings each rule made instead of the findings (JSON with --format json/jsonl).",
+)
 @click.option("--baseline", type=click.Path(exists=True), help="Report only findings not in FILE.")
 @click.option("--write-baseline", type=click.Path(), help="Record the current findings in FILE.")
 @common_input_options
@@ -176,11 +224,11 @@ def scan(
     fmt: str | None,
     output: str | None,
     write_baseline: str | None,
-    config_file: Path | None,
     color: str,
     quiet: bool,
     verbose: int,
     follow_links: bool,
+    statistics: bool,
     **_settings: Any,  # the rest reach RunSettings through ctx.params
 ) -> None:
     """Find every mail loop in PATH... (folders, files, .gz/.bz2/.xz, or - for stdin).
@@ -198,9 +246,9 @@ def scan(
     from .engine import scan as run_scan
     from .output import resolve_target, write_report
     from .progress import make_progress
-    from .reporters import ReportOptions, choose_format, get_reporter
+    from .reporters import ReportOptions, choose_format, get_reporter, statistics_reporter
 
-    run = _run_settings(ctx, load_config(config_file, Path.cwd()), format=fmt)
+    run = _run_settings(ctx, _config(ctx, quiet, verbose), format=fmt)
     # A bad baseline or an output path that will be refused is reported now, not after a long scan.
     known = load_baseline(run.baseline) if run.baseline else None
     for target, what in ((output, "report"), (write_baseline, "baseline")):
@@ -219,7 +267,8 @@ def scan(
     )
     # Decided before the report is written: a reader that leaves early (`| head -1`) changes nothing.
     decided = decide(ctx, _exit_for(result, run.fail_on))
-    write_report(get_reporter(name, options), result, output, _stdout(output), inputs=paths, follow_links=follow_links)
+    reporter = statistics_reporter(name, options) if statistics else get_reporter(name, options)
+    write_report(reporter, result, output, _stdout(output), inputs=paths, follow_links=follow_links)
     if not quiet and name != "terminal":
         _stderr_summary(result)
     ctx.exit(decided)
@@ -236,7 +285,7 @@ def _stderr_summary(result: ScanResult) -> None:
 EXPLAIN_FORMATS = ("terminal", "json")
 
 
-@cli.command(name="explain", epilog=EXIT_CODES_HELP)
+@cli.command(name="explain", epilog=EXPLAIN_EXIT_CODES_HELP)
 @click.argument("ident", metavar="ID")
 @click.option(
     "--logs",
@@ -254,7 +303,6 @@ def explain_cmd(
     logs: tuple[str, ...],
     fmt: str,
     output: str | None,
-    config_file: Path | None,
     color: str,
     verbose: int,
     follow_links: bool,
@@ -277,7 +325,7 @@ def explain_cmd(
     from .output import resolve_target, write_report
     from .reporters import ReportOptions, get_explain_reporter
 
-    cfg = load_config(config_file, Path.cwd())
+    cfg = _config(ctx, verbose=verbose)
     # The message file named as ID is read too: `-o` must not replace it.
     inputs = (*logs, ident) if os.path.isfile(ident) else tuple(logs)
     if output and output != "-":
@@ -292,14 +340,15 @@ def explain_cmd(
             exc.hint = "give the logs with --logs PATH, or scan them first"
         raise
     options = ReportOptions(color="never" if output else color, verbose=verbose, tool_version=__version__)
-    decided = decide(ctx, ExitCode.OK)
+    in_error_loop = any(f.severity is Severity.ERROR for f in expl.findings)
+    decided = decide(ctx, ExitCode.FINDINGS if in_error_loop else ExitCode.OK)
     reporter = get_explain_reporter(fmt, options)
     write_report(reporter, expl, output, _stdout(output), inputs=inputs, follow_links=follow_links)
     ctx.exit(decided)
 
 
 @cli.command(name="rules")
-@click.argument("rule", required=False)
+@click.argument("rule", required=False, shell_complete=RULES.shell_complete)
 def rules_cmd(rule: str | None) -> None:
     """List the rules, or print one rule's documentation.
 
@@ -315,18 +364,28 @@ def rules_cmd(rule: str | None) -> None:
             r = get_rule(rule)
         except KeyError as exc:
             raise InputError(str(exc.args[0])) from None
-        click.echo(f"{r.id}  {r.slug}  (default severity: {r.default_severity.value})")
-        click.echo(r.title)
-        click.echo("")
-        click.echo(r.doc())
-        if r.references:
-            click.echo("")
-            click.echo("References: " + ", ".join(r.references))
+        _print_rule_doc(r.id, r.slug, r.default_severity.value, r.title, r.doc(), r.references)
         return
     rows = [(r.id, r.slug, r.default_severity.value, r.title) for r in all_rules()]
     w = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         click.echo(f"{row[0]:<{w[0]}}  {row[1]:<{w[1]}}  {row[2]:<{w[2]}}  {row[3]}")
+
+
+def _print_rule_doc(rule_id: str, slug: str, severity: str, title: str, doc: str, references: Sequence[str]) -> None:
+    """One rule's documentation: rendered Markdown in a terminal, the Markdown itself in a pipe (for docs)."""
+    from rich.markdown import Markdown
+
+    from .console import make_console
+
+    out = make_console()
+    head = f"{rule_id}  {slug}  (default severity: {severity})"
+    refs = "References: " + ", ".join(references) if references else ""
+    if not out.is_terminal:
+        click.echo("\n\n".join(p for p in (f"{head}\n{title}", doc, refs) if p))
+        return
+    out.print(f"[rule]{head}[/]", highlight=False)
+    out.print(Markdown(f"# {title}\n\n{doc}" + (f"\n\n{refs}" if refs else "")))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

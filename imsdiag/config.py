@@ -1,11 +1,10 @@
-"""Configuration files: `--config FILE`, else `./imsdiag.toml` or `./setup.cfg [imsdiag]` in the working folder."""
+"""Configuration files: `--config FILE`, else the nearest imsdiag.toml, pyproject.toml or setup.cfg with our table."""
 
 from __future__ import annotations
 
 import configparser
 import difflib
 import errno
-import importlib
 import os
 import stat
 import sys
@@ -23,6 +22,7 @@ from .textsafe import safe_text
 from .timewindow import parse_duration, parse_when, parse_zone, to_utc
 
 TOML_NAME = "imsdiag.toml"
+PYPROJECT = "pyproject.toml"
 SETUP_CFG = "setup.cfg"
 INI_SECTION = "imsdiag"
 FAIL_ON_CHOICES = tuple(s.value for s in Severity)
@@ -38,6 +38,9 @@ class Config:
     select: tuple[str, ...] | None = None
     """Rule ids or slugs to run (all when unset)."""
     ignore: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] | None = None
+    """Added to `select` (and to a `--select` given on the command line), as ruff's `extend-select`."""
+    extend_ignore: tuple[str, ...] | None = None
     severity: tuple[tuple[str, Severity], ...] | None = None
     """(rule id or slug, severity) overrides."""
     since: datetime | None = None
@@ -75,20 +78,19 @@ def parse_severity(text: str) -> Severity:
 
 
 def check_rule_name(name: str) -> str:
-    """A rule id or slug, checked against the rule registry when importable; returns the rule id."""
+    """A rule id or slug (returned as the stable id), or an id prefix or ALL (returned upper-cased)."""
+    from .ruleinfo import match_rules
+    from .rules import rule_infos  # the registry, imported when a name is checked (config loads first)
+
     name = name.strip()
     if not name:
         raise ValueError("empty rule name")
     try:
-        get_rule = getattr(importlib.import_module("imsdiag.rules"), "get_rule", None)
-    except ImportError:
-        get_rule = None
-    if callable(get_rule):
-        try:
-            return str(get_rule(name).id)  # slugs and any letter case become the stable id
-        except KeyError:
-            raise ValueError(f"unknown rule {name!r}") from None
-    return name
+        matched = match_rules(name, rule_infos())
+    except KeyError:
+        raise ValueError(f"unknown rule {name!r}") from None
+    exact = [m.id for m in matched if name.lower() in (m.id.lower(), m.slug)]
+    return exact[0] if exact else name.upper()
 
 
 def parse_severity_option(text: str) -> tuple[str, Severity]:
@@ -185,6 +187,8 @@ _KEYS: dict[str, tuple[str, _Converter]] = {
     "fail-on": ("fail_on", lambda v, now, base: parse_severity(_string(v))),
     "select": ("select", lambda v, now, base: tuple(check_rule_name(n) for n in _split_list(v))),
     "ignore": ("ignore", lambda v, now, base: tuple(check_rule_name(n) for n in _split_list(v))),
+    "extend-select": ("extend_select", lambda v, now, base: tuple(check_rule_name(n) for n in _split_list(v))),
+    "extend-ignore": ("extend_ignore", lambda v, now, base: tuple(check_rule_name(n) for n in _split_list(v))),
     "severity": ("severity", lambda v, now, base: tuple(parse_severity_option(p) for p in _pairs(v))),
     "since": ("since", lambda v, now, base: _when(v, now)),
     "until": ("until", lambda v, now, base: _when(v, now)),
@@ -221,17 +225,15 @@ def _build(table: Mapping[str, Any], path: Path, display: str, now: datetime) ->
 
 if sys.version_info >= (3, 11):
     import tomllib
+else:  # Python 3.10: the same parser, published as `tomli` (a dependency there)
+    import tomli as tomllib
 
-    def _read_toml(text: str, display: str) -> dict[str, Any]:
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{display}: invalid TOML: {safe_text(str(exc), 300)}") from None
 
-else:
-
-    def _read_toml(text: str, display: str) -> dict[str, Any]:
-        raise ConfigError(f"{display}: reading TOML needs Python 3.11+; use setup.cfg with an [imsdiag] section")
+def _read_toml(text: str, display: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{display}: invalid TOML: {safe_text(str(exc), 300)}") from None
 
 
 def _toml_table(path: Path, display: str) -> dict[str, Any]:
@@ -310,12 +312,15 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def load_config(explicit: Path | None, cwd: Path, now: datetime | None = None) -> Config:
-    """Read `explicit` (`--config FILE`), else the first of ./imsdiag.toml, ./setup.cfg [imsdiag].
+def load_config(explicit: Path | None, cwd: Path, now: datetime | None = None, isolated: bool = False) -> Config:
+    """Read `explicit` (`--config FILE`), else the nearest config found from `cwd` up to the root.
 
+    In each folder, from `cwd` upwards, the first of: imsdiag.toml; pyproject.toml with a
+    `[tool.imsdiag]` table; setup.cfg with an `[imsdiag]` section (as ruff and flake8 look for theirs).
     TOML files may hold the keys at the top level or in `[tool.imsdiag]`; `.cfg`/`.ini` files in an
     `[imsdiag]` section. Relative times (`since = "2h"`) count back from `now`. An unknown key or a
-    bad value raises ConfigError naming the file and the key. No file at all gives an empty Config.
+    bad value raises ConfigError naming the file and the key. `isolated` (`--isolated`), or no file
+    at all, gives an empty Config.
     """
     now = now or datetime.now(timezone.utc)
     if explicit is not None:
@@ -326,12 +331,40 @@ def load_config(explicit: Path | None, cwd: Path, now: datetime | None = None) -
         else:
             table = _ini_table(path, display, required=True) or {}
         return _build(table, path, display, now)
-    toml_path = cwd / TOML_NAME
-    if toml_path.is_file():
-        return _build(_toml_table(toml_path, TOML_NAME), toml_path, TOML_NAME, now)
-    cfg_path = cwd / SETUP_CFG
-    if cfg_path.is_file():
-        section = _ini_table(cfg_path, SETUP_CFG, required=False)
-        if section is not None:
-            return _build(section, cfg_path, SETUP_CFG, now)
+    if isolated:
+        return Config()
+    for folder in (cwd, *cwd.parents):
+        found = _config_in(folder, cwd)
+        if found is not None:
+            table, path, display = found
+            return _build(table, path, display, now)
     return Config()
+
+
+def _config_in(folder: Path, cwd: Path) -> tuple[dict[str, Any], Path, str] | None:
+    """The imsdiag table of the first config file in `folder` that has one, with its path and display name."""
+    toml_path = folder / TOML_NAME
+    if _is_file(toml_path):
+        display = _display(toml_path, cwd)
+        return _toml_table(toml_path, display), toml_path, display
+    pyproject = folder / PYPROJECT
+    if _is_file(pyproject):
+        display = _display(pyproject, cwd)
+        tool = _read_toml(_read(pyproject, display), display).get("tool")
+        # A project's pyproject.toml without our table is somebody else's file: look further up.
+        if isinstance(tool, dict) and isinstance(tool.get("imsdiag"), dict):
+            return dict(tool["imsdiag"]), pyproject, display
+    cfg_path = folder / SETUP_CFG
+    if _is_file(cfg_path):
+        display = _display(cfg_path, cwd)
+        section = _ini_table(cfg_path, display, required=False)
+        if section is not None:
+            return section, cfg_path, display
+    return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # an unreadable folder on the way up is no config
+        return False

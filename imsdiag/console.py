@@ -27,19 +27,28 @@ THEME = Theme(
 
 
 def color_enabled(mode: str, stream: TextIO) -> bool:
-    """Colour decision: `always`/`never` win; `auto` means a terminal and no NO_COLOR."""
+    """Colour decision: `always`/`never` win; then NO_COLOR (off), FORCE_COLOR (on); `auto` means a terminal.
+
+    NO_COLOR beats FORCE_COLOR when both are set: turning colour off is the safer reading of a conflict.
+    """
     if mode == "always":
         return True
     if mode == "never":
         return False
     if os.environ.get("NO_COLOR", "") != "":
         return False
+    if os.environ.get("FORCE_COLOR", "") != "":
+        return True  # CI logs (GitHub Actions, GitLab) render colour but are not terminals
     if os.environ.get("TERM") == "dumb":
         return False
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def _forced(mode: str) -> bool:
+    return mode == "auto" and os.environ.get("FORCE_COLOR", "") != "" and os.environ.get("NO_COLOR", "") == ""
 
 
 class _Console(Console):
@@ -65,7 +74,7 @@ def make_console(stream: TextIO | None = None, color: str = "auto", width: int |
         file=out,
         theme=THEME,
         color_system="auto" if use_color else None,
-        force_terminal=use_color if color == "always" else None,
+        force_terminal=use_color if color == "always" or _forced(color) else None,
         no_color=not use_color,
         highlight=False,
         emoji=False,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from .graph import chain_edge_counts
 from .hosts import HostEvidence
-from .models import Event, Source, TimeQuality
+from .models import Event, EventTally, Source, TimeQuality
 from .names import normalize_host
 
 MAX_ADDRESSES = 200_000
@@ -99,6 +99,22 @@ class Correlator:
             self._count_time(ev, ev.time)
         self._learn(ev)
         self._keep(ev)
+
+    def add_tally(self, tally: EventTally) -> None:
+        """Learn what `add` learns from each event a fast extractor summarised (none of them is kept)."""
+        self.events_seen += tally.events
+        self.events_outside_window += tally.outside
+        for t, server, assumed, n in tally.times:
+            _add_count(self.years, t.year, n)
+            _add_count(self.days.setdefault((t.month, t.day), {}), t.year, n)
+            self._widen_time_range(t)
+            self._widen_span((server, assumed), t, t)
+        for ev in tally.peers:
+            self._learn(ev)
+        for group in tally.addresses:
+            if self._address_count < MAX_ADDRESSES:
+                for addr in group:
+                    self._add_address(addr)
 
     def _count_time(self, ev: Event, t: datetime) -> None:
         """The event's year and day (to date year-less logs), the input's span and its server's span."""

@@ -16,7 +16,7 @@ from .evidence import Evidence, freeze
 from .models import Finding, ParseIssue
 from .notes import scan_notes, year_note
 from .outcome import FileOutcome, RecordSink, Totals
-from .parsers.run import ParsedFile, ProgressSink, parse_input
+from .parsers.run import ParsedFile, ProgressSink, full_records, parse_input
 from .policy import Policy, Shown
 from .result import FileStat, ScanContext, ScanResult
 from .rules import RuleContext, rule_infos, run_rules
@@ -32,6 +32,7 @@ __all__ = [
     "ProgressSink",
     "build_evidence",
     "collect_inputs",
+    "full_records",
     "parse_input",
     "scan",
     "with_paths",

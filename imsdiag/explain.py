@@ -252,7 +252,7 @@ def _read_logs(files: list[InputFile], settings: ScanSettings, context: ScanCont
         year = context.year_of(f.display) if settings.year_hint is None else None
         # Year-less lines are dated as the scan dated them, from the other logs of the same days.
         read = replace(settings, year_hint=year) if year is not None else settings
-        for record in engine.parse_input(f, read).records:
+        for record in engine.full_records(engine.parse_input(f, read)):
             capture.add(record)
 
 
@@ -274,7 +274,7 @@ def explain_file(path: Path, settings: ScanSettings) -> Explanation:
     notes: list[str] = []
     events: list[Event] = []
     issues: list[ParseIssue] = []
-    for record in parsed.records:
+    for record in engine.full_records(parsed):
         if isinstance(record, ParseIssue):
             issues.append(record)
             continue

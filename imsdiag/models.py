@@ -226,6 +226,29 @@ class Event:
 
 
 @dataclass(frozen=True)
+class EventTally:
+    """Ordinary events a fast extractor summarised instead of building them, with all the correlator learns from them.
+
+    Only events that can never be kept (no loop signal, not a candidate, no Received chain) are summarised;
+    every field is in the order the events came, so folding it in gives what adding each event gives.
+    """
+
+    location: Location
+    """The file and the last line summarised."""
+    events: int
+    outside: int
+    """Of `events`, those outside `--since`/`--until` (they teach nothing else)."""
+    servers: tuple[tuple[str, int], ...]
+    """Server -> events, all of them (the file's statistics), in first-seen order."""
+    times: tuple[tuple[datetime, str, bool, int], ...]
+    """(time, server or "", zone assumed) -> events inside the window."""
+    peers: tuple[Event, ...]
+    """One event per distinct host facts (source, server, direction, peer, origin) inside the window, no addresses."""
+    addresses: tuple[tuple[str, ...], ...]
+    """Each distinct group of addresses one event named (sender, recipients) inside the window, in order."""
+
+
+@dataclass(frozen=True)
 class ParseIssue:
     """Input that could not be read or understood: counted and reported, never a traceback."""
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import click
+import click.shell_completion
 
 from .config import parse_host_alias_option, parse_server_tz_option, parse_severity_option
 from .timewindow import parse_duration, parse_when, parse_zone
@@ -63,5 +64,23 @@ SERVER_ZONE = Checked("NAME=ZONE", parse_server_tz_option)
 HOST_ALIAS = Checked("NAME=NAME", parse_host_alias_option)
 SEVERITIES = Checked("RULE=LEVEL", _severities)
 """Comma-separated `RULE=LEVEL` pairs; use with `callback=joined` on a repeatable option."""
-RULES = Checked("RULES", split_commas)
+
+
+class RuleNames(Checked):
+    """Comma-separated rule ids, slugs or prefixes; the shell completes the one being typed."""
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[click.shell_completion.CompletionItem]:
+        from .rules import rule_infos  # only when the shell asks
+
+        done, _, word = incomplete.rpartition(",")
+        lead = f"{done}," if done else ""
+        names = [n for info in rule_infos() for n in (info.id, info.slug)]
+        return [
+            click.shell_completion.CompletionItem(lead + n) for n in names if n.lower().startswith(word.strip().lower())
+        ]
+
+
+RULES = RuleNames("RULES", split_commas)
 """Comma-separated rule ids or slugs, checked later against the rules (an unknown one exits 3)."""

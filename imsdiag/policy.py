@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .models import Finding, Severity
-from .ruleinfo import RuleInfo, find_rule
+from .ruleinfo import RuleInfo, match_rules
 
 if TYPE_CHECKING:
     from .settings import ScanSettings
@@ -78,12 +78,13 @@ class Policy:
         `baseline` replaces the fingerprints `settings` holds, when given.
         """
         try:
-            chosen = [find_rule(k, rules).id for k in settings.select] if settings.select else [r.id for r in rules]
-            ignored = {find_rule(k, rules).id for k in settings.ignore}
-            severities = tuple((find_rule(k, rules).id, sev) for k, sev in settings.severity_overrides)
+            chosen = _ids(settings.select, rules) if settings.select else {r.id for r in rules}
+            ignored = _ids(settings.ignore, rules)
+            # A prefix sets the severity of every rule it names (`--severity LOOP=warning`).
+            severities = tuple((r.id, sev) for k, sev in settings.severity_overrides for r in match_rules(k, rules))
         except KeyError as exc:
             raise ConfigError(str(exc.args[0])) from None
-        shown = set(chosen) - ignored
+        shown = chosen - ignored
         return cls(
             hidden=frozenset(r.id for r in rules if r.id not in shown),
             severities=severities,
@@ -105,3 +106,8 @@ class Policy:
             # A finding without a fingerprint cannot be matched again, so no baseline hides it.
             (known if finding.fingerprint and finding.fingerprint in self.baseline else shown).append(finding)
         return Shown(in_order(shown), tuple(known), filtered)
+
+
+def _ids(keys: Iterable[str], rules: Sequence[RuleInfo]) -> set[str]:
+    """The ids of the rules named by `keys` (ids, slugs, prefixes or ALL)."""
+    return {info.id for key in keys for info in match_rules(key, rules)}

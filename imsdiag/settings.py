@@ -71,6 +71,8 @@ class ScanSettings:
     """Year for year-less syslog stamps; None takes each file's modification year."""
     follow_links: bool = False
     """Follow symlinks met in a folder to targets outside it (`--follow-links`); skipped with a note otherwise."""
+    full_parse: bool = False
+    """Read every file with its full parser, never a fast extractor (also `IMSDIAG_FULL_PARSE=1`): for comparing."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,8 @@ class RunSettings:
             window_seconds=pick("window", DEFAULT_WINDOW).total_seconds(),
             since=pick("since"),
             until=pick("until"),
-            select=pick("select", ()),
-            ignore=pick("ignore", ()),
+            select=_extended(pick("select", ()), cli, config, "extend_select"),
+            ignore=tuple(pick("ignore", ())) + _both(cli, config, "extend_ignore"),
             severity_overrides=pick("severity", ()),
             jobs=pick("jobs") or default_jobs(),
             index_path=cli.get("index_path"),
@@ -123,3 +125,13 @@ class RunSettings:
             fail_on=fail_on.value if isinstance(fail_on, Severity) else fail_on,
             baseline=None if baseline is None else str(baseline),
         )
+
+
+def _both(cli: Mapping[str, Any], config: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """An `extend-*` list adds up from both sources (the command line's and the config file's)."""
+    return tuple(config.get(key) or ()) + tuple(cli.get(key) or ())
+
+
+def _extended(select: tuple[str, ...], cli: Mapping[str, Any], config: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """`select` plus the `extend-select` names; with no `select`, every rule runs already and stays so."""
+    return tuple(select) + _both(cli, config, key) if select else ()

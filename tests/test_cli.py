@@ -131,6 +131,13 @@ def test_no_color_env_gives_plain_text() -> None:
     assert "\x1b[" not in r.output
 
 
+def test_force_color_env_gives_colour_in_a_pipe_unless_no_color() -> None:
+    # CI logs render colour but are not terminals; NO_COLOR still wins when both are set.
+    assert "\x1b[" in run("scan", "--no-index", str(Q), env={"FORCE_COLOR": "1"}).output
+    assert "\x1b[" not in run("scan", "--no-index", str(Q), env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).output
+    assert "\x1b[" not in run("scan", "--no-index", "--color", "never", str(Q), env={"FORCE_COLOR": "1"}).output
+
+
 def test_color_always_gives_colour() -> None:
     r = run("scan", "--no-index", "--color", "always", str(Q))
     assert "\x1b[" in r.output
@@ -200,6 +207,10 @@ def test_rules_listing_and_one_rule() -> None:
     one = run("rules", "q178436")
     assert one.exit_code == 0
     assert "What it means" in one.output and "2186.0" in one.output
+    # Piped: the Markdown itself (to paste into a page); in a terminal: rendered, no raw `**` marks.
+    assert "**What it means.**" in one.output
+    shown = run("rules", "q178436", env={"FORCE_COLOR": "1"}).output
+    assert "What it means" in shown and "**" not in shown and "\x1b[1m" in shown
 
 
 def test_module_entry_point() -> None:
@@ -223,3 +234,55 @@ def test_installed_entry_point_exit_codes() -> None:
     assert code(str(HEALTHY)) == 0
     assert code("--fail-on", "never", str(Q)) == 0
     assert code(str(Q / "no-such-folder")) == 3
+
+
+# -- ruff-style selection, statistics, environment and config discovery ---------------------------------
+
+
+def _rule_ids(r: Result) -> list[str]:
+    return [f["rule_id"] for f in json.loads(r.stdout)["findings"]]
+
+
+def test_select_by_prefix_and_extend() -> None:
+    base = ("scan", "--no-index", "-q", "--format", "json")
+    assert _rule_ids(run(*base, "--select", "Q", str(Q))) == ["Q178436"]
+    assert _rule_ids(run(*base, "--select", "LOOP", str(Q))) == []
+    assert _rule_ids(run(*base, "--select", "LOOP001", "--extend-select", "q178436", str(Q))) == ["Q178436"]
+    assert _rule_ids(run(*base, "--extend-ignore", "Q", str(Q))) == []
+    assert _rule_ids(run(*base, "--select", "ALL", str(Q))) == ["Q178436"]
+    bad = run(*base, "--select", "LOOP9", str(Q))
+    assert bad.exit_code == 3 and "no such rule: 'LOOP9'" in bad.stderr
+
+
+def test_format_from_the_environment() -> None:
+    assert json.loads(run("scan", "--no-index", "-q", str(Q), env={"IMSDIAG_FORMAT": "json"}).stdout)["version"] == 1
+    # The command line wins over the environment.
+    assert run("scan", "--no-index", "-q", "-f", "text", str(Q), env={"IMSDIAG_FORMAT": "json"}).stdout[0] != "{"
+    assert run("scan", "--no-index", str(Q), env={"IMSDIAG_FORMAT": "bogus"}).exit_code == 2
+
+
+def test_config_found_up_the_tree_named_with_v_and_skipped_with_isolated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.imsdiag]\nignore = ["Q"]\n')
+    below = tmp_path / "a" / "b"
+    below.mkdir(parents=True)
+    monkeypatch.chdir(below)
+    found = run("scan", "--no-index", "-v", "--format", "json", str(Q))
+    assert f"imsdiag: config: {tmp_path / 'pyproject.toml'}" in found.stderr
+    assert _rule_ids(found) == []
+    isolated = run("scan", "--no-index", "-v", "--isolated", "--format", "json", str(Q))
+    assert "imsdiag: config: none (--isolated)" in isolated.stderr
+    assert _rule_ids(isolated) == ["Q178436"]
+
+
+def test_statistics_counts_findings_per_rule() -> None:
+    text = run("scan", "--no-index", "--statistics", str(SAMPLES))
+    assert text.exit_code == 1  # the exit code still follows the findings
+    lines = text.stdout.splitlines()
+    assert lines[0].split()[:4] == ["3", "Q178436", "ims-receipt-loop", "error"]
+    assert sorted(line.split()[1] for line in lines) == ["LOOP003", "LOOP005", "Q178436"]
+    doc = json.loads(run("scan", "--no-index", "-q", "--statistics", "-f", "json", str(SAMPLES)).stdout)
+    assert [(r["rule_id"], r["count"]) for r in doc] == [("Q178436", 3), ("LOOP003", 1), ("LOOP005", 1)]
+    clean = run("scan", "--no-index", "--statistics", str(SAMPLES / "healthy"))
+    assert (clean.exit_code, clean.stdout) == (0, "No findings.\n")

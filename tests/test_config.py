@@ -192,3 +192,42 @@ def test_ci_doc_examples_load(tmp_path: Path) -> None:
     _write(tmp_path, "ci.cfg", _doc_block("ini", "# setup.cfg"))
     cfg = load_config(Path("ci.cfg"), tmp_path, NOW)
     assert cfg.select == ("Q178436", "LOOP001") and cfg.server_tz is not None
+
+
+# -- discovery up the folder tree, pyproject.toml, --isolated ------------------------------------------
+
+
+def test_nearest_config_up_the_tree(tmp_path: Path) -> None:
+    deep = tmp_path / "site" / "logs" / "2024"
+    deep.mkdir(parents=True)
+    _write(tmp_path, "imsdiag.toml", 'fail-on = "info"\n')
+    _write(tmp_path / "site", "pyproject.toml", '[tool.imsdiag]\nfail-on = "warning"\n')
+    cfg = load_config(None, deep, now=NOW)
+    assert cfg.fail_on is Severity.WARNING  # the nearest wins: site/pyproject.toml, not the root's
+    assert cfg.source == tmp_path / "site" / "pyproject.toml"
+
+
+def test_pyproject_without_our_table_is_passed_over(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    _write(project, "pyproject.toml", "[tool.ruff]\nline-length = 100\n")
+    _write(project, "setup.cfg", "[flake8]\nmax-line-length = 100\n")
+    _write(tmp_path, "setup.cfg", "[imsdiag]\nfail-on = warning\n")
+    cfg = load_config(None, project, now=NOW)
+    assert (cfg.fail_on, cfg.source) == (Severity.WARNING, tmp_path / "setup.cfg")
+
+
+def test_isolated_reads_no_file(tmp_path: Path) -> None:
+    _write(tmp_path, "imsdiag.toml", 'fail-on = "info"\n')
+    assert load_config(None, tmp_path, now=NOW, isolated=True) == Config()
+    # --config still reads the file it names.
+    assert load_config(Path("imsdiag.toml"), tmp_path, now=NOW, isolated=True).fail_on is Severity.INFO
+
+
+def test_rule_prefixes_and_extend_keys(tmp_path: Path) -> None:
+    _write(tmp_path, "imsdiag.toml", 'select = ["loop"]\nextend-select = ["Q178436"]\nextend-ignore = ["all"]\n')
+    cfg = load_config(None, tmp_path, now=NOW)
+    assert (cfg.select, cfg.extend_select, cfg.extend_ignore) == (("LOOP",), ("Q178436",), ("ALL",))
+    _write(tmp_path, "imsdiag.toml", 'select = ["LOOP9"]\n')
+    with pytest.raises(ConfigError, match="unknown rule 'LOOP9'"):
+        load_config(None, tmp_path, now=NOW)

@@ -30,7 +30,7 @@ from imsdiag.reporters.explain_json import explanation_dict
 from imsdiag.reporters.explain_terminal import ExplainTerminalReporter
 from imsdiag.settings import ScanSettings
 from imsdiag.sources import InputFile
-from tests.conftest import SAMPLES
+from tests.conftest import ROOT, SAMPLES
 from tests.factories import finding
 
 MX1 = """\
@@ -55,6 +55,7 @@ Mar  3 11:00:00 mx2 postfix/qmgr[212]: 4F1A2B3C: from=<carol@example.org>, size=
 
 
 MX1_HOST, MX2_HOST = "mx1.example.com", "mx2.example.net"
+SCHEMAS = ("scan-v1", "explain-v2")
 
 
 @pytest.fixture
@@ -279,7 +280,8 @@ def test_json_document_shape() -> None:
     doc = explanation_dict(expl)
     assert list(doc)[:5] == ["version", "query", "matches", "sightings", "received"]
     assert {"headroom", "findings", "loops", "notes"} <= set(doc)
-    assert doc["version"] == 1
+    assert doc["version"] == 2
+    validate_explain(doc)
     assert doc["query"] == "ORIG.1@company.com"
     assert doc["matches"] == [{"kind": "about_id", "server": "imc1", "path": "imc1/L0000001.LOG", "line": 10}]
     assert doc["sightings"][0]["sender"] == ""
@@ -352,9 +354,10 @@ def test_cli_ambiguous_id_lists_candidates(logs: Path, tmp_path: Path, capsys: p
 def test_cli_json_document(logs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["explain", "<abc.123@example.com>", "--logs", str(logs), "--no-index", "--format", "json"]
     code, out, _ = run_cli(args, capsys)
-    assert code == 0
+    assert code == 0  # found and told; no loop
     doc = json.loads(out)
-    assert doc["version"] == 1
+    assert doc["version"] == 2
+    validate_explain(doc)
     assert doc["query"] == "<abc.123@example.com>"
     assert [(s["server"], s["line"], s["status"]) for s in doc["sightings"]] == [
         (MX1_HOST, 3, None),
@@ -395,9 +398,9 @@ def _count_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     for module in (outcome, engine):
         real = module.parse_input
 
-        def counting(f, settings, _real=real):  # type: ignore[no-untyped-def]
+        def counting(f, settings, _real=real, **kw):  # type: ignore[no-untyped-def]
             seen[Path(f.display).parent.name] += 1
-            return _real(f, settings)
+            return _real(f, settings, **kw)
 
         monkeypatch.setattr(module, "parse_input", counting)
     return seen
@@ -442,6 +445,7 @@ def test_shipped_samples_tell_the_same_story_with_and_without_the_index(sample: 
         assert indexed.used_index and not scanned.used_index
         assert _story(scanned) == _story(indexed), ident
         assert [f.fingerprint for f in scanned.findings] == [f.fingerprint for f in indexed.findings]
+        validate_explain(explanation_dict(indexed))
 
 
 def test_cli_explains_from_standard_input(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -451,3 +455,32 @@ def test_cli_explains_from_standard_input(monkeypatch: pytest.MonkeyPatch, capsy
     assert code == 0, err
     doc = json.loads(out)
     assert [(s["server"], s["line"]) for s in doc["sightings"]] == [("mx1", 3), ("mx1", 4)]
+
+
+def validate_explain(doc: dict[str, object]) -> None:
+    """Check an explain document against docs/schema/explain-v2.schema.json (its findings against the scan's)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    referencing = pytest.importorskip("referencing")
+    schemas = {n: json.loads((ROOT / "docs" / "schema" / f"{n}.schema.json").read_text()) for n in SCHEMAS}
+    registry = referencing.Registry().with_resources(
+        (s["$id"], referencing.Resource.from_contents(s)) for s in schemas.values()
+    )
+    validator = jsonschema.Draft202012Validator(schemas["explain-v2"], registry=registry)
+    validator.validate(doc)
+
+
+def test_cli_exit_code_1_when_the_message_is_in_an_error_level_loop(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["explain", "47CE0B8704CBB1EB0296855D0288EA65@imc1.company.com", "--no-index", "--format", "json"]
+    code, out, err = run_cli([*args, "--logs", str(SAMPLES / "q178436-site-connector")], capsys)
+    assert code == 1, err
+    doc = json.loads(out)
+    validate_explain(doc)
+    assert [(f["rule_id"], f["severity"]) for f in doc["findings"]] == [("Q178436", "error")]
+    assert doc["loops"][0]["passes"] == 42
+
+
+def test_explain_help_states_its_own_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["explain", "--help"], capsys)
+    assert code == 0
+    assert "part of an error-level loop" in out and "unknown or ambiguous id" in out
+    assert "--fail-on" not in out

@@ -26,7 +26,15 @@ from .conftest import ROOT, SAMPLES, SCHEMAS
 GOLDEN = Path(__file__).parent / "golden"
 SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
 REGEN = os.environ.get("IMSDIAG_REGEN_GOLDEN") == "1"
-EXTENSIONS = {"json": "json", "jsonl": "jsonl", "sarif": "sarif", "junit": "xml", "github": "txt", "text": "txt"}
+EXTENSIONS = {
+    "json": "json",
+    "jsonl": "jsonl",
+    "sarif": "sarif",
+    "junit": "xml",
+    "github": "txt",
+    "gitlab": "json",
+    "text": "txt",
+}
 
 
 @pytest.fixture(scope="module")

@@ -33,9 +33,9 @@ def _count_parses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     seen: Counter[str] = Counter()
     real = outcome.parse_input
 
-    def counting(f, settings):  # type: ignore[no-untyped-def]
+    def counting(f, settings, **kw):  # type: ignore[no-untyped-def]
         seen[f.display] += 1
-        return real(f, settings)
+        return real(f, settings, **kw)
 
     monkeypatch.setattr(outcome, "parse_input", counting)
     return seen

@@ -11,7 +11,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEEL_TOP = {"imsdiag"}
-SDIST_NEEDS = ("LICENSE", "README.md", "CHANGELOG.md", "setup.cfg", "tests/golden", "sample_logs", "tools/loggen")
+SDIST_NEEDS = (
+    "LICENSE",
+    "README.md",
+    "CHANGELOG.md",
+    "setup.cfg",
+    "docs/imsdiag.1",
+    "tests/golden",
+    "sample_logs",
+    "tools/loggen",
+)
 
 
 def main() -> int:
@@ -25,14 +34,19 @@ def main() -> int:
     for p in problems:
         print(f"check_dist: {p}", file=sys.stderr)
     if not problems:
-        print("check_dist: wheel holds only imsdiag (and its licence); sdist holds the tests and what they read")
+        print("check_dist: wheel holds imsdiag, its licence and man page; sdist holds the tests and what they read")
     return 1 if problems else 0
 
 
 def _wheel_problems(wheel: Path) -> list[str]:
     names = zipfile.ZipFile(wheel).namelist()
-    tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
+    tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith((".dist-info", ".data"))}
     out = [f"wheel installs a top-level {t!r}" for t in sorted(tops - WHEEL_TOP)]
+    # The .data folder may hold the man page only (installed under the environment's share/man).
+    data = [n.split("/", 1)[1] for n in names if n.split("/", 1)[0].endswith(".data")]
+    out += [f"wheel installs {d}" for d in data if d != "data/share/man/man1/imsdiag.1"]
+    if "data/share/man/man1/imsdiag.1" not in data:
+        out.append("wheel carries no man page")
     if not any(n.endswith("/licenses/LICENSE") for n in names):
         out.append("wheel carries no LICENSE")
     return out

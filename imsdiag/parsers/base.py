@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from typing import BinaryIO, ClassVar
 
-from ..models import Event, Location, ParseIssue, TimeQuality
+from ..models import Event, EventTally, Location, ParseIssue, TimeQuality
 
 MAX_LINE = 1 << 20
 """Lines longer than this (1 MiB) are cut and reported; the rest of the line is skipped."""
@@ -18,6 +18,8 @@ MAX_SUBJECT = 2000
 stages (prefix stripping, stems) do on a hostile megabyte-long Subject header."""
 
 Record = Event | ParseIssue
+ScanRecord = Event | ParseIssue | EventTally
+"""What a fast extractor yields (`Parser.extract`): records, and tallies of the ordinary events it summed up."""
 
 
 @dataclass
@@ -39,6 +41,11 @@ class ParseContext:
     year_hint: int = 2000
     """Year for stamps without one (syslog): the file's modification year."""
     file_mtime: datetime | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    """The scan's window (`--since`/`--until`): only fast extractors read it, to count the events they summarise."""
+    reliable_reads: bool = True
+    """False for a decompressed or transcoded stream: damage raises mid-read, so it is read line by line."""
     issues: list[ParseIssue] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     """Per-file counters a parser may bump: `lines`, `ignored`, `messages`, ..."""
@@ -85,6 +92,16 @@ class Parser(abc.ABC):
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
         """Yield Events and ParseIssues; never raise on bad data."""
 
+    has_extractor: ClassVar[bool] = False
+    """It has a fast extractor (`extract`): a scan without the index reads its files with that."""
+
+    def extract(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[ScanRecord]:
+        """Like `parse`, but ordinary events may come summarised in EventTally records (see docs/architecture.md).
+
+        What the Correlator and the file's statistics learn from the output is exactly what `parse` gives them.
+        """
+        return self.parse(stream, ctx)
+
 
 def decode(raw: bytes) -> str:
     """UTF-8 when valid, else Windows-1252 (what Exchange 5.x wrote), never failing."""
@@ -94,14 +111,15 @@ def decode(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def iter_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[tuple[int, str]]:
+def iter_lines(stream: BinaryIO, ctx: ParseContext, start: int = 0) -> Iterator[tuple[int, str]]:
     """Yield (1-based line number, text without line ending) for every line of `stream`.
 
     Handles LF, CRLF and bare CR endings, decodes each line on its own (a log may mix
     encodings), and cuts lines over MAX_LINE with a `line-too-long` issue. A NUL byte is
-    replaced by U+FFFD so that later stages never see it, and counted (NUL_LINES).
+    replaced by U+FFFD so that later stages never see it, and counted (NUL_LINES). Numbering
+    starts after line `start` (a fast extractor hands a block of a file over).
     """
-    lineno = 0
+    lineno = start
     while True:
         raw = stream.readline(MAX_LINE + 1)
         if not raw:

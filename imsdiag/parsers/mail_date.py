@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 from dateutil import parser as dateparser
 
@@ -13,6 +14,12 @@ MAX_DATE_TEXT = 200
 
 _NUM_ZONE = re.compile(r"(?<![\w:.])([+-])(\d{2}):?(\d{2})(?!\d)")
 _NAMED_ZONE = re.compile(r"\b(UT|UTC|GMT|Z|EST|EDT|CST|CDT|MST|MDT|PST|PDT)\b")
+_RFC5322 = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+    r"\d{2}:\d{2}(?::\d{2})? [+-](?:(?:0\d|1[0-7])[0-5]\d|1800)(?: \([^()]{0,40}\))?"
+)
+"""The shape nearly every MTA writes (`Mon, 15 Mar 1999 08:47:16 -0500 (EST)`): the standard library reads it
+in a few microseconds where dateutil takes tens; anything else goes the long way."""
 _FRACTION = re.compile(r"(\d{1,2}:\d{2}:\d{2})\.(\d{1,6})\d{0,30}")
 _NAMED_OFFSETS = {
     "UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
@@ -30,6 +37,15 @@ def parse_date(text: str) -> tuple[datetime | None, str | None]:
         return None, "no-date"
     if len(text) > MAX_DATE_TEXT:
         return None, "bad-date"
+    if _RFC5322.fullmatch(text.strip()):
+        fast = _standard(text)
+        if fast is not None:
+            return fast, None
+    return by_hand(text)
+
+
+def by_hand(text: str) -> tuple[datetime | None, str | None]:
+    """`parse_date` the long way: the zone cut out by hand, the rest read by dateutil."""
     offset: timedelta | None = None
     body = text
     zones = list(_NUM_ZONE.finditer(text))
@@ -60,3 +76,13 @@ def parse_date(text: str) -> tuple[datetime | None, str | None]:
         return parsed.replace(tzinfo=timezone(offset)).astimezone(timezone.utc), None
     except (ValueError, OverflowError):
         return None, "bad-date"
+
+
+def _standard(text: str) -> datetime | None:
+    """An RFC 5322 date with a numeric zone, read by `email.utils`; None when it rejects it (31 Feb, 25:00)."""
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    # `-0000` ("zone unknown" to RFC 5322) comes back naive; the long way reads it as UTC, and so does this.
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)

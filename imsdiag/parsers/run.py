@@ -10,11 +10,11 @@ from datetime import datetime, timezone
 from typing import BinaryIO, Protocol
 
 from ..inputs import open_input, read_error_code, read_head, size_change
-from ..models import Location, ParseIssue
+from ..models import EventTally, Location, ParseIssue
 from ..settings import ScanSettings
 from ..sources import InputFile
 from . import by_name, detect
-from .base import NUL_FIRST, NUL_LINES, ParseContext, Parser, Record, looks_binary
+from .base import NUL_FIRST, NUL_LINES, ParseContext, Parser, Record, ScanRecord, looks_binary
 
 READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
 """What reading a (compressed) file raises when its bytes end early or are damaged."""
@@ -38,7 +38,8 @@ class ParsedFile:
     format: str | None = None
     compression: str | None = None
     skipped_reason: str | None = None
-    records: Iterator[Record] = field(default_factory=lambda: iter(()))
+    records: Iterator[ScanRecord] = field(default_factory=lambda: iter(()))
+    """Events and ParseIssues; EventTally records too when read by `extract_input`."""
     counters: dict[str, int] = field(default_factory=dict)
     """Filled while `records` is consumed (`lines`, `ignored`, ...)."""
     position: Callable[[], int] = field(default=lambda: 0)
@@ -62,8 +63,12 @@ def make_context(f: InputFile, settings: ScanSettings) -> ParseContext:
     )
 
 
-def parse_input(f: InputFile, settings: ScanSettings) -> ParsedFile:
-    """Open, decompress and sniff one input; never raises for bad input (issues come out of `records`)."""
+def parse_input(f: InputFile, settings: ScanSettings, extract: bool = False) -> ParsedFile:
+    """Open, decompress and sniff one input; never raises for bad input (issues come out of `records`).
+
+    With `extract`, a format with a fast extractor is read by it (`Parser.extract`): ordinary events come
+    summed up in EventTally records, which tell the Correlator and the file's statistics the same.
+    """
     pf = ParsedFile(file=f)
     loc = Location(f.display)
     try:
@@ -96,16 +101,32 @@ def parse_input(f: InputFile, settings: ScanSettings) -> ParsedFile:
     pf.format = parser.name
     ctx = make_context(f, settings)
     pf.counters = ctx.counters
-    pf.records = _guarded(parser, stream, ctx, pf.compression, f)
+    if extract and parser.has_extractor:
+        ctx.since, ctx.until, ctx.reliable_reads = settings.since, settings.until, pf.compression is None
+        pf.records = _guarded(parser, stream, ctx, pf.compression, f, parser.extract)
+    else:
+        pf.records = _guarded(parser, stream, ctx, pf.compression, f)
     return pf
 
 
+def full_records(pf: ParsedFile) -> Iterator[Record]:
+    """The records of a file read without `extract` (which never hold an EventTally), typed so."""
+    for rec in pf.records:
+        if not isinstance(rec, EventTally):
+            yield rec
+
+
 def _guarded(
-    parser: Parser, stream: BinaryIO, ctx: ParseContext, compression: str | None, f: InputFile | None = None
-) -> Iterator[Record]:
-    """Run a parser, passing its issues through, turning read errors and parser bugs into ParseIssues."""
+    parser: Parser,
+    stream: BinaryIO,
+    ctx: ParseContext,
+    compression: str | None,
+    f: InputFile | None = None,
+    read: Callable[[BinaryIO, ParseContext], Iterator[ScanRecord]] | None = None,
+) -> Iterator[ScanRecord]:
+    """Run a parser (or its `read` method), passing its issues through, turning read errors and bugs into issues."""
     try:
-        for rec in parser.parse(stream, ctx):
+        for rec in (read or parser.parse)(stream, ctx):
             if ctx.issues:
                 yield from ctx.issues
                 ctx.issues.clear()
@@ -150,9 +171,9 @@ class Ticker:
     def wrap(self, pf: ParsedFile) -> None:
         pf.records = self._ticking(pf.records, pf.position)
 
-    def _ticking(self, records: Iterator[Record], position: Callable[[], int]) -> Iterator[Record]:
+    def _ticking(self, records: Iterator[ScanRecord], position: Callable[[], int]) -> Iterator[ScanRecord]:
         for n, rec in enumerate(records, 1):
-            if n % self.EVERY == 0:
+            if n % self.EVERY == 0 or isinstance(rec, EventTally):  # a tally stands for a block of the file
                 pos = position()
                 if pos > self.advanced:
                     self.progress.advance(pos - self.advanced)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Protocol
 
-from ..models import Event, Source, TimeQuality
+from ..models import Event, EventTally, Source, TimeQuality
 from ..names import normalize_host
 from .base import ParseContext, Parser, Record, iter_lines
 from .common import classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share, sniff_lines
@@ -96,11 +96,16 @@ class YearTracker:
 def _stamp_bsd(
     m: re.Match[str], ctx: ParseContext, years: YearTracker, host: str | None
 ) -> tuple[datetime | None, TimeQuality]:
-    month = MONTHS.get(m["mon"])
+    return bsd_time(m["mon"], int(m["day"]), (int(m["h"]), int(m["m"]), int(m["s"])), ctx, years, host)
+
+
+def bsd_time(
+    mon: str, day: int, hms: tuple[int, int, int], ctx: ParseContext, years: YearTracker, host: str | None
+) -> tuple[datetime | None, TimeQuality]:
+    """The UTC time of a BSD stamp's parts, its year from `years` (the fast extractor shares it)."""
+    month = MONTHS.get(mon)
     if month is None:
         return None, TimeQuality.NONE
-    hms = (int(m["h"]), int(m["m"]), int(m["s"]))
-    day = int(m["day"])
     year = years.year_for(month, day, hms)
     try:
         naive = datetime(year, month, day, *hms)
@@ -197,30 +202,36 @@ def parse_syslog_stream(stream: BinaryIO, ctx: ParseContext, handlers: Sequence[
     years = YearTracker(ctx)
     for lineno, text in iter_lines(stream, ctx):
         ctx.count("lines")
-        if is_comment(text):
-            ctx.count("comments")
-            continue
-        line = parse_prefix(text, ctx, years)
-        if line is None:
-            signal = classify_loop_text(text) if text.strip() else None
-            if signal is not None:
-                # A bounce text or SMTP reply pasted into a log (support cases do this) is still
-                # evidence of a loop, even with no syslog prefix: keep it, with no time and no
-                # server (who wrote pasted text is unknown, whatever folder it sits in).
-                ctx.count("loop-text")
-                yield Event(location=ctx.loc(lineno), source=Source.LOOP_TEXT, text=text[:4096], loop_signal=signal)
-                continue
-            ctx.count("unparsed")
-            limited_issue(ctx, lineno, "not-syslog", "line has no syslog prefix", text)
-            continue
-        for h in handlers:
-            if h.accepts(line.program):
-                yield from h.handle(line, lineno, text)
-                break
-        else:
-            ctx.count("ignored")
+        yield from handle_line(text, lineno, ctx, years, handlers)
     for h in handlers:
         yield from h.finish()
+
+
+def handle_line(
+    text: str, lineno: int, ctx: ParseContext, years: YearTracker, handlers: Sequence[ProgramHandler]
+) -> Iterator[Record]:
+    """One line of a syslog file (not counted in `lines`): comment, pasted loop text, or its program's line."""
+    if is_comment(text):
+        ctx.count("comments")
+        return
+    line = parse_prefix(text, ctx, years)
+    if line is None:
+        signal = classify_loop_text(text) if text.strip() else None
+        if signal is not None:
+            # A bounce text or SMTP reply pasted into a log (support cases do this) is still
+            # evidence of a loop, even with no syslog prefix: keep it, with no time and no
+            # server (who wrote pasted text is unknown, whatever folder it sits in).
+            ctx.count("loop-text")
+            yield Event(location=ctx.loc(lineno), source=Source.LOOP_TEXT, text=text[:4096], loop_signal=signal)
+            return
+        ctx.count("unparsed")
+        limited_issue(ctx, lineno, "not-syslog", "line has no syslog prefix", text)
+        return
+    for h in handlers:
+        if h.accepts(line.program):
+            yield from h.handle(line, lineno, text)
+            return
+    ctx.count("ignored")
 
 
 def sniff_programs(head: bytes, match: re.Pattern[str]) -> float:
@@ -273,6 +284,7 @@ class SyslogParser(Parser):
 
     yearless_stamps = True
     local_time = True
+    has_extractor = True
 
     def __init__(self, own: SyslogFormat, formats: Sequence[SyslogFormat]) -> None:
         self.name = own.name
@@ -287,3 +299,8 @@ class SyslogParser(Parser):
 
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
         return parse_syslog_stream(stream, ctx, [f.handler(ctx) for f in self._formats])
+
+    def extract(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record | EventTally]:
+        from .fast.syslog_blocks import extract_syslog  # the fast extractor builds on this module
+
+        return extract_syslog(stream, ctx, [f.handler(ctx) for f in self._formats])

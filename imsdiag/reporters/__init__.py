@@ -10,10 +10,12 @@ from .base import Reporter, ReportOptions
 from .explain_json import ExplainJsonReporter
 from .explain_terminal import ExplainTerminalReporter
 from .github import GithubReporter
+from .gitlab import GitlabReporter
 from .json_report import JsonReporter
 from .jsonl import JsonLinesReporter
 from .junit import JunitReporter
 from .sarif import SarifReporter
+from .statistics import StatisticsJsonReporter, StatisticsReporter
 from .terminal import TerminalReporter
 from .text import TextReporter
 
@@ -32,6 +34,7 @@ REPORTERS: dict[str, type[Reporter[ScanResult]]] = {
         SarifReporter,
         JunitReporter,
         GithubReporter,
+        GitlabReporter,
     )
 }
 
@@ -62,6 +65,12 @@ def get_reporter(name: str, options: ReportOptions | None = None) -> Reporter[Sc
     return _make(REPORTERS, name, options)
 
 
+def statistics_reporter(name: str, options: ReportOptions | None = None) -> Reporter[ScanResult]:
+    """`--statistics`: per-rule counts, as JSON when the chosen format is a JSON one, else as text."""
+    cls = StatisticsJsonReporter if name in ("json", "jsonl") else StatisticsReporter
+    return cls(options)
+
+
 def get_explain_reporter(name: str, options: ReportOptions | None = None) -> Reporter[Explanation]:
     """A reporter instance for explain's format `name`."""
     return _make(EXPLAIN_REPORTERS, name, options)
@@ -76,4 +85,5 @@ __all__ = [
     "choose_format",
     "get_explain_reporter",
     "get_reporter",
+    "statistics_reporter",
 ]

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 from ..hops import Q178436_NOTE, ChainAnalysis, HopRow
 from ..jsontext import dumps, iso_stamp
-from ..serialize import to_dict
 from .base import Reporter
+from .records import finding_dict
 
 if TYPE_CHECKING:  # the explain module brings the index (sqlite) in: only explain's command needs it
     from ..explain import Explanation, Sighting
 
-EXPLAIN_SCHEMA_VERSION = 1
+EXPLAIN_SCHEMA_VERSION = 2
+"""2: findings in the scan document's form (`records.finding_dict`), checked by docs/schema/explain-v2.schema.json."""
 
 
 def sighting_dict(s: Sighting) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def cycle_dict(chain: ChainAnalysis | None) -> dict[str, Any] | None:
 
 
 def explanation_dict(expl: Explanation) -> dict[str, Any]:
-    """The whole explanation as a JSON-ready dict (version 1 of the explain document)."""
+    """The whole explanation as a JSON-ready dict (version 2 of the explain document)."""
     chain = expl.chain
     return {
         "version": EXPLAIN_SCHEMA_VERSION,
@@ -116,7 +117,7 @@ def explanation_dict(expl: Explanation) -> dict[str, Any]:
             }
             for lv in expl.loops
         ],
-        "findings": [to_dict(f, compact=False) for f in expl.findings],
+        "findings": [finding_dict(f) for f in expl.findings],
         "notes": list(expl.notes),
         "index": expl.used_index,
     }

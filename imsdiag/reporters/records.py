@@ -9,7 +9,7 @@ from ..humanize import finding_ring
 from ..jsontext import clean_text, iso_time
 from ..models import Evidence, Finding, Location, ParseIssue, Severity
 from ..result import SCHEMA_VERSION, FileStat, FormatStat, ScanResult, ServerInfo
-from ..ruleinfo import RuleInfo, help_uri
+from ..ruleinfo import RuleInfo
 
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 
@@ -180,7 +180,6 @@ def finding_rule(finding: Finding) -> RuleInfo:
         title=clean_text(finding.title),
         summary="",
         doc="",
-        help_uri=help_uri(finding.rule_id, finding.slug),
         default_severity=finding.severity,
         references=finding.references,
     )

@@ -8,9 +8,10 @@ from urllib.parse import quote
 
 from ..humanize import finding_ring
 from ..jsontext import clean_text, dumps
+from ..markdown_text import plain_text
 from ..models import Evidence, Finding, Severity
 from ..result import ScanResult
-from ..ruleinfo import RuleInfo
+from ..ruleinfo import RuleInfo, help_uri
 from .base import Reporter
 from .records import rule_infos, tool_dict
 
@@ -38,15 +39,19 @@ def physical_location(ev: Evidence) -> dict[str, Any]:
 
 
 def rule_descriptor(info: RuleInfo) -> dict[str, Any]:
+    doc = info.doc or info.summary or info.title
     descriptor: dict[str, Any] = {
         "id": info.id,
         "name": info.slug,
         "shortDescription": {"text": info.title},
         "fullDescription": {"text": info.summary or info.title},
-        "help": {"text": info.doc or info.summary or info.title},
-        "helpUri": info.help_uri,
+        # GitHub code scanning shows `markdown` where it is given and `text` elsewhere: both, each in its form.
+        "help": {"text": plain_text(doc), "markdown": doc},
         "defaultConfiguration": {"level": LEVELS[info.default_severity]},
     }
+    link = help_uri(info.id, info.slug)  # read when rendering: the site's setting of this run
+    if link:
+        descriptor["helpUri"] = link
     if info.references:
         descriptor["properties"] = {"references": list(info.references)}
     return descriptor

@@ -11,7 +11,7 @@ from typing import ClassVar
 from ..evidence import Evidence
 from ..hostmap import HostMap
 from ..models import Finding, Loop, Severity
-from ..ruleinfo import RuleInfo, help_uri
+from ..ruleinfo import RuleInfo
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,6 @@ class Rule(abc.ABC):
         return " ".join(first.split())
 
     @classmethod
-    def help_uri(cls) -> str:
-        return help_uri(cls.id, cls.slug)
-
-    @classmethod
     def info(cls) -> RuleInfo:
         """The rule's metadata as plain data, for the scan result and the policy."""
         return RuleInfo(
@@ -96,7 +92,6 @@ class Rule(abc.ABC):
             title=cls.title,
             summary=cls.summary(),
             doc=cls.doc(),
-            help_uri=cls.help_uri(),
             default_severity=cls.default_severity,
             references=tuple(cls.references),
         )

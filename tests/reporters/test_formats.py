@@ -27,7 +27,7 @@ from tests.conftest import ROOT, SCHEMAS
 from .conftest import HOSTILE, OPTIONS, check_golden
 
 SCAN_SCHEMA = ROOT / "docs" / "schema" / "scan-v1.schema.json"
-CI_FORMATS = ("text", "json", "jsonl", "sarif", "junit", "github")
+CI_FORMATS = ("text", "json", "jsonl", "sarif", "junit", "github", "gitlab")
 
 
 def render(reporter: Reporter[ScanResult], result: ScanResult) -> str:
@@ -164,7 +164,7 @@ def test_sarif_structure(result: ScanResult) -> None:
     }
 
 
-def test_sarif_uses_rule_registry(result: ScanResult) -> None:
+def test_sarif_uses_rule_registry(result: ScanResult, monkeypatch: pytest.MonkeyPatch) -> None:
     from imsdiag.rules import all_rules
 
     # As a scan makes it: the result carries every registered rule's metadata.
@@ -173,8 +173,16 @@ def test_sarif_uses_rule_registry(result: ScanResult) -> None:
     registered = [r.id for r in all_rules()]
     assert [r["id"] for r in driver["rules"]][: len(registered)] == registered
     q = driver["rules"][0]
-    assert q["name"] == "ims-receipt-loop" and q["helpUri"].endswith("#q178436-ims-receipt-loop")
-    assert q["help"]["text"] and q["fullDescription"]["text"]
+    assert q["name"] == "ims-receipt-loop" and q["fullDescription"]["text"]
+    # Markdown where viewers render it, plain words in `text`; no link to docs nobody published.
+    assert "**What it means.**" in q["help"]["markdown"]
+    assert "What it means." in q["help"]["text"] and "**" not in q["help"]["text"]
+    assert "helpUri" not in q
+    # A site that publishes the rule docs gets links to them.
+    monkeypatch.setenv("IMSDIAG_DOCS_URL", "https://wiki.example.com/imsdiag/rules")
+    linked = json.loads(render(SarifReporter(OPTIONS), replace(result, rules=factories.rules())))
+    q = linked["runs"][0]["tool"]["driver"]["rules"][0]
+    assert q["helpUri"] == "https://wiki.example.com/imsdiag/rules#q178436-ims-receipt-loop"
 
 
 def _imports(path: Path) -> set[str]:
@@ -344,6 +352,41 @@ def test_hostile_json_round_trips(name: str, hostile_result: ScanResult) -> None
         assert finding["evidence"][0]["text"] == expected
         assert finding["title"] == f"Loop on {expected}"
     assert "\\u001b]0;owned\\u0007" in out and "\\u0000" in out
+
+
+# GitLab's documented Code Quality fields (docs.gitlab.com/ci/testing/code_quality, "Code Quality report format").
+GITLAB_ISSUE = {
+    "type": "object",
+    "required": ["description", "check_name", "fingerprint", "severity", "location"],
+    "properties": {
+        "description": {"type": "string", "minLength": 1},
+        "check_name": {"type": "string", "minLength": 1},
+        "fingerprint": {"type": "string", "minLength": 1},
+        "severity": {"enum": ["info", "minor", "major", "critical", "blocker"]},
+        "location": {
+            "type": "object",
+            "required": ["path", "lines"],
+            "properties": {
+                "path": {"type": "string"},
+                "lines": {"type": "object", "required": ["begin"], "properties": {"begin": {"type": "integer"}}},
+            },
+        },
+    },
+}
+
+
+def test_gitlab_code_quality_fields(result: ScanResult, hostile_result: ScanResult) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    twice = replace(result, findings=(*result.findings, result.findings[0]))  # one loop split in two
+    for res in (result, hostile_result, twice):
+        doc = json.loads(render(make("gitlab"), res))
+        jsonschema.validate(doc, {"type": "array", "items": GITLAB_ISSUE})
+        assert len({i["fingerprint"] for i in doc}) == len(doc)  # GitLab keeps one issue per fingerprint
+    first = json.loads(render(make("gitlab"), result))[0]
+    assert (first["check_name"], first["severity"]) == ("Q178436 ims-receipt-loop", "critical")
+    hostile = json.loads(render(make("gitlab"), hostile_result))[0]
+    assert hostile["location"] == {"path": "logs/odd,name:1.log", "lines": {"begin": 3}}
+    assert hostile["description"].startswith("Loop on " + HOSTILE.replace("\ud800", "\ufffd").rstrip("."))
 
 
 def test_hostile_junit_well_formed(hostile_result: ScanResult) -> None:

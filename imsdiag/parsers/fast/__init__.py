@@ -1,0 +1,1 @@
+"""Fast extractors: read a log in blocks, build Events only for what detection keeps, summarise the rest."""

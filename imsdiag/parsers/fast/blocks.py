@@ -1,0 +1,90 @@
+"""Cutting a byte stream into blocks of whole lines, and handing the rest of a stream back to a line reader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from ..base import MAX_LINE
+
+BLOCK_SIZE = 1 << 20
+"""Bytes read at a time: a block ends at the last newline in it, the rest is carried into the next one."""
+
+
+class Prefixed:
+    """`stream` with `head` before it, for `readline` (the full line reader takes over mid-file)."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head = head
+        self._stream = stream
+
+    def readline(self, limit: int = -1) -> bytes:
+        if not self._head:
+            return self._stream.readline(limit)
+        cut = self._head.find(b"\n") + 1 or len(self._head)
+        if 0 <= limit < cut:
+            cut = limit
+        got, self._head = self._head[:cut], self._head[cut:]
+        if got.endswith(b"\n") or self._head or (0 <= limit <= len(got)):
+            return got
+        return got + self._stream.readline(-1 if limit < 0 else limit - len(got))
+
+
+class Blocks:
+    """Blocks of whole lines from `stream`; `rest` is set when a line too long for a block shows up."""
+
+    def __init__(self, stream: BinaryIO, size: int = BLOCK_SIZE, by_lines: bool = False) -> None:
+        self._stream = stream
+        self._size = size
+        self._by_lines = by_lines
+        self._error: Exception | None = None
+        self.rest: Prefixed | None = None
+        """The unread stream (with the carried bytes) for the line reader, when blocks had to stop."""
+
+    def _read(self) -> bytes:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        if not self._by_lines:
+            return self._stream.read(self._size)
+        # A compressed stream that ends in damage raises: the whole lines read before that are read as
+        # the line reader would have read them, and the error comes with the next read.
+        got: list[bytes] = []
+        total = 0
+        while total < self._size:
+            try:
+                line = self._stream.readline(MAX_LINE + 1)
+            except Exception as exc:
+                if not got:
+                    raise
+                self._error = exc
+                break
+            if not line:
+                break
+            got.append(line)
+            total += len(line)
+        return b"".join(got)
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Each block holds whole lines, the last of them with its newline (except at the end of the stream)."""
+        carry = b""
+        while True:
+            chunk = self._read()
+            if not chunk:
+                if carry:
+                    yield carry
+                return
+            data = carry + chunk if carry else chunk
+            if self._error is not None:  # the stream broke: what was read is the last block
+                carry = b""
+                yield data
+                continue
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                if len(data) > MAX_LINE:  # one line longer than the line reader takes whole: it decides
+                    self.rest = Prefixed(data, self._stream)
+                    return
+                carry = data
+                continue
+            carry = data[cut:]
+            yield data[:cut]

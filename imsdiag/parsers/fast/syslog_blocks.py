@@ -1,0 +1,294 @@
+"""Fast extractor for syslog mail logs: Postfix's common lines read in blocks, every other line by the full parser."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import BinaryIO
+
+from ...models import Direction, EventTally, TimeQuality
+from ...names import normalize_host, normalize_message_id
+from ..base import ParseContext, Record, iter_lines
+from ..postfix import (
+    _CLIENT,
+    _RELAY_DAEMONS,
+    _WARNING_QID,
+    PostfixHandler,
+    address,
+    daemon_of,
+    parse_fields,
+    status_match,
+    to_int,
+)
+from ..postfix import _Msg as _State
+from ..postfix import _relay_of as relay_of
+from ..syslog import ProgramHandler, YearTracker, bsd_time, handle_line
+from .blocks import BLOCK_SIZE, Blocks
+from .tally import TallyBuilder
+
+_NOT_SPACE = rb"[^\t-\r\x1c- "  # what `\S` of a str pattern leaves out, among ASCII bytes
+# One match per line of "\n" + block: the BSD prefix exactly as `syslog._BSD` reads it (same shape, so the
+# same lines match with the same fields) and, when the message starts with one, the queue id; any other
+# line matches the last branch with an empty stamp and goes to the full parser.
+_LINE = re.compile(
+    rb"\n(?:([A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d)(?:\.\d{1,9})? (?:<[\w.]{1,32}> )?("
+    + _NOT_SPACE
+    + rb"]{0,255}) ("
+    + _NOT_SPACE
+    + rb"\[\]:]{1,128})(?:\[\d{1,10}\])?:(?:(?: ([0-9A-Za-z]{6,20}): | )([^\n]*)|(?=\n)|\Z)|[^\n]*)"
+)
+_PF_QID = re.compile(r"NOQUEUE|[0-9A-F]{6,20}|[0-9A-Za-z]{12,20}")
+"""`postfix._QID`'s id: a line whose first word is another id is a line without one to Postfix."""
+_HINTS = (b"hop", b"loop", b"received", b"5.4.14", b"greeted")
+"""`common._LOOP_HINT` in lower case: a line holding one may carry loop evidence, and goes to the full parser."""
+MAX_ODD = 256
+"""Lines per block for the full parser beyond which the whole block goes to it (cheaper than finding them)."""
+
+_IN, _UNKNOWN = Direction.IN, Direction.UNKNOWN
+_OTHER, _POSTFIX, _FULL = 0, 1, 2
+"""What the walk does with a program's lines: nothing (no handler takes them), Postfix's, the full parser's."""
+
+
+def extract_syslog(
+    stream: BinaryIO, ctx: ParseContext, handlers: Sequence[ProgramHandler], block_size: int = BLOCK_SIZE
+) -> Iterator[Record | EventTally]:
+    """`syslog.parse_syslog_stream`'s records, with ordinary Postfix events summed up in EventTally records."""
+    return _SyslogBlocks(ctx, handlers).run(stream, block_size)
+
+
+class _SyslogBlocks:
+    """Per-file state: the handlers (shared with the full parser for the lines it reads), year and tally."""
+
+    def __init__(self, ctx: ParseContext, handlers: Sequence[ProgramHandler]) -> None:
+        self.ctx = ctx
+        self.handlers = handlers
+        self.years = YearTracker(ctx)
+        self.tally = TallyBuilder(ctx)
+        self.postfix = next((h for h in handlers if isinstance(h, PostfixHandler)), None)
+        self.lineno = 0
+        self._programs: dict[bytes, tuple[int, str]] = {}
+        self._hosts: dict[bytes, str | None] = {}
+        self._stamp: tuple[bytes, bytes] | None = None
+        self._when: tuple[datetime | None, TimeQuality] = (None, TimeQuality.NONE)
+        self._last: tuple[datetime | None, TimeQuality, str | None] = (None, TimeQuality.NONE, None)
+        self._times: dict[tuple[bytes, bytes], tuple[datetime | None, TimeQuality, int, int | None]] = {}
+
+    def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally]:
+        blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
+        for block in blocks:
+            yield from self._block(block)
+        if blocks.rest is not None:
+            yield from self._full(blocks.rest)  # type: ignore[arg-type]  # readline is all iter_lines uses
+        for h in self.handlers:
+            yield from h.finish()
+
+    # -- the full parser, for blocks and lines the walk does not read ---------------------------------
+
+    def _full(self, stream: BinaryIO) -> Iterator[Record | EventTally]:
+        self._stamp = None  # the full parser moves the year tracker on
+        for lineno, text in iter_lines(stream, self.ctx, self.lineno):
+            self.lineno = lineno
+            self.ctx.count("lines")
+            yield from handle_line(text, lineno, self.ctx, self.years, self.handlers)
+
+    def _full_line(self, raw: bytes, lineno: int) -> Iterator[Record | EventTally]:
+        tally = self.tally.flush(lineno - 1)  # what came before keeps its place
+        if tally is not None:
+            yield tally
+        self.years.last_stamp = None  # the lines the walk read moved the year on without it
+        self._stamp = None
+        yield from handle_line(raw.decode("ascii"), lineno, self.ctx, self.years, self.handlers)
+
+    # -- blocks ----------------------------------------------------------------------------------------
+
+    def _block(self, block: bytes) -> Iterator[Record | EventTally]:
+        body = block[:-1] if block.endswith(b"\n") else block
+        if b"\r" in body:
+            if body.count(b"\r") != body.count(b"\r\n") or body.endswith(b"\r"):
+                yield from self._full(io.BytesIO(block))
+                return
+            body = body.replace(b"\r\n", b"\n")
+        if not body.isascii() or b"\x00" in body:  # decoding and NULs are the full parser's
+            yield from self._full(io.BytesIO(block))
+            return
+        odd = self._odd_lines(body)
+        if odd is None:
+            yield from self._full(io.BytesIO(block))
+            return
+        first = self.lineno
+        self.lineno += body.count(b"\n") + 1
+        self.ctx.count("lines", self.lineno - first)
+        yield from self._walk(body, first, odd)
+        tally = self.tally.flush(self.lineno)
+        if tally is not None:
+            yield tally
+
+    @staticmethod
+    def _odd_lines(body: bytes) -> set[int] | None:
+        """Indexes of the lines that may carry loop evidence; None when there are too many to pick out."""
+        low = body.lower()
+        found: list[int] = []
+        for hint in _HINTS:
+            at = low.find(hint)
+            while at >= 0:
+                found.append(at)
+                if len(found) > MAX_ODD:
+                    return None
+                end = low.find(b"\n", at)
+                if end < 0:
+                    break
+                at = low.find(hint, end)
+        odd: set[int] = set()
+        line, pos = 0, 0
+        for at in sorted(found):
+            line += body.count(b"\n", pos, at)
+            pos = at
+            odd.add(line)
+        return odd
+
+    def _walk(self, body: bytes, first: int, odd: set[int]) -> Iterator[Record | EventTally]:
+        lines: list[bytes] | None = None
+        for i, (stamp, host_raw, prog, qid, rest) in enumerate(_LINE.findall(b"\n" + body)):
+            lineno = first + i + 1
+            if stamp and i not in odd:
+                # Every prefixed line moves the year tracker on, as `parse_prefix` does.
+                when, quality, host = self._time(stamp, host_raw) if (stamp, host_raw) != self._stamp else self._last
+                kind, daemon = self._program(prog)
+                if kind == _OTHER:
+                    continue
+                if kind == _POSTFIX and self._postfix(daemon, qid, rest, when, quality, host):
+                    continue
+            if lines is None:
+                lines = body.split(b"\n")
+            yield from self._full_line(lines[i], lineno)
+
+    def _program(self, prog: bytes) -> tuple[int, str]:
+        known = self._programs.get(prog)
+        if known is None:
+            name = prog.decode("ascii")
+            owner = next((h for h in self.handlers if h.accepts(name)), None)
+            kind = _OTHER if owner is None else _POSTFIX if owner is self.postfix else _FULL
+            known = self._programs[prog] = (kind, daemon_of(name))
+        return known
+
+    def _time(self, stamp: bytes, host_raw: bytes) -> tuple[datetime | None, TimeQuality, str | None]:
+        """The line's time as `syslog.parse_prefix` gives it, with the year tracker moved the same way."""
+        host = self._hosts.get(host_raw)
+        if host is None and host_raw not in self._hosts:
+            if len(self._hosts) >= 4096:
+                self._hosts.clear()
+            host = self._hosts[host_raw] = normalize_host(host_raw.decode("ascii"))
+        key = (stamp, host_raw)
+        if key != self._stamp:
+            self._stamp = key
+            years = self.years
+            known = self._times.get(key)
+            # A stamp of the tracker's month and year needs no year_for call (it would change nothing).
+            if known is None or known[2] != years._month or known[3] != years._year:
+                if len(self._times) >= 65536:
+                    self._times.clear()
+                mon, day, hms = stamp.split()
+                h, m, s = hms.split(b":")
+                got = bsd_time(mon.decode(), int(day), (int(h), int(m), int(s)), self.ctx, years, host)
+                known = self._times[key] = (*got, years._month, years._year)
+            self._when = (known[0], known[1])
+        when, quality = self._when
+        self._last = (when, quality if when else TimeQuality.NONE, host)
+        return self._last
+
+    # -- Postfix -----------------------------------------------------------------------------------------
+
+    def _postfix(
+        self,
+        daemon: str,
+        qid_raw: bytes,
+        rest_raw: bytes,
+        when: datetime | None,
+        quality: TimeQuality,
+        host: str | None,
+    ) -> bool:
+        """A Postfix line as `PostfixHandler.handle` reads it when it carries no loop text; False: not read here.
+
+        Only what a line changes is done: the queue-id state, and an ordinary event's facts in the tally.
+        """
+        handler = self.postfix
+        assert handler is not None
+        qid = qid_raw.decode("ascii")
+        if not qid or _PF_QID.fullmatch(qid) is None:
+            # No queue id: only `warning: QID: ...` touches state; the rest is counted and ignored.
+            msg = qid_raw + b": " + rest_raw if qid_raw else rest_raw
+            return not msg.startswith(b"warning: ") or _WARNING_QID.match(msg.decode("ascii")) is None
+        if qid == "NOQUEUE":
+            return True  # a reject without loop text
+        if daemon == "bounce":
+            return False  # bounce links make the candidates: the full parser's
+        if rest_raw == b"removed":
+            handler.open.pop(qid, None)
+            return True
+        if rest_raw.startswith(b"to="):
+            known = handler.open.get(qid)
+            if known is not None and (known.sender == "" or known.report_kind.is_report):
+                return False  # a null-sender or report delivery is a candidate: built by the full parser
+        self._queue_line(daemon, handler.open.state(qid, when), rest_raw.decode("ascii"), when, quality, host)
+        return True
+
+    def _queue_line(
+        self, daemon: str, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
+    ) -> None:
+        """A queue-id line after `PostfixHandler.handle_message` took its state; any other kind only stamps it."""
+        if rest.startswith("to="):
+            self._delivery(daemon, state, rest, when, quality, host)
+        elif rest.startswith("from="):
+            self._qmgr_from(state, rest, when, quality, host)
+        elif rest.startswith("client="):
+            c = _CLIENT.match(rest)
+            if c is not None:
+                state.client_host, state.client_ip = normalize_host(c["host"]), c["ip"]
+            state.origin = state.origin or daemon
+        elif rest.startswith("message-id="):
+            value = rest[len("message-id=") :].split(" ", 1)[0]
+            state.message_id = normalize_message_id(value) or state.message_id
+        elif rest.startswith("uid=") and daemon == "pickup":
+            state.origin = state.origin or "pickup"
+
+    def _delivery(
+        self, daemon: str, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
+    ) -> None:
+        """`PostfixHandler._delivery` for a delivery that is no candidate: its facts only."""
+        status = status_match(rest)
+        fields = parse_fields((rest[: status.start()] if status else rest) + ",")
+        relay = relay_of(daemon, fields, status["text"] if status else None)
+        recipient = address(fields.get("to"))
+        relayed = daemon in _RELAY_DAEMONS and state.origin == "smtpd"
+        facts = (
+            "postfix",
+            host,
+            PostfixHandler._direction(daemon),
+            normalize_host(relay["host"]) if relay else None,
+            relay["ip"] if relay else None,
+            state.client_host if relayed else None,
+            state.client_ip if relayed else None,
+        )
+        self.tally.add(when, quality, facts, (state.sender, recipient))
+
+    def _qmgr_from(
+        self, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
+    ) -> None:
+        """`PostfixHandler._qmgr_from`: an arrival (or an expiry) is an ordinary event."""
+        fields = parse_fields(rest)
+        state.sender = address(fields.get("from"))
+        state.size = to_int(fields.get("size")) or state.size
+        state.nrcpt = to_int(fields.get("nrcpt")) or state.nrcpt
+        if status_match(rest) is not None:
+            self.tally.add(when, quality, ("postfix", host, _UNKNOWN, None, None, None, None), (state.sender,))
+            return
+        if state.arrival_sent or "size" not in fields:
+            return
+        state.arrival_sent = True
+        if state.origin == "bounce":
+            self.ctx.count("bounce-arrivals")
+            return
+        facts = ("postfix", host, _IN, state.client_host, state.client_ip, None, None)
+        self.tally.add(when, quality, facts, (state.sender,))

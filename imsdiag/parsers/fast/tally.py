@@ -1,0 +1,87 @@
+"""Summing up ordinary events as an extractor meets them, into EventTally records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ...models import Direction, Event, EventTally, Source, TimeQuality
+from ..base import ParseContext
+from ..common import evolve
+
+HostFacts = tuple[str, str | None, Direction, str | None, str | None, str | None, str | None]
+"""(source, server, direction, peer host, peer ip, origin host, origin ip): what host evidence learns from an event."""
+
+
+class TallyBuilder:
+    """The ordinary events of one stretch of a file, summed up the way the Correlator would learn them."""
+
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self._since = ctx.since
+        self._until = ctx.until
+        self._templates: dict[str, Event] = {}
+        self._clear()
+
+    def _clear(self) -> None:
+        self.events = 0
+        self.outside = 0
+        self.servers: dict[str, int] = {}
+        self.times: dict[tuple[datetime, str, bool], int] = {}
+        self.peers: dict[HostFacts, None] = {}
+        self.addresses: dict[tuple[str, ...], None] = {}
+
+    def add(
+        self,
+        when: datetime | None,
+        quality: TimeQuality,
+        facts: HostFacts,
+        addresses: tuple[str | None, ...],
+    ) -> None:
+        """One ordinary event: its time (and `quality`), its host facts and the addresses it named."""
+        self.events += 1
+        server = facts[1]
+        if server:
+            self.servers[server] = self.servers.get(server, 0) + 1
+        if when is not None:
+            if (self._since and when < self._since) or (self._until and when > self._until):
+                self.outside += 1
+                return
+            key = (when, server or "", quality is TimeQuality.ZONE_ASSUMED)
+            self.times[key] = self.times.get(key, 0) + 1
+        if facts not in self.peers:
+            self.peers[facts] = None
+        group = tuple(a for a in addresses if a and "@" in a)
+        if group and group not in self.addresses:
+            self.addresses[group] = None
+
+    def flush(self, lineno: int) -> EventTally | None:
+        """The tally of the events added since the last flush (None when there were none)."""
+        if not self.events:
+            return None
+        tally = EventTally(
+            location=self.ctx.loc(lineno),
+            events=self.events,
+            outside=self.outside,
+            servers=tuple(self.servers.items()),
+            times=tuple((t, s, a, n) for (t, s, a), n in self.times.items()),
+            peers=tuple(self._event(f) for f in self.peers),
+            addresses=tuple(self.addresses),
+        )
+        self._clear()
+        return tally
+
+    def _event(self, facts: HostFacts) -> Event:
+        source, server, direction, peer_host, peer_ip, origin_host, origin_ip = facts
+        template = self._templates.get(source)
+        if template is None:
+            template = self._templates[source] = Event(location=self.ctx.loc(0), source=Source(source))
+        return evolve(
+            template,
+            server=server,
+            server_source="content" if server else None,
+            direction=direction,
+            peer_host=peer_host,
+            peer_ip=peer_ip,
+            origin_host=origin_host,
+            origin_ip=origin_ip,
+        )
