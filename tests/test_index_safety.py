@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from imsdiag.cli import cli
 from imsdiag.errors import InputError
 from imsdiag.index import APP_ID, SCHEMA_VERSION, core, open_index, schema
+from imsdiag.models import Event, Location
 from imsdiag.sources import InputFile
 
 from .conftest import SAMPLES
@@ -228,12 +229,12 @@ def test_dropped_table_is_recovered(tmp_path: Path) -> None:
     ix = tmp_path / "ix.sqlite"
     assert scan(ix, HEALTHY).exit_code == 0
     conn = sqlite3.connect(ix)
-    conn.execute("DROP TABLE records")
+    conn.execute("DROP TABLE blocks")
     conn.commit()
     conn.close()
     second = scan(ix, HEALTHY)
     assert second.exit_code == 0, second.output
-    assert any("missing table(s): records" in n for n in index_notes(second))
+    assert any("missing table(s): blocks" in n for n in index_notes(second))
     third = scan(ix, HEALTHY)
     assert third.exit_code == 0 and index_notes(third) == []
 
@@ -251,6 +252,7 @@ def test_table_dropped_while_open_is_recovered(tmp_path: Path) -> None:
     other.commit()
     other.close()
     writer = ix.begin_file(f, "postfix", None)
+    writer.add(Event(location=Location("mail.log", 1), source="postfix", queue_id="ABC123"))  # a row for `ids`
     writer.commit({"lines": 1})
     assert any("no such table: ids" in w for w in ix.warnings), ix.warnings
     assert any("moved aside" in w for w in ix.warnings), ix.warnings
@@ -267,7 +269,7 @@ def test_lookup_on_a_damaged_index_raises_sqlite_error_for_explain_to_read_the_l
     path = tmp_path / "ix.sqlite"
     ix = open_index(path)
     other = sqlite3.connect(path)
-    other.execute("DROP TABLE records")
+    other.execute("DROP TABLE blocks")
     other.commit()
     other.close()
     # An empty answer would be "no log mentions it"; explain catches sqlite3.Error and reads the logs.

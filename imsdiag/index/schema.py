@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .damage import brief
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""3: records in zlib blocks, ids pointing at blocks (version 2 kept one JSON row per event: 2-3x the logs)."""
 APP_ID = 0x494D5344  # "IMSD": marks the file as ours, so a foreign database is never trusted
 BUSY_TIMEOUT_MS = 15000
 SKIPPED_REASON_KEY = "_skipped_reason"
@@ -17,7 +18,7 @@ SKIPPED_REASON_KEY = "_skipped_reason"
 QUICK_CHECK_MAX_BYTES = 32 << 20
 """Indexes up to this size get `PRAGMA quick_check` when opened (a few ms per MB); damage in a larger one is
 found by the read or write that meets it, and recovered from there."""
-TABLES = frozenset({"meta", "files", "records", "ids", "scans", "findings", "finding_ids"})
+TABLES = frozenset({"meta", "files", "blocks", "ids", "scans", "findings", "finding_ids"})
 
 _SCHEMA = f"""
 PRAGMA application_id = {APP_ID};
@@ -34,18 +35,21 @@ CREATE TABLE IF NOT EXISTS files(
     parse_key TEXT NOT NULL DEFAULT '',
     counters TEXT NOT NULL DEFAULT '{{}}'
 );
-CREATE TABLE IF NOT EXISTS records(
-    rowid INTEGER PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS blocks(
+    id INTEGER PRIMARY KEY,
     file_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    data TEXT NOT NULL
+    keys BLOB NOT NULL,
+    data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_file ON records(file_id, seq);
-CREATE TABLE IF NOT EXISTS ids(id_norm TEXT NOT NULL, kind TEXT NOT NULL, event_rowid INTEGER NOT NULL,
-    file_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS ids_norm ON ids(id_norm);
-CREATE INDEX IF NOT EXISTS ids_file ON ids(file_id);
+CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, seq);
+CREATE TABLE IF NOT EXISTS ids(
+    id_norm TEXT NOT NULL,
+    block_id INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    PRIMARY KEY(id_norm, block_id, kind)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS scans(key TEXT PRIMARY KEY, files TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS findings(rowid INTEGER PRIMARY KEY, scan_key TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS finding_ids(id_norm TEXT NOT NULL, finding_rowid INTEGER NOT NULL,
@@ -55,7 +59,7 @@ CREATE INDEX IF NOT EXISTS finding_ids_norm ON finding_ids(id_norm);
 
 
 def default_index_path() -> Path:
-    """`$XDG_CACHE_HOME/imsdiag/index-v2.sqlite`, else `~/.cache/imsdiag/index-v2.sqlite`."""
+    """`$XDG_CACHE_HOME/imsdiag/index-v{N}.sqlite`, else `~/.cache/imsdiag/index-v{N}.sqlite` (N: SCHEMA_VERSION)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "imsdiag" / f"index-v{SCHEMA_VERSION}.sqlite"
 

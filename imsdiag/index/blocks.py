@@ -1,0 +1,81 @@
+"""A file's records packed into zlib blocks, and the block's id keys: how the index stays a fraction of the logs."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+
+from ..models import Event, ParseIssue
+from ..serialize import event_from_json, issue_from_json
+from .ids import event_ids
+
+BLOCK_RECORDS = 256
+"""Records per block: one JSON row per event was 2-3x the size of the logs; 256 of them compress about 19x,
+and a lookup decompresses one block (a few ms) to pick out its events."""
+BLOCK_BYTES = 256 << 10
+"""A block is closed early at this many bytes of JSON: long records (archives) keep each decompression small."""
+LEVEL = 6
+EVENT, ISSUE = "e", "i"
+"""The first character of a record's line in a block: an Event or a ParseIssue follows as JSON."""
+
+Key = tuple[str, int]
+"""(normalised id, kind code) of an id some event in the block carries."""
+
+
+def pack(lines: list[str]) -> bytes:
+    # json.dumps escapes every control character, so "\n" never occurs inside a record.
+    return zlib.compress("\n".join(lines).encode("utf-8", "surrogatepass"), LEVEL)
+
+
+def unpack(data: bytes) -> list[str]:
+    """The lines of a block; a damaged one raises zlib.error or a ValueError (both damage: see damage.py)."""
+    if not isinstance(data, bytes):
+        raise TypeError(f"index block of type {type(data).__name__}, not bytes")
+    return zlib.decompress(data).decode("utf-8", "surrogatepass").split("\n")
+
+
+def pack_keys(keys: Iterable[Key]) -> bytes:
+    """A block's id keys, kept beside it so forgetting a file deletes its `ids` rows by primary key."""
+    return zlib.compress(json.dumps(list(keys), separators=(",", ":")).encode("ascii"), LEVEL)
+
+
+def unpack_keys(data: bytes) -> list[Key]:
+    if not isinstance(data, bytes):
+        raise TypeError(f"index block keys of type {type(data).__name__}, not bytes")
+    keys = json.loads(zlib.decompress(data).decode("ascii"))
+    return [(str(n), int(k)) for n, k in keys]
+
+
+def record_of(line: str) -> Event | ParseIssue:
+    """The record a block line holds."""
+    if line[:1] == EVENT:
+        return event_from_json(line[1:])
+    if line[:1] == ISSUE:
+        return issue_from_json(line[1:])
+    raise ValueError(f"index record of unknown kind {line[:1]!r}")
+
+
+def _plain(ident: str) -> bool:
+    """Can a block line be skipped when its lower-cased JSON text does not contain `ident`?
+
+    True for printable ASCII without the characters JSON escapes; str.lower is then per character
+    (no final-sigma context, no character lowering to two), so an event carrying the id contains it.
+    """
+    return ident.isascii() and ident.isprintable() and '"' not in ident and "\\" not in ident
+
+
+def events_carrying(lines: Iterable[str], wanted: set[str]) -> Iterator[tuple[list[tuple[str, str]], Event]]:
+    """(ids, event) for each event of a block that carries one of `wanted`; a block holds other events too."""
+    quick = all(_plain(n) for n in wanted)
+    for line in lines:
+        if line[:1] != EVENT:
+            continue
+        if quick:
+            low = line.lower()
+            if not any(n in low for n in wanted):
+                continue  # decoding every event of the block cost most of a lookup
+        event = event_from_json(line[1:])
+        ids = event_ids(event)
+        if any(n in wanted for n, _ in ids):
+            yield ids, event
