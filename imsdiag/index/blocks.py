@@ -16,35 +16,33 @@ and a lookup decompresses one block (a few ms) to pick out its events."""
 BLOCK_BYTES = 256 << 10
 """A block is closed early at this many bytes of JSON: long records (archives) keep each decompression small."""
 LEVEL = 6
-EVENT, ISSUE = "e", "i"
-"""The first character of a record's line in a block: an Event or a ParseIssue follows as JSON."""
+EVENT, ISSUE, KEYS = "e", "i", "k"
+"""The first character of a line in a block: an Event or a ParseIssue follows as JSON; the last line, the keys."""
 
 Key = tuple[str, int]
 """(normalised id, kind code) of an id some event in the block carries."""
 
 
-def pack(lines: list[str]) -> bytes:
+def pack(lines: list[str], keys: Iterable[Key]) -> bytes:
+    """One zlib stream: the records, one a line, then the block's id keys.
+
+    The keys let forgetting a file delete its `ids` rows by primary key; in the same stream as the
+    records (whose text holds the same ids) they compress to a few bytes each.
+    """
     # json.dumps escapes every control character, so "\n" never occurs inside a record.
-    return zlib.compress("\n".join(lines).encode("utf-8", "surrogatepass"), LEVEL)
+    tail = KEYS + json.dumps(list(keys), separators=(",", ":"))
+    return zlib.compress("\n".join([*lines, tail]).encode("utf-8", "surrogatepass"), LEVEL)
 
 
-def unpack(data: bytes) -> list[str]:
-    """The lines of a block; a damaged one raises zlib.error or a ValueError (both damage: see damage.py)."""
+def unpack(data: bytes) -> tuple[list[str], list[Key]]:
+    """A block's record lines and id keys; a damaged block raises zlib.error or a ValueError (damage.py)."""
     if not isinstance(data, bytes):
         raise TypeError(f"index block of type {type(data).__name__}, not bytes")
-    return zlib.decompress(data).decode("utf-8", "surrogatepass").split("\n")
-
-
-def pack_keys(keys: Iterable[Key]) -> bytes:
-    """A block's id keys, kept beside it so forgetting a file deletes its `ids` rows by primary key."""
-    return zlib.compress(json.dumps(list(keys), separators=(",", ":")).encode("ascii"), LEVEL)
-
-
-def unpack_keys(data: bytes) -> list[Key]:
-    if not isinstance(data, bytes):
-        raise TypeError(f"index block keys of type {type(data).__name__}, not bytes")
-    keys = json.loads(zlib.decompress(data).decode("ascii"))
-    return [(str(n), int(k)) for n, k in keys]
+    lines = zlib.decompress(data).decode("utf-8", "surrogatepass").split("\n")
+    tail = lines.pop()
+    if tail[:1] != KEYS:
+        raise ValueError("index block without its id keys")
+    return lines, [(str(n), int(k)) for n, k in json.loads(tail[1:])]
 
 
 def record_of(line: str) -> Event | ParseIssue:

@@ -56,7 +56,7 @@ class CachedFile:
                 raise sqlite3.ProgrammingError("the index was closed")
             cur = self._conn.execute("SELECT data FROM blocks WHERE file_id=? ORDER BY seq", (self._file_id,))
             for (data,) in cur:
-                for line in unpack(data):
+                for line in unpack(data)[0]:
                     yield self._relocated(record_of(line))
                     done += 1
         except (sqlite3.Error, *DECODE_ERRORS) as exc:

@@ -112,7 +112,7 @@ class Lookups(IndexCore):
                 marks = ",".join("?" * len(chunk))
                 sql = f"SELECT id, data FROM blocks WHERE id IN ({marks}) ORDER BY id"
                 for block, data in conn.execute(sql, chunk):
-                    out.extend(events_carrying(unpack(data), wanted[block]))
+                    out.extend(events_carrying(unpack(data)[0], wanted[block]))
         return out
 
     def _scope_sql(self, column: str) -> tuple[str, list[Any]]:

@@ -25,8 +25,8 @@ from .schema import SKIPPED_REASON_KEY
 SPOOL_BYTES = 4 << 20
 """Compressed blocks kept in memory before they move to a temporary file: memory stays bounded on any file."""
 
-Sealed = tuple[bytes, bytes]
-"""A finished block: its packed records and its packed id keys."""
+Sealed = tuple[bytes, list[blocks.Key]]
+"""A finished block: its packed records and keys, and the keys for its `ids` rows."""
 
 
 def _default_of(f: dataclasses.Field[Any]) -> Any:
@@ -113,10 +113,11 @@ class FileWriter:
 
     def _seal(self) -> None:
         """Compress the open block now, while parsing: the write lock is held only for the inserts."""
-        data = blocks.pack(self._lines)
-        packed = blocks.pack_keys(self._keys)
-        self._sealed.append((data, packed))
-        self._sealed_bytes += len(data) + len(packed)
+        keys = list(self._keys)
+        data = blocks.pack(self._lines, keys)
+        self._sealed.append((data, keys))
+        # The keys count too: a block of short records can hold more ids than its compressed size suggests.
+        self._sealed_bytes += len(data) + 64 * len(keys)
         self._lines = []
         self._line_bytes = 0
         self._keys = {}
@@ -221,13 +222,13 @@ class FileWriter:
         """Insert one block and the ids its events carry, inside the open transaction."""
         conn = self._index.conn
         assert conn is not None
-        data, packed = block
+        data, keys = block
         fid = self._file_id
-        cur = conn.execute("INSERT INTO blocks(file_id, seq, keys, data) VALUES (?,?,?,?)", (fid, seq, packed, data))
+        cur = conn.execute("INSERT INTO blocks(file_id, seq, data) VALUES (?,?,?)", (fid, seq, data))
         bid = cur.lastrowid
         conn.executemany(
             "INSERT INTO ids(id_norm, block_id, kind, file_id) VALUES (?,?,?,?)",
-            [(n, bid, k, fid) for n, k in blocks.unpack_keys(packed)],
+            [(n, bid, k, fid) for n, k in keys],
         )
 
     def _fail(self, exc: Exception) -> None:
@@ -245,10 +246,10 @@ def forget_file(conn: sqlite3.Connection, abs_path: str) -> None:
     if row is None:
         return
     fid = row["id"]
-    for bid, packed in conn.execute("SELECT id, keys FROM blocks WHERE file_id=?", (fid,)).fetchall():
-        conn.executemany(
-            "DELETE FROM ids WHERE id_norm=? AND block_id=? AND kind=?",
-            [(n, bid, k) for n, k in blocks.unpack_keys(packed)],
-        )
+    for (bid,) in conn.execute("SELECT id FROM blocks WHERE file_id=?", (fid,)).fetchall():
+        # One block in memory at a time: a large file's blocks are megabytes.
+        (data,) = conn.execute("SELECT data FROM blocks WHERE id=?", (bid,)).fetchone()
+        _lines, keys = blocks.unpack(data)
+        conn.executemany("DELETE FROM ids WHERE id_norm=? AND block_id=? AND kind=?", [(n, bid, k) for n, k in keys])
     conn.execute("DELETE FROM blocks WHERE file_id=?", (fid,))
     conn.execute("DELETE FROM files WHERE id=?", (fid,))

@@ -12,6 +12,7 @@ from .damage import brief
 SCHEMA_VERSION = 3
 """3: records in zlib blocks, ids pointing at blocks (version 2 kept one JSON row per event: 2-3x the logs)."""
 APP_ID = 0x494D5344  # "IMSD": marks the file as ours, so a foreign database is never trusted
+PAGE_SIZE = int(os.environ.get("IMSD_PAGE", "4096"))
 BUSY_TIMEOUT_MS = 15000
 SKIPPED_REASON_KEY = "_skipped_reason"
 """Kept beside a file's counters: why it was skipped, so a warm scan words it as the cold scan did."""
@@ -39,7 +40,6 @@ CREATE TABLE IF NOT EXISTS blocks(
     id INTEGER PRIMARY KEY,
     file_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
-    keys BLOB NOT NULL,
     data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, seq);
@@ -70,6 +70,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only takes effect on a new file
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
