@@ -36,9 +36,17 @@ def pack(lines: list[str], keys: Iterable[Key]) -> bytes:
 
 def unpack(data: bytes) -> tuple[list[str], list[Key]]:
     """A block's record lines and id keys; a damaged block raises zlib.error or a ValueError (damage.py)."""
+    return split(inflate(data))
+
+
+def inflate(data: bytes) -> str:
     if not isinstance(data, bytes):
         raise TypeError(f"index block of type {type(data).__name__}, not bytes")
-    lines = zlib.decompress(data).decode("utf-8", "surrogatepass").split("\n")
+    return zlib.decompress(data).decode("utf-8", "surrogatepass")
+
+
+def split(text: str) -> tuple[list[str], list[Key]]:
+    lines = text.split("\n")
     tail = lines.pop()
     if tail[:1] != KEYS:
         raise ValueError("index block without its id keys")
@@ -63,17 +71,30 @@ def _plain(ident: str) -> bool:
     return ident.isascii() and ident.isprintable() and '"' not in ident and "\\" not in ident
 
 
-def events_carrying(lines: Iterable[str], wanted: set[str]) -> Iterator[tuple[list[tuple[str, str]], Event]]:
-    """(ids, event) for each event of a block that carries one of `wanted`; a block holds other events too."""
-    quick = all(_plain(n) for n in wanted)
-    for line in lines:
+def events_carrying(text: str, wanted: set[str]) -> Iterator[tuple[list[tuple[str, str]], Event]]:
+    """(ids, event) for each event of a block (`inflate`d) that carries one of `wanted`; a block holds others too."""
+    for line in _candidates(text, wanted):
         if line[:1] != EVENT:
-            continue
-        if quick:
-            low = line.lower()
-            if not any(n in low for n in wanted):
-                continue  # decoding every event of the block cost most of a lookup
+            continue  # a parse issue, or the keys line
         event = event_from_json(line[1:])
         ids = event_ids(event)
         if any(n in wanted for n, _ in ids):
             yield ids, event
+
+
+def _candidates(text: str, wanted: set[str]) -> Iterable[str]:
+    """The lines of a block that may carry one of `wanted`, in order: decoding every event cost most of a lookup."""
+    low = text.lower()
+    if len(low) != len(text) or not all(_plain(n) for n in wanted):
+        return text.split("\n")  # positions in `low` would not be positions in `text`: decode every line
+    starts: set[int] = set()
+    for n in wanted:
+        pos = low.find(n)
+        while pos >= 0:
+            starts.add(text.rfind("\n", 0, pos) + 1)
+            pos = low.find(n, pos + 1)
+    out = []
+    for start in sorted(starts):
+        end = text.find("\n", start)
+        out.append(text[start : end if end >= 0 else len(text)])
+    return out

@@ -9,13 +9,15 @@ from typing import Any
 
 from ..models import Event
 from ..sources import InputFile
-from .blocks import events_carrying, unpack
+from .blocks import events_carrying, inflate
 from .core import IndexCore
 from .ids import Origin, chunks, event_ids, link_allowed, norm_id, path_key
 
 MAX_RELATED = 5000
 """Cap on events `related` returns: a loop with thousands of passes must not flood explain."""
 MAX_SUGGEST_POOL = 50000
+BLOCK_CACHE = 128
+"""Decompressed blocks kept for the lookups of one explain (ids are never reused, so a kept block stays true)."""
 
 
 class Lookups(IndexCore):
@@ -108,12 +110,24 @@ class Lookups(IndexCore):
                 )
                 for n, block in conn.execute(sql, [*chunk, *params]):
                     wanted.setdefault(block, set()).add(n)
-            for chunk in chunks(sorted(wanted), 500):
-                marks = ",".join("?" * len(chunk))
-                sql = f"SELECT id, data FROM blocks WHERE id IN ({marks}) ORDER BY id"
-                for block, data in conn.execute(sql, chunk):
-                    out.extend(events_carrying(unpack(data)[0], wanted[block]))
+            texts = self._texts(conn, sorted(wanted))
+            for block, text in texts:
+                out.extend(events_carrying(text, wanted[block]))
         return out
+
+    def _texts(self, conn: sqlite3.Connection, block_ids: list[int]) -> list[tuple[int, str]]:
+        """The text of each block, in id order; explain asks for the same blocks again as it follows links."""
+        cache = self._block_texts
+        missing = [b for b in block_ids if b not in cache]
+        if len(cache) + len(missing) > BLOCK_CACHE:
+            cache.clear()  # bounded memory; the next link's blocks are read again
+        fetched: dict[int, str] = {}
+        for chunk in chunks(missing, 500):
+            marks = ",".join("?" * len(chunk))
+            for block, data in conn.execute(f"SELECT id, data FROM blocks WHERE id IN ({marks})", chunk):
+                fetched[block] = inflate(data)
+        cache.update(fetched)
+        return [(b, fetched[b] if b in fetched else cache[b]) for b in block_ids if b in fetched or b in cache]
 
     def _scope_sql(self, column: str) -> tuple[str, list[Any]]:
         if self._scope is None:

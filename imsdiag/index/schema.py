@@ -36,8 +36,9 @@ CREATE TABLE IF NOT EXISTS files(
     parse_key TEXT NOT NULL DEFAULT '',
     counters TEXT NOT NULL DEFAULT '{{}}'
 );
+-- AUTOINCREMENT: a block id is never reused, so a block that lookups keep decompressed stays that block
 CREATE TABLE IF NOT EXISTS blocks(
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     file_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     data BLOB NOT NULL
