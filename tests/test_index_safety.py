@@ -314,6 +314,29 @@ def test_old_schema_version_is_moved_aside_with_a_note(tmp_path: Path) -> None:
     assert index_notes(scan(ix, HEALTHY)) == []
 
 
+def test_a_version_2_index_is_moved_aside_untouched(tmp_path: Path) -> None:
+    """An index of the old layout (a JSON row per event) at an explicit path: a note, a fresh index, no traceback."""
+    ix = tmp_path / "ix.sqlite"
+    conn = sqlite3.connect(ix)
+    conn.execute(f"PRAGMA application_id = {APP_ID}")
+    conn.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '2'), ('app', 'imsdiag')")
+    conn.execute("CREATE TABLE records(rowid INTEGER PRIMARY KEY, file_id INTEGER, seq INTEGER, kind TEXT, data TEXT)")
+    conn.execute("CREATE TABLE ids(id_norm TEXT, kind TEXT, event_rowid INTEGER, file_id INTEGER)")
+    conn.execute("INSERT INTO records VALUES (1, 1, 1, 'e', '{}')")
+    conn.commit()
+    conn.close()
+    result = scan(ix, HEALTHY)
+    assert result.exit_code == 0, result.output
+    notes = index_notes(result)
+    assert any(f"schema version 2, expected {SCHEMA_VERSION}" in n for n in notes), notes
+    (aside,) = tmp_path.glob("ix.sqlite.bad-*[0-9]")
+    old = sqlite3.connect(aside)  # kept as it was (opening it only switched it to WAL)
+    assert old.execute("SELECT kind, data FROM records").fetchall() == [("e", "{}")]
+    old.close()
+    assert index_notes(scan(ix, HEALTHY)) == []
+
+
 def test_index_warnings_reach_the_terminal_report(tmp_path: Path) -> None:
     ix = tmp_path / "ix.sqlite"
     assert scan(ix, HEALTHY).exit_code == 0

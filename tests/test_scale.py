@@ -10,8 +10,8 @@ import pytest
 
 from imsdiag import engine, workers
 from imsdiag.correlate import Correlator
-from imsdiag.index import event_json, open_index
 from imsdiag.index import blocks as index_blocks
+from imsdiag.index import event_json, open_index
 from imsdiag.index import records as index_records
 from imsdiag.models import Direction, Event, Location, ParseIssue, ReportKind
 from imsdiag.parsers.common import evolve
