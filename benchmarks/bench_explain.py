@@ -88,7 +88,8 @@ def pick_ids(index: Path) -> tuple[str, str]:
         loop = conn.execute("SELECT id_norm FROM finding_ids ORDER BY rowid LIMIT 1").fetchone()
         looping = {r[0] for r in conn.execute("SELECT id_norm FROM finding_ids")}
         ordinary = None
-        for (n,) in conn.execute("SELECT id_norm FROM ids WHERE kind='message_id' ORDER BY event_rowid LIMIT 5000"):
+        # kind 0: message_id (index.ids.KINDS)
+        for (n,) in conn.execute("SELECT id_norm FROM ids WHERE kind=0 ORDER BY block_id LIMIT 5000"):
             if n not in looping:
                 ordinary = n
                 break

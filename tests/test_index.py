@@ -254,9 +254,9 @@ def test_foreign_files_are_refused_and_left_untouched(tmp_path: Path) -> None:
 
 def test_default_path_honours_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert default_index_path() == tmp_path / "cache" / "imsdiag" / "index-v2.sqlite"
+    assert default_index_path() == tmp_path / "cache" / "imsdiag" / "index-v3.sqlite"
     ix = open_index(None)
-    assert (tmp_path / "cache" / "imsdiag" / "index-v2.sqlite").exists()
+    assert (tmp_path / "cache" / "imsdiag" / "index-v3.sqlite").exists()
     ix.close()
 
 

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from imsdiag.cli import cli
 from imsdiag.errors import InputError
 from imsdiag.index import APP_ID, SCHEMA_VERSION, core, open_index, schema
+from imsdiag.models import Event, Location
 from imsdiag.sources import InputFile
 
 from .conftest import SAMPLES
@@ -228,12 +229,12 @@ def test_dropped_table_is_recovered(tmp_path: Path) -> None:
     ix = tmp_path / "ix.sqlite"
     assert scan(ix, HEALTHY).exit_code == 0
     conn = sqlite3.connect(ix)
-    conn.execute("DROP TABLE records")
+    conn.execute("DROP TABLE blocks")
     conn.commit()
     conn.close()
     second = scan(ix, HEALTHY)
     assert second.exit_code == 0, second.output
-    assert any("missing table(s): records" in n for n in index_notes(second))
+    assert any("missing table(s): blocks" in n for n in index_notes(second))
     third = scan(ix, HEALTHY)
     assert third.exit_code == 0 and index_notes(third) == []
 
@@ -251,6 +252,7 @@ def test_table_dropped_while_open_is_recovered(tmp_path: Path) -> None:
     other.commit()
     other.close()
     writer = ix.begin_file(f, "postfix", None)
+    writer.add(Event(location=Location("mail.log", 1), source="postfix", queue_id="ABC123"))  # a row for `ids`
     writer.commit({"lines": 1})
     assert any("no such table: ids" in w for w in ix.warnings), ix.warnings
     assert any("moved aside" in w for w in ix.warnings), ix.warnings
@@ -267,7 +269,7 @@ def test_lookup_on_a_damaged_index_raises_sqlite_error_for_explain_to_read_the_l
     path = tmp_path / "ix.sqlite"
     ix = open_index(path)
     other = sqlite3.connect(path)
-    other.execute("DROP TABLE records")
+    other.execute("DROP TABLE blocks")
     other.commit()
     other.close()
     # An empty answer would be "no log mentions it"; explain catches sqlite3.Error and reads the logs.
@@ -308,6 +310,29 @@ def test_old_schema_version_is_moved_aside_with_a_note(tmp_path: Path) -> None:
     (aside,) = tmp_path.glob("ix.sqlite.bad-*[0-9]")
     old = sqlite3.connect(aside)
     assert old.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1"
+    old.close()
+    assert index_notes(scan(ix, HEALTHY)) == []
+
+
+def test_a_version_2_index_is_moved_aside_untouched(tmp_path: Path) -> None:
+    """An index of the old layout (a JSON row per event) at an explicit path: a note, a fresh index, no traceback."""
+    ix = tmp_path / "ix.sqlite"
+    conn = sqlite3.connect(ix)
+    conn.execute(f"PRAGMA application_id = {APP_ID}")
+    conn.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '2'), ('app', 'imsdiag')")
+    conn.execute("CREATE TABLE records(rowid INTEGER PRIMARY KEY, file_id INTEGER, seq INTEGER, kind TEXT, data TEXT)")
+    conn.execute("CREATE TABLE ids(id_norm TEXT, kind TEXT, event_rowid INTEGER, file_id INTEGER)")
+    conn.execute("INSERT INTO records VALUES (1, 1, 1, 'e', '{}')")
+    conn.commit()
+    conn.close()
+    result = scan(ix, HEALTHY)
+    assert result.exit_code == 0, result.output
+    notes = index_notes(result)
+    assert any(f"schema version 2, expected {SCHEMA_VERSION}" in n for n in notes), notes
+    (aside,) = tmp_path.glob("ix.sqlite.bad-*[0-9]")
+    old = sqlite3.connect(aside)  # kept as it was (opening it only switched it to WAL)
+    assert old.execute("SELECT kind, data FROM records").fetchall() == [("e", "{}")]
     old.close()
     assert index_notes(scan(ix, HEALTHY)) == []
 

@@ -10,6 +10,7 @@ import pytest
 
 from imsdiag import engine, workers
 from imsdiag.correlate import Correlator
+from imsdiag.index import blocks as index_blocks
 from imsdiag.index import event_json, open_index
 from imsdiag.index import records as index_records
 from imsdiag.models import Direction, Event, Location, ParseIssue, ReportKind
@@ -111,7 +112,8 @@ def test_chunks_keep_input_order_and_cap_bytes() -> None:
 
 
 def test_spooled_index_file_replays_every_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_records, "BATCH", 3)  # force several spooled batches
+    monkeypatch.setattr(index_blocks, "BLOCK_RECORDS", 3)  # force several blocks ...
+    monkeypatch.setattr(index_records, "SPOOL_BYTES", 0)  # ... each moved to the spool file
     log = tmp_path / "L0000001.LOG"
     log.write_text("x\n")
     st = log.stat()
@@ -126,5 +128,6 @@ def test_spooled_index_file_replays_every_record(tmp_path: Path, monkeypatch: py
     cached = ix.cached_file(f)
     assert cached is not None
     assert list(cached.records()) == records
-    assert [e.location.line for e in ix.lookup("<DR.6@imc1>")] == [6]  # ids of a spooled batch are indexed
+    assert [e.location.line for e in ix.lookup("<DR.6@imc1>")] == [6]  # ids of a spooled block are indexed
+    assert ix.conn is not None and ix.conn.execute("SELECT count(*) FROM blocks").fetchone()[0] == 3
     ix.close()

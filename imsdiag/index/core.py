@@ -32,6 +32,8 @@ class IndexCore:
         self._ident = file_ident(self._real) if conn is not None else None
         """(device, inode) of the file opened: a damaged index is moved aside only if it is still that file."""
         self._recoveries = 0
+        self._block_texts: dict[int, str] = {}
+        """Lookups' decompressed blocks by id (see lookups.BLOCK_CACHE)."""
 
     def warn(self, message: str) -> None:
         """Keep a warning for the report, once, and at most MAX_WARNINGS of them."""
@@ -57,6 +59,7 @@ class IndexCore:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
         self._scope = None
+        self._block_texts.clear()  # a fresh index numbers its blocks anew
         self._recoveries += 1
         # Another run (or a --jobs worker) may have replaced the damaged file already: never move its fresh one.
         if file_ident(self._real) == self._ident and state_of(self._real)[0] == "ours":

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+import zlib
 
-DECODE_ERRORS = (ValueError, KeyError, TypeError)
-"""What reading a stored record raises when its bytes are not what was written."""
+DECODE_ERRORS = (ValueError, KeyError, TypeError, zlib.error)
+"""What reading a stored record raises when its bytes are not what was written (zlib.error: a damaged block)."""
 
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 _DAMAGE_TEXT = ("malformed", "not a database", "no such table", "no such column", "corrupt", "could not decode")

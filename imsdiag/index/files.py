@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from ..models import Event, Location, ParseIssue
-from ..serialize import event_from_json, issue_from_json
 from ..sources import InputFile
+from .blocks import record_of, unpack
 from .core import IndexCore
 from .damage import DECODE_ERRORS
 from .ids import stat_key
@@ -54,15 +54,11 @@ class CachedFile:
         try:
             if self._conn is None:
                 raise sqlite3.ProgrammingError("the index was closed")
-            cur = self._conn.execute("SELECT kind, data FROM records WHERE file_id=? ORDER BY seq", (self._file_id,))
-            for kind, data in cur:
-                if kind == "e":
-                    record: Event | ParseIssue = self._relocate_event(event_from_json(data))
-                else:
-                    issue = issue_from_json(data)
-                    record = replace(issue, location=self._relocate(issue.location))
-                yield record
-                done += 1
+            cur = self._conn.execute("SELECT data FROM blocks WHERE file_id=? ORDER BY seq", (self._file_id,))
+            for (data,) in cur:
+                for line in unpack(data)[0]:
+                    yield self._relocated(record_of(line))
+                    done += 1
         except (sqlite3.Error, *DECODE_ERRORS) as exc:
             self._index.trouble(exc, f"reading {self._display}")
             if self._reparse is None:
@@ -75,6 +71,11 @@ class CachedFile:
                 close = getattr(fresh, "close", None)
                 if close is not None:
                     close()
+
+    def _relocated(self, record: Event | ParseIssue) -> Event | ParseIssue:
+        if isinstance(record, Event):
+            return self._relocate_event(record)
+        return replace(record, location=self._relocate(record.location))
 
     def _relocate(self, loc: Location) -> Location:
         # The display path depends on the working folder of the run that indexed the file.

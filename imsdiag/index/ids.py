@@ -13,6 +13,10 @@ from ..names import normalize_message_id
 ID_FIELDS = ("message_id", "queue_id", "mts_id", "about_id", "next_id")
 """Event fields that carry an id of the message itself or of a message it links to."""
 
+KINDS = (*ID_FIELDS, "received_id", "file")
+"""Every id kind `event_ids` names; the index stores a kind as its position here."""
+KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+
 SERVER_LOCAL_KINDS = frozenset({"queue_id"})
 """Id kinds unique only within one server: the same queue id on two servers is two messages."""
 

@@ -8,14 +8,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..models import Event
-from ..serialize import event_from_json
 from ..sources import InputFile
+from .blocks import events_carrying, inflate
 from .core import IndexCore
 from .ids import Origin, chunks, event_ids, link_allowed, norm_id, path_key
 
 MAX_RELATED = 5000
 """Cap on events `related` returns: a loop with thousands of passes must not flood explain."""
 MAX_SUGGEST_POOL = 50000
+BLOCK_CACHE = 128
+"""Decompressed blocks kept for the lookups of one explain (ids are never reused, so a kept block stays true)."""
 
 
 class Lookups(IndexCore):
@@ -51,13 +53,7 @@ class Lookups(IndexCore):
         n = norm_id(ident)
         if n is None or self.conn is None:
             return []
-        scope, params = self._scope_sql("i.file_id")
-        sql = (
-            "SELECT i.kind, r.data FROM ids i JOIN records r ON r.rowid=i.event_rowid "
-            f"WHERE i.id_norm=?{scope} ORDER BY r.rowid"
-        )
-        with self._answering("looking up an id"):
-            return [(kind, event_from_json(data)) for kind, data in self.conn.execute(sql, [n, *params])]
+        return [(kind, event) for ids, event in self._carrying([n]) for m, kind in ids if m == n]
 
     def related(self, events: Sequence[Event], depth: int = 2) -> list[Event]:
         """Events linked to `events` by any shared id, following links `depth` steps (not including `events`)."""
@@ -90,22 +86,48 @@ class Lookups(IndexCore):
         return out
 
     def _events_for(self, norms: Sequence[str]) -> list[Event]:
+        return [event for _ids, event in self._carrying(norms)]
+
+    def _carrying(self, norms: Sequence[str]) -> list[tuple[list[tuple[str, str]], Event]]:
+        """(ids, event) for every event (in scope) carrying one of `norms`, in index order.
+
+        The `ids` rows name blocks, not events: each block named is read once and only its events
+        that really carry one of the ids are kept.
+        """
         conn = self.conn
         if conn is None:  # closed after damage found by an earlier lookup
             raise sqlite3.ProgrammingError("the index was closed after damage was found")
         scope, params = self._scope_sql("i.file_id")
-        rowids: set[int] = set()
-        out: list[Event] = []
+        wanted: dict[int, set[str]] = {}
+        out: list[tuple[list[tuple[str, str]], Event]] = []
         with self._answering("looking up ids"):
             for chunk in chunks(list(norms), 500):
                 marks = ",".join("?" * len(chunk))
-                sql = f"SELECT DISTINCT i.event_rowid FROM ids i WHERE i.id_norm IN ({marks}){scope}"
-                rowids.update(r[0] for r in conn.execute(sql, [*chunk, *params]))
-            for chunk in chunks(sorted(rowids), 500):
-                marks = ",".join("?" * len(chunk))
-                sql = f"SELECT data FROM records WHERE rowid IN ({marks}) ORDER BY rowid"
-                out.extend(event_from_json(data) for (data,) in conn.execute(sql, chunk))
+                # Joined with blocks: an index whose blocks are gone must fail here, not answer "not found".
+                sql = (
+                    "SELECT i.id_norm, i.block_id FROM ids i JOIN blocks b ON b.id=i.block_id "
+                    f"WHERE i.id_norm IN ({marks}){scope}"
+                )
+                for n, block in conn.execute(sql, [*chunk, *params]):
+                    wanted.setdefault(block, set()).add(n)
+            texts = self._texts(conn, sorted(wanted))
+            for block, text in texts:
+                out.extend(events_carrying(text, wanted[block]))
         return out
+
+    def _texts(self, conn: sqlite3.Connection, block_ids: list[int]) -> list[tuple[int, str]]:
+        """The text of each block, in id order; explain asks for the same blocks again as it follows links."""
+        cache = self._block_texts
+        missing = [b for b in block_ids if b not in cache]
+        if len(cache) + len(missing) > BLOCK_CACHE:
+            cache.clear()  # bounded memory; the next link's blocks are read again
+        fetched: dict[int, str] = {}
+        for chunk in chunks(missing, 500):
+            marks = ",".join("?" * len(chunk))
+            for block, data in conn.execute(f"SELECT id, data FROM blocks WHERE id IN ({marks})", chunk):
+                fetched[block] = inflate(data)
+        cache.update(fetched)
+        return [(b, fetched[b] if b in fetched else cache[b]) for b in block_ids if b in fetched or b in cache]
 
     def _scope_sql(self, column: str) -> tuple[str, list[Any]]:
         if self._scope is None:

@@ -1,4 +1,4 @@
-"""Writing one file's records to the index: the fast event encoding, spooled batches, one short transaction."""
+"""Writing one file's records to the index: the fast event encoding, compressed blocks, one short transaction."""
 
 from __future__ import annotations
 
@@ -16,12 +16,17 @@ from typing import IO, Any
 from ..models import Event, Location, ParseIssue
 from ..serialize import dumps, to_dict
 from ..sources import InputFile
+from . import blocks
 from .core import IndexCore
-from .ids import event_ids, stat_key
+from .damage import DECODE_ERRORS
+from .ids import KIND_CODE, event_ids, stat_key
 from .schema import SKIPPED_REASON_KEY
 
-BATCH = 2000
-"""Records buffered before one executemany: bounded memory, few round trips."""
+SPOOL_BYTES = 4 << 20
+"""Compressed blocks kept in memory before they move to a temporary file: memory stays bounded on any file."""
+
+Sealed = tuple[bytes, list[blocks.Key]]
+"""A finished block: its packed records and keys, and the keys for its `ids` rows."""
 
 
 def _default_of(f: dataclasses.Field[Any]) -> Any:
@@ -81,9 +86,11 @@ class FileWriter:
         self._fmt = fmt
         self._compression = compression
         self._key = stat_key(f.path) if f.path is not None else None
-        self._events: list[tuple[int, str, list[tuple[str, str]]]] = []
-        self._issues: list[tuple[int, str]] = []
-        self._seq = 0
+        self._lines: list[str] = []
+        self._line_bytes = 0
+        self._keys: dict[blocks.Key, None] = {}
+        self._sealed: list[Sealed] = []
+        self._sealed_bytes = 0
         self._file_id: int | None = None
         self._dead = self._key is None or index.conn is None
         self._open = False
@@ -93,18 +100,34 @@ class FileWriter:
     def add(self, record: Event | ParseIssue) -> None:
         if self._dead:
             return
-        self._seq += 1
         if isinstance(record, Event):
-            self._events.append((self._seq, event_json(record), event_ids(record)))
+            line = blocks.EVENT + event_json(record)
+            for n, kind in event_ids(record):
+                self._keys[(n, KIND_CODE[kind])] = None
         else:
-            self._issues.append((self._seq, dumps(record)))
-        if len(self._events) + len(self._issues) >= BATCH:
+            line = blocks.ISSUE + dumps(record)
+        self._lines.append(line)
+        self._line_bytes += len(line)
+        if len(self._lines) >= blocks.BLOCK_RECORDS or self._line_bytes >= blocks.BLOCK_BYTES:
+            self._seal()
+
+    def _seal(self) -> None:
+        """Compress the open block now, while parsing: the write lock is held only for the inserts."""
+        keys = list(self._keys)
+        data = blocks.pack(self._lines, keys)
+        self._sealed.append((data, keys))
+        # The keys count too: a block of short records can hold more ids than its compressed size suggests.
+        self._sealed_bytes += len(data) + 64 * len(keys)
+        self._lines = []
+        self._line_bytes = 0
+        self._keys = {}
+        if self._sealed_bytes > SPOOL_BYTES:
             self._spill()
 
     def _spill(self) -> None:
-        """Move the buffered batch to a temporary file: memory stays bounded and no lock is held yet.
+        """Move the sealed blocks to a temporary file: memory stays bounded and no lock is held yet.
 
-        Holding the database's write lock from the first batch to the end of a file made the
+        Holding the database's write lock from the first block to the end of a file made the
         `--jobs` workers wait for each other for the whole parse; now a file's rows are written
         in one short transaction at `commit`.
         """
@@ -112,20 +135,20 @@ class FileWriter:
             if self._spool is None:
                 # Closed by commit/abort (`_close_spool`); a context manager cannot span the file's parse.
                 self._spool = tempfile.TemporaryFile(prefix="imsdiag-index-")  # noqa: SIM115
-            pickle.dump((self._events, self._issues), self._spool, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(self._sealed, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
         except OSError as exc:  # a full temp folder only stops caching this file
             self._fail(exc)
             return
         self._spooled += 1
-        self._events = []
-        self._issues = []
+        self._sealed = []
+        self._sealed_bytes = 0
 
-    def _batches(self) -> Iterator[tuple[list[tuple[int, str, list[tuple[str, str]]]], list[tuple[int, str]]]]:
+    def _blocks(self) -> Iterator[Sealed]:
         if self._spool is not None:
             self._spool.seek(0)
             for _ in range(self._spooled):
-                yield pickle.load(self._spool)
-        yield self._events, self._issues
+                yield from pickle.load(self._spool)
+        yield from self._sealed
 
     def _close_spool(self) -> None:
         if self._spool is not None:
@@ -140,21 +163,27 @@ class FileWriter:
         if conn is None:
             return
         try:
+            if self._lines:
+                self._seal()
             self._start()
-            for events, issues in self._batches():
-                self._write(events, issues)
+            for seq, block in enumerate(self._blocks()):
+                self._write(seq, block)
             stored: dict[str, object] = dict(counters)
             if skipped_reason:
                 stored[SKIPPED_REASON_KEY] = skipped_reason
             conn.execute("UPDATE files SET counters=? WHERE id=?", (json.dumps(stored), self._file_id))
             conn.execute("COMMIT")
             self._open = False
-        except (sqlite3.Error, OSError, pickle.UnpicklingError, EOFError) as exc:
+        except (sqlite3.Error, OSError, pickle.UnpicklingError, EOFError, *DECODE_ERRORS) as exc:
             self._fail(exc)
         self._close_spool()
-        self._events.clear()
-        self._issues.clear()
+        self._drop_buffers()
         self._dead = True
+
+    def _drop_buffers(self) -> None:
+        self._lines = []
+        self._keys = {}
+        self._sealed = []
 
     def abort(self) -> None:
         if self._open and self._index.conn is not None:
@@ -162,8 +191,7 @@ class FileWriter:
                 self._index.conn.execute("ROLLBACK")
         self._open = False
         self._dead = True
-        self._events.clear()
-        self._issues.clear()
+        self._drop_buffers()
         self._close_spool()
 
     def _start(self) -> None:
@@ -190,23 +218,17 @@ class FileWriter:
         )
         self._file_id = cur.lastrowid
 
-    def _write(self, events: list[tuple[int, str, list[tuple[str, str]]]], issues: list[tuple[int, str]]) -> None:
-        """Insert one batch inside the open transaction."""
+    def _write(self, seq: int, block: Sealed) -> None:
+        """Insert one block and the ids its events carry, inside the open transaction."""
         conn = self._index.conn
         assert conn is not None
+        data, keys = block
         fid = self._file_id
+        cur = conn.execute("INSERT INTO blocks(file_id, seq, data) VALUES (?,?,?)", (fid, seq, data))
+        bid = cur.lastrowid
         conn.executemany(
-            "INSERT INTO records(file_id, seq, kind, data) VALUES (?,?,'i',?)",
-            [(fid, seq, data) for seq, data in issues],
-        )
-        # Rowids are given, not read back row by row, so each batch is two executemany calls.
-        # BEGIN IMMEDIATE holds the write lock, so no other writer can take these rowids.
-        (top,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()
-        rows = [(top + i, fid, seq, data) for i, (seq, data, _ids) in enumerate(events, 1)]
-        conn.executemany("INSERT INTO records(rowid, file_id, seq, kind, data) VALUES (?,?,?,'e',?)", rows)
-        conn.executemany(
-            "INSERT INTO ids(id_norm, kind, event_rowid, file_id) VALUES (?,?,?,?)",
-            [(n, k, top + i, fid) for i, (_seq, _data, ids) in enumerate(events, 1) for n, k in ids],
+            "INSERT INTO ids(id_norm, block_id, kind, file_id) VALUES (?,?,?,?)",
+            [(n, bid, k, fid) for n, k in keys],
         )
 
     def _fail(self, exc: Exception) -> None:
@@ -215,11 +237,19 @@ class FileWriter:
 
 
 def forget_file(conn: sqlite3.Connection, abs_path: str) -> None:
-    """Drop a file's rows (inside the caller's transaction)."""
+    """Drop a file's rows (inside the caller's transaction).
+
+    `ids` is keyed by the id text, so its rows are deleted by key, from the keys kept with each block:
+    a second index by file would store every id twice.
+    """
     row = conn.execute("SELECT id FROM files WHERE path=?", (abs_path,)).fetchone()
     if row is None:
         return
     fid = row["id"]
-    conn.execute("DELETE FROM ids WHERE file_id=?", (fid,))
-    conn.execute("DELETE FROM records WHERE file_id=?", (fid,))
+    for (bid,) in conn.execute("SELECT id FROM blocks WHERE file_id=?", (fid,)).fetchall():
+        # One block in memory at a time: a large file's blocks are megabytes.
+        (data,) = conn.execute("SELECT data FROM blocks WHERE id=?", (bid,)).fetchone()
+        _lines, keys = blocks.unpack(data)
+        conn.executemany("DELETE FROM ids WHERE id_norm=? AND block_id=? AND kind=?", [(n, bid, k) for n, k in keys])
+    conn.execute("DELETE FROM blocks WHERE file_id=?", (fid,))
     conn.execute("DELETE FROM files WHERE id=?", (fid,))

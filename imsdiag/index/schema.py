@@ -9,19 +9,24 @@ from pathlib import Path
 
 from .damage import brief
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""3: records in zlib blocks, ids pointing at blocks (version 2 kept one JSON row per event: 2-3x the logs)."""
 APP_ID = 0x494D5344  # "IMSD": marks the file as ours, so a foreign database is never trusted
+PAGE_SIZE = 4096
+"""SQLite's default, set explicitly: 1 KB pages cut a small index's fixed cost (one page per table and index)
+but give a large one four times the pages and every block an overflow chain; kept until measured better."""
 BUSY_TIMEOUT_MS = 15000
 SKIPPED_REASON_KEY = "_skipped_reason"
 """Kept beside a file's counters: why it was skipped, so a warm scan words it as the cold scan did."""
 QUICK_CHECK_MAX_BYTES = 32 << 20
 """Indexes up to this size get `PRAGMA quick_check` when opened (a few ms per MB); damage in a larger one is
 found by the read or write that meets it, and recovered from there."""
-TABLES = frozenset({"meta", "files", "records", "ids", "scans", "findings", "finding_ids"})
+TABLES = frozenset({"meta", "files", "blocks", "ids", "scans", "findings", "finding_ids"})
 
 _SCHEMA = f"""
 PRAGMA application_id = {APP_ID};
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- WITHOUT ROWID: a key-value table keyed by text keeps the key once, not again in an index
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files(
     id INTEGER PRIMARY KEY,
     path TEXT NOT NULL UNIQUE,
@@ -34,19 +39,22 @@ CREATE TABLE IF NOT EXISTS files(
     parse_key TEXT NOT NULL DEFAULT '',
     counters TEXT NOT NULL DEFAULT '{{}}'
 );
-CREATE TABLE IF NOT EXISTS records(
-    rowid INTEGER PRIMARY KEY,
+-- AUTOINCREMENT: a block id is never reused, so a block that lookups keep decompressed stays that block
+CREATE TABLE IF NOT EXISTS blocks(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     file_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    data TEXT NOT NULL
+    data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_file ON records(file_id, seq);
-CREATE TABLE IF NOT EXISTS ids(id_norm TEXT NOT NULL, kind TEXT NOT NULL, event_rowid INTEGER NOT NULL,
-    file_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS ids_norm ON ids(id_norm);
-CREATE INDEX IF NOT EXISTS ids_file ON ids(file_id);
-CREATE TABLE IF NOT EXISTS scans(key TEXT PRIMARY KEY, files TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, seq);
+CREATE TABLE IF NOT EXISTS ids(
+    id_norm TEXT NOT NULL,
+    block_id INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    PRIMARY KEY(id_norm, block_id, kind)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS scans(key TEXT PRIMARY KEY, files TEXT NOT NULL, at REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS findings(rowid INTEGER PRIMARY KEY, scan_key TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS finding_ids(id_norm TEXT NOT NULL, finding_rowid INTEGER NOT NULL,
     scan_key TEXT NOT NULL);
@@ -55,7 +63,7 @@ CREATE INDEX IF NOT EXISTS finding_ids_norm ON finding_ids(id_norm);
 
 
 def default_index_path() -> Path:
-    """`$XDG_CACHE_HOME/imsdiag/index-v2.sqlite`, else `~/.cache/imsdiag/index-v2.sqlite`."""
+    """`$XDG_CACHE_HOME/imsdiag/index-v{N}.sqlite`, else `~/.cache/imsdiag/index-v{N}.sqlite` (N: SCHEMA_VERSION)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "imsdiag" / f"index-v{SCHEMA_VERSION}.sqlite"
 
@@ -66,6 +74,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only takes effect on a new file
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn

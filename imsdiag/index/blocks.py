@@ -1,0 +1,100 @@
+"""A file's records packed into zlib blocks, and the block's id keys: how the index stays a fraction of the logs."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+
+from ..models import Event, ParseIssue
+from ..serialize import event_from_json, issue_from_json
+from .ids import event_ids
+
+BLOCK_RECORDS = 256
+"""Records per block: one JSON row per event was 2-3x the size of the logs; 256 of them compress about 19x,
+and a lookup decompresses one block (a few ms) to pick out its events."""
+BLOCK_BYTES = 256 << 10
+"""A block is closed early at this many bytes of JSON: long records (archives) keep each decompression small."""
+LEVEL = 6
+EVENT, ISSUE, KEYS = "e", "i", "k"
+"""The first character of a line in a block: an Event or a ParseIssue follows as JSON; the last line, the keys."""
+
+Key = tuple[str, int]
+"""(normalised id, kind code) of an id some event in the block carries."""
+
+
+def pack(lines: list[str], keys: Iterable[Key]) -> bytes:
+    """One zlib stream: the records, one a line, then the block's id keys.
+
+    The keys let forgetting a file delete its `ids` rows by primary key; in the same stream as the
+    records (whose text holds the same ids) they compress to a few bytes each.
+    """
+    # json.dumps escapes every control character, so "\n" never occurs inside a record.
+    tail = KEYS + json.dumps(list(keys), separators=(",", ":"))
+    return zlib.compress("\n".join([*lines, tail]).encode("utf-8", "surrogatepass"), LEVEL)
+
+
+def unpack(data: bytes) -> tuple[list[str], list[Key]]:
+    """A block's record lines and id keys; a damaged block raises zlib.error or a ValueError (damage.py)."""
+    return split(inflate(data))
+
+
+def inflate(data: bytes) -> str:
+    if not isinstance(data, bytes):
+        raise TypeError(f"index block of type {type(data).__name__}, not bytes")
+    return zlib.decompress(data).decode("utf-8", "surrogatepass")
+
+
+def split(text: str) -> tuple[list[str], list[Key]]:
+    lines = text.split("\n")
+    tail = lines.pop()
+    if tail[:1] != KEYS:
+        raise ValueError("index block without its id keys")
+    return lines, [(str(n), int(k)) for n, k in json.loads(tail[1:])]
+
+
+def record_of(line: str) -> Event | ParseIssue:
+    """The record a block line holds."""
+    if line[:1] == EVENT:
+        return event_from_json(line[1:])
+    if line[:1] == ISSUE:
+        return issue_from_json(line[1:])
+    raise ValueError(f"index record of unknown kind {line[:1]!r}")
+
+
+def _plain(ident: str) -> bool:
+    """Can a block line be skipped when its lower-cased JSON text does not contain `ident`?
+
+    True for printable ASCII without the characters JSON escapes; str.lower is then per character
+    (no final-sigma context, no character lowering to two), so an event carrying the id contains it.
+    """
+    return ident.isascii() and ident.isprintable() and '"' not in ident and "\\" not in ident
+
+
+def events_carrying(text: str, wanted: set[str]) -> Iterator[tuple[list[tuple[str, str]], Event]]:
+    """(ids, event) for each event of a block (`inflate`d) that carries one of `wanted`; a block holds others too."""
+    for line in _candidates(text, wanted):
+        if line[:1] != EVENT:
+            continue  # a parse issue, or the keys line
+        event = event_from_json(line[1:])
+        ids = event_ids(event)
+        if any(n in wanted for n, _ in ids):
+            yield ids, event
+
+
+def _candidates(text: str, wanted: set[str]) -> Iterable[str]:
+    """The lines of a block that may carry one of `wanted`, in order: decoding every event cost most of a lookup."""
+    low = text.lower()
+    if len(low) != len(text) or not all(_plain(n) for n in wanted):
+        return text.split("\n")  # positions in `low` would not be positions in `text`: decode every line
+    starts: set[int] = set()
+    for n in wanted:
+        pos = low.find(n)
+        while pos >= 0:
+            starts.add(text.rfind("\n", 0, pos) + 1)
+            pos = low.find(n, pos + 1)
+    out = []
+    for start in sorted(starts):
+        end = text.find("\n", start)
+        out.append(text[start : end if end >= 0 else len(text)])
+    return out
