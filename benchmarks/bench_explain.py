@@ -19,31 +19,15 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+import benchkit
+from benchkit import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## explain"
-UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-
-
-@dataclass(frozen=True)
-class Run:
-    name: str
-    seconds: float
-    max_rss_mib: float
-    exit_code: int
-
-
-def parse_size(text: str) -> int:
-    """`200M`, `1G`, `512K` or a byte count."""
-    t = text.strip().upper().rstrip("B")
-    if t and t[-1] in UNITS:
-        return int(float(t[:-1]) * UNITS[t[-1]])
-    return int(t)
 
 
 def need_loggen() -> None:
@@ -65,20 +49,11 @@ def generate(out: Path, size: int) -> None:
 
 
 def timed(name: str, args: list[str]) -> Run:
-    """Run `python -m imsdiag ARGS` in a fresh process; wall time and that process's peak RSS."""
-    began = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "imsdiag", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - began
-    code = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if code not in (0, 1):
-        print(f"{name}: exit {code}\n{err}", file=sys.stderr)
-    # ru_maxrss is KiB on Linux, bytes on macOS.
-    rss = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
-    return Run(name, seconds, rss, code)
+    """Run `python -m imsdiag ARGS` in a fresh process (benchkit.measure: wall time, peak RSS)."""
+    run = benchkit.measure(name, [sys.executable, "-m", "imsdiag", *args], ROOT)
+    if run.exit_code not in (0, 1):
+        print(f"{name}: exit {run.exit_code}\n{run.stderr_tail}", file=sys.stderr)
+    return run
 
 
 def pick_ids(index: Path) -> tuple[str, str]:
@@ -102,7 +77,7 @@ def pick_ids(index: Path) -> tuple[str, str]:
 
 def table(runs: list[Run]) -> str:
     lines = ["| step | seconds | peak RSS MiB | exit |", "|---|---:|---:|---:|"]
-    lines += [f"| {r.name} | {r.seconds:.2f} | {r.max_rss_mib:.0f} | {r.exit_code} |" for r in runs]
+    lines += [f"| {r.name} | {r.seconds:.2f} | {r.rss_mib:.0f} | {r.exit_code} |" for r in runs]
     return "\n".join(lines)
 
 
@@ -132,7 +107,7 @@ def main() -> None:
     ap.add_argument("--no-record", action="store_true", help="do not append to benchmarks/RESULTS.md")
     opts = ap.parse_args()
     need_loggen()
-    size = parse_size(opts.size)
+    size = benchkit.parse_size(opts.size)
     work = Path(tempfile.mkdtemp(prefix="imsdiag-bench-"))
     out = opts.out or work / "logs"
     index = work / "index.sqlite"

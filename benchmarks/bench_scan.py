@@ -1,9 +1,9 @@
 """Benchmark: `imsdiag scan` against a bare Python line loop, grep -c and pflogsumm, at growing input sizes.
 
-Usage: python benchmarks/bench_scan.py [--sizes 100M,500M,1G,2G] [--data benchmarks/data] [--no-record]
+Usage: python benchmarks/bench_scan.py [--sizes 100M,500M,1G,2G] [--data /tmp/bench-data/generated] [--no-record]
 
 For every size it generates (or reuses) a log set with `python -m tools.loggen bench --size SIZE`
-under `benchmarks/data/<SIZE>/`, then runs, one at a time and each in a fresh process measured by
+under `/tmp/bench-data/generated/<SIZE>/`, then runs, one at a time and each in a fresh process measured by
 `/usr/bin/time -v` (wall time and peak RSS of that process alone):
 
   python-loop   `for line in open(f, 'rb'): n += 1` over every file (the floor for any Python tool)
@@ -16,6 +16,8 @@ under `benchmarks/data/<SIZE>/`, then runs, one at a time and each in a fresh pr
 It checks that scan-j1 and scan-j2 report every loop planted in `expected.json` with the right rule,
 hosts and address and nothing else (a PASS/FAIL line per size), prints MB/s, lines/s, wall time, peak
 RSS and the ratios, and appends the dated results with the machine description to benchmarks/RESULTS.md.
+Each command runs once, in sequence: for interleaved min/median figures on real logs against pflogsumm and
+eximstats, see bench_real.py (the timing itself is shared, benchkit.py).
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -33,20 +33,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import benchkit
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-TIME = "/usr/bin/time"
 PFLOGSUMM = "/usr/sbin/pflogsumm"
-MB = 1_000_000
+MB = benchkit.MB
 
 # The rule each planted loop kind must be reported under.
 KIND_RULES = {"q178436": {"Q178436"}, "postfix-forwarding-loop": {"LOOP005"}, "exim-hop-limit": {"LOOP003"}}
 
-_ELAPSED = re.compile(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)")
-_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
-
-LOOP_SCRIPT = "import sys\nn = 0\nfor f in sys.argv[1:]:\n    for line in open(f, 'rb'):\n        n += 1\nprint(n)\n"
+LOOP_SCRIPT = benchkit.LOOP_SCRIPT
 
 
 @dataclass(frozen=True)
@@ -70,14 +67,6 @@ class Run:
         return self.lines / self.seconds if self.seconds else 0.0
 
 
-def parse_size(text: str) -> int:
-    """`100M`, `1G`, `512K` or a byte count."""
-    t = text.strip().upper().rstrip("B")
-    if t and t[-1] in UNITS:
-        return int(float(t[:-1]) * UNITS[t[-1]])
-    return int(t)
-
-
 def generate(out: Path, size: int) -> dict[str, object]:
     """The log set of `size` bytes in `out`, generated once and reused while expected.json matches."""
     expected = out / "expected.json"
@@ -93,14 +82,9 @@ def generate(out: Path, size: int) -> dict[str, object]:
 
 
 def measure(name: str, cmd: list[str], nbytes: int, lines: int, cwd: Path = ROOT) -> Run:
-    """Run `cmd` under /usr/bin/time -v: wall time and peak RSS of that process tree's largest process."""
-    proc = subprocess.run([TIME, "-v", *cmd], cwd=cwd, capture_output=True, text=True, errors="replace")
-    el = _ELAPSED.search(proc.stderr)
-    rss = _RSS.search(proc.stderr)
-    if el is None or rss is None:
-        sys.exit(f"bench_scan: {name}: cannot read /usr/bin/time output:\n{proc.stderr[-2000:]}")
-    seconds = int(el[1] or 0) * 3600 + int(el[2]) * 60 + float(el[3])
-    run = Run(name, seconds, int(rss[1]) / 1024, nbytes, lines, proc.returncode, proc.stdout)
+    """One run of `cmd` in a fresh process (benchkit.measure: wall time, peak RSS), printed as it ends."""
+    m = benchkit.measure(name, cmd, cwd, capture=True)
+    run = Run(name, m.seconds, m.rss_mib, nbytes, lines, m.exit_code, m.stdout)
     print(
         f"  {name:<11} {run.seconds:8.2f} s {run.mb_s:8.1f} MB/s {run.lines_s / 1e3:9.0f} klines/s "
         f"{run.rss_mib:7.1f} MiB  (exit {run.exit_code})",
@@ -216,21 +200,9 @@ def ratio(runs: list[Run], a: str, b: str) -> str:
     return f"{ra.seconds / rb.seconds:.2f}"
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"`{' '.join(platform.uname())}`; {cpu}; {os.cpu_count()} cores; Python {platform.python_version()}"
-
-
 def render(results: list[dict[str, object]]) -> str:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = [f"\n## scan ({now})\n", f"Machine: {machine()}\n"]
+    out = [f"\n## scan ({now})\n", f"Machine: {benchkit.machine()}\n"]
     out.append("| size | run | wall s | MB/s | klines/s | peak RSS MiB |")
     out.append("|---|---|---:|---:|---:|---:|")
     for res in results:
@@ -260,16 +232,16 @@ def render(results: list[dict[str, object]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--sizes", default="100M,500M,1G,2G", help="comma-separated sizes [100M,500M,1G,2G]")
-    ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data", help="generated data cache")
+    ap.add_argument("--data", type=Path, default=Path("/tmp/bench-data/generated"), help="generated data cache")
     ap.add_argument("--no-record", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
-    if not Path(TIME).exists():
+    if not benchkit.have_time():
         sys.exit("bench_scan: /usr/bin/time is needed (apt-get install -y time)")
     work = Path(tempfile.mkdtemp(prefix="imsdiag-bench-scan-"))
     results = []
     try:
         for label in [s.strip() for s in args.sizes.split(",") if s.strip()]:
-            results.append(bench_size(label.upper(), parse_size(label), args.data, work))
+            results.append(bench_size(label.upper(), benchkit.parse_size(label), args.data, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     table = render(results)
