@@ -80,7 +80,7 @@ def common_input_options(func: F) -> F:
             "--index",
             "index_path",
             metavar="PATH",
-            help="Index database (default: the user cache folder, e.g. ~/.cache/imsdiag/index-v2.sqlite).",
+            help="Index database (default: the user cache folder, e.g. ~/.cache/imsdiag/index-v3.sqlite).",
         ),
         click.option("--no-index", is_flag=True, help="Do not read or write the event index."),
         click.option(
