@@ -15,8 +15,7 @@ from .boundary import ImsdiagGroup, decide
 from .config import Config, load_config
 from .errors import ExitCode, InputError, MessageNotFound
 from .models import Severity
-from .params import DURATION, HOST_ALIAS, RULES, SERVER_ZONE, SEVERITIES, WHEN, ZONE, joined
-from .parsers import PARSERS
+from .params import DURATION, HOST_ALIAS, LOG_FORMAT, RULES, SERVER_ZONE, SEVERITIES, WHEN, ZONE, joined
 from .result import ScanResult
 from .settings import (
     DEFAULT_FAIL_ON,
@@ -73,7 +72,7 @@ def common_input_options(func: F) -> F:
         ),
         click.option(
             "--log-format",
-            type=click.Choice([p.name for p in PARSERS]),
+            type=LOG_FORMAT,
             help="Read every file as this format instead of detecting it by content.",
         ),
         click.option(

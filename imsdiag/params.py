@@ -84,3 +84,26 @@ class RuleNames(Checked):
 
 RULES = RuleNames("RULES", split_commas)
 """Comma-separated rule ids or slugs, checked later against the rules (an unknown one exits 3)."""
+
+
+class LogFormat(click.Choice[str]):
+    """`--log-format NAME`: the parsers' names, looked up when first needed (not when the CLI is imported).
+
+    Importing every parser costs a sixth of a second, which `imsdiag --version` and `explain` should not pay.
+    """
+
+    def __init__(self) -> None:
+        self.case_sensitive = False
+
+    @property  # click sets `choices` in __init__; here it is read when needed
+    def choices(self) -> tuple[str, ...]:
+        from .parsers import PARSERS
+
+        return tuple(str(p.name) for p in PARSERS)
+
+    @choices.setter
+    def choices(self, value: tuple[str, ...]) -> None:
+        raise AttributeError("the log formats are the parsers' names")
+
+
+LOG_FORMAT = LogFormat()

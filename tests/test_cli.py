@@ -286,3 +286,23 @@ def test_statistics_counts_findings_per_rule() -> None:
     assert [(r["rule_id"], r["count"]) for r in doc] == [("Q178436", 3), ("LOOP003", 1), ("LOOP005", 1)]
     clean = run("scan", "--no-index", "--statistics", str(SAMPLES / "healthy"))
     assert (clean.exit_code, clean.stdout) == (0, "No findings.\n")
+
+
+def test_log_format_names_are_the_parsers_and_any_case_works() -> None:
+    assert "[ims-protocol|ims-tracking|ims-archive|mbox|message|postfix|sendmail|exim|exchange-tracking]" in " ".join(
+        run("scan", "--help").output.split()
+    )
+    log = str(SAMPLES / "postfix-forwarding-loop" / "mx1.example.org" / "mail.log")
+    assert run("scan", "--no-index", "-q", "--log-format", "POSTFIX", log).exit_code == 1  # read, loop found
+    bad = run("scan", "--no-index", "--log-format", "IMS_PROTOCOL", log)
+    assert bad.exit_code == 2 and "'ims-protocol'" in bad.output
+
+
+def test_the_cli_starts_without_loading_the_parsers() -> None:
+    # Start-up counts for `explain` and `--version`: the parsers load only when a file is read.
+    import subprocess
+    import sys
+
+    code = "import sys, imsdiag.cli; print(sorted(m for m in sys.modules if m.startswith('imsdiag.parsers')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -21,3 +21,13 @@ def test_readme_starts_with_the_two_fresh_machine_commands() -> None:
     head = readme[: readme.index("## ")]
     assert "python3 -m pip install . && imsdiag scan sample_logs/q178436-site-connector" in head
     assert "python3 -m pip install -e '.[test]' && python -m pytest" in head
+
+
+def test_doc_examples_are_the_golden_outputs() -> None:
+    # The goldens are fresh runs of the shipped scenarios (test_scenarios.py): the examples cannot drift.
+    from tools.gen_doc_examples import DOCS, render
+
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        assert "<!-- example:" in text, doc
+        assert render(text) == text, f"{doc.name}: run python -m tools.gen_doc_examples"
