@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
 import re
@@ -14,6 +15,7 @@ from .graph import chain_edge_counts
 from .hosts import HostEvidence
 from .models import Event, EventTally, Source, TimeQuality
 from .names import normalize_host
+from .runs import KEEP_WHOLE, Run, add_to_runs, is_hopless
 
 MAX_ADDRESSES = 200_000
 """Cap on distinct addresses remembered for proxy lookups, so memory stays bounded on huge logs."""
@@ -42,6 +44,9 @@ class _Group:
 
     events: list[tuple[int, Event]] = field(default_factory=list)
     last: datetime | None = None
+    hopless: int = 0
+    """Hopless events kept whole in `events`; past KEEP_WHOLE the rest are only counted in `runs`."""
+    runs: list[Run] = field(default_factory=list)
 
 
 @dataclass
@@ -61,6 +66,8 @@ class Correlator:
     """Candidates of closed clusters that reached `min_repeat`, and those merged from other files."""
     _open: dict[str, _Group] = field(default_factory=dict)
     _seq: int = 0
+    _runs: dict[str, list[Run]] = field(default_factory=dict)
+    """Recipient -> the hopless runs of its closed clusters (see `runs.Run`): counts, not events."""
     candidates_dropped: int = 0
     """Candidates of clusters that closed (a pause over the window) below `min_repeat` events."""
     signals: list[Event] = field(default_factory=list)
@@ -157,9 +164,15 @@ class Correlator:
         out = dataclasses.replace(self)
         out._kept = [(n, years_later(e, delta)) for n, e in self._kept]
         out._open = {
-            k: _Group([(n, years_later(e, delta)) for n, e in g.events], move(g.last) if g.last else None)
+            k: _Group(
+                [(n, years_later(e, delta)) for n, e in g.events],
+                move(g.last) if g.last else None,
+                g.hopless,
+                [r.mapped(lambda e: years_later(e, delta)) for r in g.runs],
+            )
             for k, g in self._open.items()
         }
+        out._runs = {k: [r.mapped(lambda e: years_later(e, delta)) for r in v] for k, v in self._runs.items()}
         out.signals = [years_later(e, delta) for e in self.signals]
         out.cyclic = [years_later(e, delta) for e in self.cyclic]
         out.auto_replies = [years_later(e, delta) for e in self.auto_replies]
@@ -197,6 +210,20 @@ class Correlator:
         """
         return [ev for _, ev in self._kept_and_open()]
 
+    @property
+    def runs(self) -> dict[str, list[Run]]:
+        """Recipient -> its hopless runs, closed and open: what `candidates` leaves out of long clusters.
+
+        Each run's tallies carry, as their arrival number, where they would stand among `candidates`
+        (a half-integer position), so the detector can order them with the kept events exactly.
+        """
+        seqs = [n for n, _ in self._kept_and_open()]
+        out: dict[str, list[Run]] = {}
+        for rcpt, runs in itertools.chain(self._runs.items(), ((k, g.runs) for k, g in self._open.items())):
+            for r in runs:
+                out.setdefault(rcpt, []).append(r.mapped(lambda e: e, lambda s: bisect.bisect_right(seqs, s) - 0.5))
+        return out
+
     def _kept_and_open(self) -> list[tuple[int, Event]]:
         seen: set[int] = set()
         out: list[tuple[int, Event]] = []
@@ -218,17 +245,29 @@ class Correlator:
                 and group.last is not None
                 and (ev.time - group.last).total_seconds() > self.window_seconds
             ):
-                self._close(group)
-            group.events.append((self._seq, ev))
+                self._close(rcpt, group)
+            self._into_group(group, ev)
             if ev.time is not None and (group.last is None or ev.time > group.last):
                 group.last = ev.time
 
-    def _close(self, group: _Group) -> None:
+    def _into_group(self, group: _Group, ev: Event) -> None:
+        """Keep the event whole, or count it in the group's runs once KEEP_WHOLE hopless ones are kept."""
+        if not is_hopless(ev):
+            group.events.append((self._seq, ev))
+        elif group.hopless < max(KEEP_WHOLE, self.min_repeat):
+            group.hopless += 1
+            group.events.append((self._seq, ev))
+        else:
+            add_to_runs(group.runs, ev, self._seq, self.window_seconds / 2)
+
+    def _close(self, rcpt: str, group: _Group) -> None:
         if len(group.events) >= self.min_repeat:
             self._kept.extend(group.events)
+            if group.runs:
+                self._runs.setdefault(rcpt, []).extend(group.runs)
         else:
             self.candidates_dropped += len(group.events)
-        group.events = []
+        group.events, group.hopless, group.runs = [], 0, []
 
     def _has_cycle(self, ev: Event) -> bool:
         chains = [ev.received, *ev.embedded_received]
@@ -290,9 +329,15 @@ class Correlator:
 
     def merge(self, other: Correlator) -> None:
         """Fold a correlator built in another process (one per file with `--jobs`) into this one."""
-        for ev in other.candidates:
+        base = self._seq
+        theirs = other._kept_and_open()
+        for _, ev in theirs:
             self._seq += 1
             self._kept.append((self._seq, ev))
+        seqs = [n for n, _ in theirs]
+        for rcpt, runs in itertools.chain(other._runs.items(), ((k, g.runs) for k, g in other._open.items())):
+            mine = self._runs.setdefault(rcpt, [])
+            mine.extend(r.mapped(lambda e: e, lambda s: base + bisect.bisect_right(seqs, s) + 0.5) for r in runs)
         self.candidates_dropped += other.candidates_dropped
         self.events_seen += other.events_seen
         self.events_outside_window += other.events_outside_window

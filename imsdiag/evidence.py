@@ -11,6 +11,7 @@ from .correlate import Correlator, better_name_source
 from .hostmap import HostMap, Join
 from .models import Direction, Event, TimeQuality
 from .names import domain_of
+from .runs import Run
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Evidence:
     """What survived reading, on one host map and one clock."""
 
     candidates: tuple[Event, ...] = ()
+    runs: Mapping[str, tuple[Run, ...]] = field(default_factory=dict)
+    """Recipient -> the hopless events `candidates` only counts (see `runs.Run`), on the same names and clock."""
     signals: tuple[Event, ...] = ()
     cyclic: tuple[Event, ...] = ()
     auto_replies: tuple[Event, ...] = ()
@@ -65,6 +68,10 @@ def freeze(
     first, last = _span(corr, hm, shift, zones)
     return Evidence(
         candidates=tuple(candidates),
+        runs={
+            rcpt: tuple(r.mapped(lambda e: _retime(place_event(e, hm, zones), shift)) for r in runs)
+            for rcpt, runs in corr.runs.items()
+        },
         signals=tuple(signals),
         cyclic=tuple(cyclic),
         auto_replies=tuple(autos),

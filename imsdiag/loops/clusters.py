@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..models import Event
+from ..runs import Run
 
 
 def split_by_gap(events: Sequence[Event], gap_seconds: float) -> list[list[Event]]:
@@ -23,6 +24,30 @@ def split_by_gap(events: Sequence[Event], gap_seconds: float) -> list[list[Event
     if not clusters:
         return [untimed] if untimed else []
     clusters[0][:0] = untimed
+    return clusters
+
+
+def split_with_runs(
+    events: Sequence[Event], runs: Sequence[Run], gap_seconds: float
+) -> list[tuple[list[Event], list[Run]]]:
+    """`split_by_gap` over events and hopless runs together; a run has no pause inside, so it moves as one block."""
+    if not runs:
+        return [(c, []) for c in split_by_gap(events, gap_seconds)]
+    timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
+    items: list[tuple[datetime, datetime, Event | Run]] = [(e.time, e.time, e) for e in timed if e.time is not None]
+    items += [(r.lo.time, r.hi.time, r) for r in runs if r.lo.time is not None and r.hi.time is not None]
+    items.sort(key=lambda item: item[0])
+    clusters: list[tuple[list[Event], list[Run]]] = []
+    last: datetime | None = None
+    for start, end, item in items:
+        if last is None or (start - last).total_seconds() > gap_seconds:
+            clusters.append(([], []))
+        if isinstance(item, Run):
+            clusters[-1][1].append(item)
+        else:
+            clusters[-1][0].append(item)
+        last = end if last is None else max(last, end)
+    clusters[0][0][:0] = [e for e in events if e.time is None]
     return clusters
 
 

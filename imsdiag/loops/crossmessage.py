@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -13,9 +13,10 @@ from typing import TypeVar
 from ..evidence import Evidence
 from ..graph import Edge, ring_shape, strongly_connected
 from ..models import Direction, Event, Loop, LoopKind, ReportKind
-from ..names import report_kind_from_subject, subject_stem
+from ..names import subject_stem
+from ..runs import Run, kind_of
 from ..transits import received_edges, transit_edges
-from .clusters import split_by_gap
+from .clusters import split_with_runs
 
 T = TypeVar("T")
 
@@ -139,15 +140,21 @@ def detect_null_sender_loops(corr: Evidence, min_passes: int, window_seconds: fl
             by_rcpt[rcpt].append(ev)
     loops: list[Loop] = []
     for rcpt in sorted(by_rcpt):
-        for cluster in split_by_gap(by_rcpt[rcpt], window_seconds):
-            loop = _ring_loop(rcpt, cluster, corr, min_passes)
+        for cluster, runs in split_with_runs(by_rcpt[rcpt], corr.runs.get(rcpt, ()), window_seconds):
+            loop = _ring_loop(rcpt, cluster, corr, min_passes, runs)
             if loop is not None:
                 loops.append(loop)
     return loops
 
 
-def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) -> Loop | None:
-    """The busiest ring one recipient's reports went round, as a Loop; None when no ring shows enough passes."""
+def _ring_loop(
+    rcpt: str, events: list[Event], corr: Evidence, min_passes: int, runs: Sequence[Run] = ()
+) -> Loop | None:
+    """The busiest ring one recipient's reports went round, as a Loop; None when no ring shows enough passes.
+
+    `runs` are the cluster's hopless events that were only counted: they prove no hop, so they change
+    no count and no ring, only the cluster's first and last time and its commonest subject and kind.
+    """
     via = domain_routes(events, corr)
     counts, _ = _transit_counts(events, corr, via)
     if not counts:
@@ -157,7 +164,7 @@ def _ring_loop(rcpt: str, events: list[Event], corr: Evidence, min_passes: int) 
         traffic = _ring_traffic(component, events, corr, via, min_passes)
         if traffic is None:
             continue
-        loop = _ring_as_loop(rcpt, events, traffic, corr, via)
+        loop = _ring_as_loop(rcpt, events, traffic, corr, via, runs)
         if best is None or traffic.passes > (best.passes or 0):
             best = loop
     return best
@@ -198,9 +205,12 @@ def _ring_traffic(
     return _RingTraffic(component, inside, edge_counts, edge_events, passes)
 
 
-def _ring_as_loop(rcpt: str, events: list[Event], traffic: _RingTraffic, corr: Evidence, via: Routes) -> Loop:
+def _ring_as_loop(
+    rcpt: str, events: list[Event], traffic: _RingTraffic, corr: Evidence, via: Routes, runs: Sequence[Run]
+) -> Loop:
     """The Loop a ring's traffic shows: its hosts in travel order, passes, pace and growth per pass."""
     timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
+    first, last = _span(timed, runs)
     ring, shape = ring_shape(traffic.component, traffic.edge_counts, _origin(timed, corr))
     busiest = max(traffic.edge_counts, key=lambda e: (traffic.edge_counts[e], e))
     busiest_events = traffic.edge_events[busiest]
@@ -213,11 +223,11 @@ def _ring_as_loop(rcpt: str, events: list[Event], traffic: _RingTraffic, corr: E
         addresses=(rcpt,),
         events=tuple(sorted(ring_events, key=_time_key)),
         passes=traffic.passes,
-        first_seen=timed[0].time if timed else None,
-        last_seen=timed[-1].time if timed else None,
+        first_seen=first,
+        last_seen=last,
         period_seconds=_period(busiest_events),
-        subject_stem=_commonest_stem(events),
-        report_kind=_commonest_kind(events),
+        subject_stem=_commonest_stem(events, runs, corr),
+        report_kind=_commonest_kind(events, runs, corr),
         growth_bytes_per_pass=_size_growth(busiest_events),
         growth_received_per_pass=_received_growth(ring_events, corr),
         notes=(f"{busiest[0]} → {busiest[1]} carried it {traffic.passes} times, the most of any hop",),
@@ -227,27 +237,74 @@ def _ring_as_loop(rcpt: str, events: list[Event], traffic: _RingTraffic, corr: E
 
 
 def _on_ring(traffic: _RingTraffic, corr: Evidence, via: Routes) -> list[Event]:
-    """The inside events that travelled a ring hop, and those that prove no hop (a report created on a server)."""
+    """The inside events that travelled a ring hop, and those that prove no hop (a report created on a server).
+
+    A mailbox delivery or a record of no known direction is no pass and no evidence of the ring
+    (`runs.is_hopless`): a steady stream of one-off bounces delivered to the same user is not part of it.
+    """
     on_ring = []
     for e in traffic.inside:
         edges = event_edges(e, corr, via)
-        if not edges or any(edge in traffic.edge_counts for edge in edges):
+        travelled = any(edge in traffic.edge_counts for edge in edges)
+        if travelled or (not edges and e.direction not in (Direction.LOCAL, Direction.UNKNOWN)):
             on_ring.append(e)
     return on_ring
 
 
-def _commonest(values: Iterable[T]) -> T | None:
-    """The value seen most often (the first seen among equals); None when there is none."""
-    counts = Counter(values)
-    return counts.most_common(1)[0][0] if counts else None
+def _span(timed: Sequence[Event], runs: Sequence[Run]) -> tuple[datetime | None, datetime | None]:
+    """First and last time of the cluster: its timed events and its runs' earliest and latest events."""
+    times = [t for t in (timed[0].time, timed[-1].time) if t is not None] if timed else []
+    times += [t for r in runs for t in (r.lo.time, r.hi.time) if t is not None]
+    return (min(times), max(times)) if times else (None, None)
 
 
-def _commonest_stem(events: Sequence[Event]) -> str | None:
-    return _commonest(s for s in (subject_stem(e.subject) for e in events) if s)
+def _commonest(values: Iterable[tuple[tuple[object, ...], T, int]]) -> T | None:
+    """The value seen most often (the first seen among equals); None when there is none.
+
+    `values` are (order key, value, how many): a run's tally stands for many events at the place of its first.
+    """
+    counts: dict[T, int] = {}
+    first: dict[T, tuple[object, ...]] = {}
+    for key, value, n in values:
+        counts[value] = counts.get(value, 0) + n
+        if value not in first or key < first[value]:
+            first[value] = key
+    if not counts:
+        return None
+    return min(counts, key=lambda v: (-counts[v], first[v]))
 
 
-def _commonest_kind(events: Sequence[Event]) -> ReportKind:
-    kind = _commonest(k for k in map(_kind, events) if k is not ReportKind.NONE)
+def _ordered(
+    events: Sequence[Event], runs: Sequence[Run], corr: Evidence, pick: Callable[[Event], T | None], table: str
+) -> Iterable[tuple[tuple[object, ...], T, int]]:
+    """(order key, value, count) of the cluster's events and its runs' tallies.
+
+    Without runs the key is the place in the cluster (untimed events first, then by time and arrival);
+    with runs a timed event's key is (time, place among all candidates), which orders the same way and
+    also places each tally at its first event (`Correlator.runs` gives it its place among the candidates).
+    """
+    position = {id(e): i for i, e in enumerate(corr.candidates)} if runs else {}
+    for i, e in enumerate(events):
+        value = pick(e)
+        if value is not None:
+            timed = runs and e.time is not None
+            yield ((1, e.time, position.get(id(e), float(i))) if timed else (0, i)), value, 1
+    for r in runs:
+        for value, t in getattr(r, table).items():
+            yield (1, t.first.time, t.seq), value, t.count
+
+
+def _commonest_stem(events: Sequence[Event], runs: Sequence[Run], corr: Evidence) -> str | None:
+    return _commonest(_ordered(events, runs, corr, lambda e: subject_stem(e.subject) or None, "stems"))
+
+
+def _report_kind(e: Event) -> ReportKind | None:
+    kind = kind_of(e)
+    return kind if kind is not ReportKind.NONE else None
+
+
+def _commonest_kind(events: Sequence[Event], runs: Sequence[Run], corr: Evidence) -> ReportKind:
+    kind = _commonest(_ordered(events, runs, corr, _report_kind, "kinds"))
     return kind if kind is not None else ReportKind.NONE
 
 
@@ -259,14 +316,6 @@ def _size_growth(events: Sequence[Event]) -> float | None:
 def _received_growth(events: Sequence[Event], corr: Evidence) -> float | None:
     """Received lines added per pass, from the copies that carry their headers."""
     return _growth(_per_pass([e for e in events if e.time is not None and e.received], corr))
-
-
-def _kind(e: Event) -> ReportKind:
-    """The event's report kind, or the one its subject announces (protocol logs know only the subject)."""
-    if e.report_kind is not ReportKind.NONE:
-        return e.report_kind
-    from_subject = report_kind_from_subject(e.subject)
-    return ReportKind(from_subject) if from_subject else ReportKind.NONE
 
 
 def _origin(timed: Sequence[Event], corr: Evidence) -> str | None:
