@@ -206,7 +206,9 @@ class Correlator:
         Kept per recipient in clusters like the detector's: a cluster that closes (the next event
         for that recipient comes more than `window_seconds` later in the same file) with fewer than
         `min_repeat` events can never show a loop on its own and is dropped, so memory follows the
-        open window and the clusters that look like loops, not the length of the log.
+        open window and the clusters that look like loops, not the length of the log. Past the first
+        KEEP_WHOLE hopless candidates of a cluster (mailbox deliveries: no hop, never ring evidence) the
+        rest are only counted, in `runs`: a steady stream to one address keeps bounded state.
         """
         return [ev for _, ev in self._kept_and_open()]
 

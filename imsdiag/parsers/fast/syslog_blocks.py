@@ -50,6 +50,9 @@ _IN, _UNKNOWN = Direction.IN, Direction.UNKNOWN
 _OTHER, _POSTFIX, _FULL = 0, 1, 2
 """What the walk does with a program's lines: nothing (no handler takes them), Postfix's, the full parser's."""
 
+TIME_CACHE = 8192
+"""Distinct (stamp, host) times remembered before the cache starts again: a few per second of a busy log."""
+
 
 def extract_syslog(
     stream: BinaryIO, ctx: ParseContext, handlers: Sequence[ProgramHandler], block_size: int = BLOCK_SIZE
@@ -187,7 +190,7 @@ class _SyslogBlocks:
             known = self._times.get(key)
             # A stamp of the tracker's month and year needs no year_for call (it would change nothing).
             if known is None or known[2] != years._month or known[3] != years._year:
-                if len(self._times) >= 65536:
+                if len(self._times) >= TIME_CACHE:
                     self._times.clear()
                 mon, day, hms = stamp.split()
                 h, m, s = hms.split(b":")
