@@ -48,6 +48,15 @@ class _Group:
     """Hopless events kept whole in `events`; past KEEP_WHOLE the rest are only counted in `runs`."""
     runs: list[Run] = field(default_factory=list)
 
+    def shifted(self, delta: int) -> _Group:
+        """The group with every time `delta` years later (see `Correlator.shifted_years`)."""
+        return _Group(
+            [(n, years_later(e, delta)) for n, e in self.events],
+            self.last.replace(year=self.last.year + delta) if self.last else None,
+            self.hopless,
+            [r.mapped(lambda e: years_later(e, delta)) for r in self.runs],
+        )
+
 
 @dataclass
 class Correlator:
@@ -163,15 +172,7 @@ class Correlator:
 
         out = dataclasses.replace(self)
         out._kept = [(n, years_later(e, delta)) for n, e in self._kept]
-        out._open = {
-            k: _Group(
-                [(n, years_later(e, delta)) for n, e in g.events],
-                move(g.last) if g.last else None,
-                g.hopless,
-                [r.mapped(lambda e: years_later(e, delta)) for r in g.runs],
-            )
-            for k, g in self._open.items()
-        }
+        out._open = {k: g.shifted(delta) for k, g in self._open.items()}
         out._runs = {k: [r.mapped(lambda e: years_later(e, delta)) for r in v] for k, v in self._runs.items()}
         out.signals = [years_later(e, delta) for e in self.signals]
         out.cyclic = [years_later(e, delta) for e in self.cyclic]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .models import Direction, Event, ReportKind, Source
 from .names import report_kind_from_subject, subject_stem
@@ -66,6 +67,11 @@ class Run:
     count: int = 0
     stems: dict[str, Tally] = field(default_factory=dict)
     kinds: dict[ReportKind, Tally] = field(default_factory=dict)
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The earliest and latest time in the run (hopless events are timed)."""
+        assert self.lo.time is not None and self.hi.time is not None
+        return self.lo.time, self.hi.time
 
     def near(self, ev: Event, gap: float) -> bool:
         assert ev.time is not None and self.lo.time is not None and self.hi.time is not None

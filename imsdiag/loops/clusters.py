@@ -33,22 +33,25 @@ def split_with_runs(
     """`split_by_gap` over events and hopless runs together; a run has no pause inside, so it moves as one block."""
     if not runs:
         return [(c, []) for c in split_by_gap(events, gap_seconds)]
-    timed = sorted((e for e in events if e.time is not None), key=lambda e: e.time)  # type: ignore[arg-type,return-value]
-    items: list[tuple[datetime, datetime, Event | Run]] = [(e.time, e.time, e) for e in timed if e.time is not None]
-    items += [(r.lo.time, r.hi.time, r) for r in runs if r.lo.time is not None and r.hi.time is not None]
-    items.sort(key=lambda item: item[0])
+    blocks: list[tuple[datetime, datetime, Event | Run]] = [(e.time, e.time, e) for e in events if e.time is not None]
+    blocks += [(*r.bounds(), r) for r in runs]
+    blocks.sort(key=lambda item: item[0])  # stable: events of one time stay in arrival order, as in split_by_gap
     clusters: list[tuple[list[Event], list[Run]]] = []
     last: datetime | None = None
-    for start, end, item in items:
+    for start, end, item in blocks:
         if last is None or (start - last).total_seconds() > gap_seconds:
             clusters.append(([], []))
-        if isinstance(item, Run):
-            clusters[-1][1].append(item)
-        else:
-            clusters[-1][0].append(item)
+        _place(clusters[-1], item)
         last = end if last is None else max(last, end)
     clusters[0][0][:0] = [e for e in events if e.time is None]
     return clusters
+
+
+def _place(cluster: tuple[list[Event], list[Run]], item: Event | Run) -> None:
+    if isinstance(item, Run):
+        cluster[1].append(item)
+    else:
+        cluster[0].append(item)
 
 
 def time_span(events: Sequence[Event]) -> tuple[datetime | None, datetime | None]:
