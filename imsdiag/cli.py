@@ -73,7 +73,8 @@ def common_input_options(func: F) -> F:
         ),
         click.option(
             "--log-format",
-            type=click.Choice([p.name for p in PARSERS]),
+            # Plain strings: click 8.2+ offers an enum member by its NAME (IMS_PROTOCOL), not its value.
+            type=click.Choice([str(p.name) for p in PARSERS]),
             help="Read every file as this format instead of detecting it by content.",
         ),
         click.option(

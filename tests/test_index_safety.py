@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from imsdiag.cli import cli
 from imsdiag.errors import InputError
@@ -23,6 +23,7 @@ from imsdiag.index import APP_ID, SCHEMA_VERSION, core, open_index, schema
 from imsdiag.models import Event, Location
 from imsdiag.sources import InputFile
 
+from .clirunner import cli_runner
 from .conftest import SAMPLES
 
 LOOP = SAMPLES / "q178436-site-connector"
@@ -31,7 +32,7 @@ LOOP_ID = "47CE0B8704CBB1EB0296855D0288EA65@imc1.company.com"
 
 
 def scan(index: Path, logs: Path = LOOP) -> Result:
-    return CliRunner().invoke(cli, ["scan", str(logs), "--index", str(index), "-j", "1", "--format", "json"])
+    return cli_runner().invoke(cli, ["scan", str(logs), "--index", str(index), "-j", "1", "--format", "json"])
 
 
 def index_notes(result: Result) -> list[str]:
@@ -168,7 +169,7 @@ def test_foreign_file_at_the_default_path_is_a_note_not_an_error(tmp_path: Path)
     cache.mkdir(parents=True, exist_ok=True)
     default = cache / f"index-v{SCHEMA_VERSION}.sqlite"
     default.write_text("not an index\n")
-    result = CliRunner().invoke(cli, ["scan", str(HEALTHY), "-j", "1", "--format", "json"])
+    result = cli_runner().invoke(cli, ["scan", str(HEALTHY), "-j", "1", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert any("not an imsdiag index; left untouched" in n for n in index_notes(result))
     assert default.read_text() == "not an index\n"
@@ -216,7 +217,7 @@ def test_garbage_found_by_jobs_workers_is_recovered_and_reported(
     ix = tmp_path / "ix.sqlite"
     first = scan(ix)
     garble_middle(ix)
-    result = CliRunner().invoke(cli, ["scan", str(LOOP), "--index", str(ix), "-j", "2", "--format", "json"])
+    result = cli_runner().invoke(cli, ["scan", str(LOOP), "--index", str(ix), "-j", "2", "--format", "json"])
     assert result.exit_code == 1, result.output
     assert findings(result) == findings(first)
     assert any("damaged" in n for n in index_notes(result)), index_notes(result)
@@ -288,10 +289,10 @@ def test_explain_after_garbage_reads_the_logs(tmp_path: Path) -> None:
     assert scan(ix).exit_code == 1
     garble_middle(ix)
     args = ["explain", LOOP_ID, "--logs", str(LOOP), "--index", str(ix), "--format", "json"]
-    result = CliRunner().invoke(cli, args)
+    result = cli_runner().invoke(cli, args)
     assert result.exit_code == 1, result.output  # told, and the message is in an error-level loop
     assert json.loads(result.stdout)["findings"]
-    again = CliRunner().invoke(cli, args)
+    again = cli_runner().invoke(cli, args)
     assert again.exit_code == 1, again.output
 
 
@@ -344,7 +345,7 @@ def test_index_warnings_reach_the_terminal_report(tmp_path: Path) -> None:
     conn.execute("DROP TABLE findings")
     conn.commit()
     conn.close()
-    result = CliRunner().invoke(cli, ["scan", str(HEALTHY), "--index", str(ix), "-j", "1"])
+    result = cli_runner().invoke(cli, ["scan", str(HEALTHY), "--index", str(ix), "-j", "1"])
     assert result.exit_code == 0, result.output
     assert "missing table(s): findings" in result.output
 
