@@ -12,18 +12,38 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from imsdiag.cli import cli
 from imsdiag.errors import InputError
-from imsdiag.index import APP_ID, SCHEMA_VERSION, core, open_index, schema
+from imsdiag.index import APP_ID, SCHEMA_VERSION, EventIndex, core, open_index, schema
 from imsdiag.models import Event, Location
 from imsdiag.sources import InputFile
 
+from .clirunner import cli_runner
 from .conftest import SAMPLES
+
+_OPENED: list[EventIndex] = []
+
+
+def _opened(path: Path | None) -> EventIndex:
+    """open_index, closed again after the test: Python 3.13 warns about an unclosed SQLite connection when it
+    is collected, and `filterwarnings = error` fails whichever later test that happens in."""
+    ix = open_index(path)
+    _OPENED.append(ix)
+    return ix
+
+
+@pytest.fixture(autouse=True)
+def _close_opened() -> Iterator[None]:
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
+
 
 LOOP = SAMPLES / "q178436-site-connector"
 HEALTHY = SAMPLES / "healthy"
@@ -31,7 +51,7 @@ LOOP_ID = "47CE0B8704CBB1EB0296855D0288EA65@imc1.company.com"
 
 
 def scan(index: Path, logs: Path = LOOP) -> Result:
-    return CliRunner().invoke(cli, ["scan", str(logs), "--index", str(index), "-j", "1", "--format", "json"])
+    return cli_runner().invoke(cli, ["scan", str(logs), "--index", str(index), "-j", "1", "--format", "json"])
 
 
 def index_notes(result: Result) -> list[str]:
@@ -168,7 +188,7 @@ def test_foreign_file_at_the_default_path_is_a_note_not_an_error(tmp_path: Path)
     cache.mkdir(parents=True, exist_ok=True)
     default = cache / f"index-v{SCHEMA_VERSION}.sqlite"
     default.write_text("not an index\n")
-    result = CliRunner().invoke(cli, ["scan", str(HEALTHY), "-j", "1", "--format", "json"])
+    result = cli_runner().invoke(cli, ["scan", str(HEALTHY), "-j", "1", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert any("not an imsdiag index; left untouched" in n for n in index_notes(result))
     assert default.read_text() == "not an index\n"
@@ -216,7 +236,7 @@ def test_garbage_found_by_jobs_workers_is_recovered_and_reported(
     ix = tmp_path / "ix.sqlite"
     first = scan(ix)
     garble_middle(ix)
-    result = CliRunner().invoke(cli, ["scan", str(LOOP), "--index", str(ix), "-j", "2", "--format", "json"])
+    result = cli_runner().invoke(cli, ["scan", str(LOOP), "--index", str(ix), "-j", "2", "--format", "json"])
     assert result.exit_code == 1, result.output
     assert findings(result) == findings(first)
     assert any("damaged" in n for n in index_notes(result)), index_notes(result)
@@ -245,7 +265,7 @@ def test_table_dropped_while_open_is_recovered(tmp_path: Path) -> None:
     log = tmp_path / "mail.log"
     log.write_text("x\n")
     f = InputFile(display="mail.log", path=log, size=2, mtime=log.stat().st_mtime)
-    ix = open_index(path)
+    ix = _opened(path)
     assert ix.warnings == []
     other = sqlite3.connect(path)
     other.execute("DROP TABLE ids")
@@ -260,14 +280,14 @@ def test_table_dropped_while_open_is_recovered(tmp_path: Path) -> None:
     ix.store_findings([], [str(log)])
     assert ix.has_findings_for([str(log)])
     ix.close()
-    again = open_index(path)
+    again = _opened(path)
     assert again.warnings == []
     again.close()
 
 
 def test_lookup_on_a_damaged_index_raises_sqlite_error_for_explain_to_read_the_logs(tmp_path: Path) -> None:
     path = tmp_path / "ix.sqlite"
-    ix = open_index(path)
+    ix = _opened(path)
     other = sqlite3.connect(path)
     other.execute("DROP TABLE blocks")
     other.commit()
@@ -280,7 +300,7 @@ def test_lookup_on_a_damaged_index_raises_sqlite_error_for_explain_to_read_the_l
     assert ix.suggest("abc@example.com") == []
     assert ix.context_for(None) is None
     ix.close()
-    assert open_index(path).warnings == []
+    assert _opened(path).warnings == []
 
 
 def test_explain_after_garbage_reads_the_logs(tmp_path: Path) -> None:
@@ -288,10 +308,10 @@ def test_explain_after_garbage_reads_the_logs(tmp_path: Path) -> None:
     assert scan(ix).exit_code == 1
     garble_middle(ix)
     args = ["explain", LOOP_ID, "--logs", str(LOOP), "--index", str(ix), "--format", "json"]
-    result = CliRunner().invoke(cli, args)
+    result = cli_runner().invoke(cli, args)
     assert result.exit_code == 1, result.output  # told, and the message is in an error-level loop
     assert json.loads(result.stdout)["findings"]
-    again = CliRunner().invoke(cli, args)
+    again = cli_runner().invoke(cli, args)
     assert again.exit_code == 1, again.output
 
 
@@ -344,7 +364,7 @@ def test_index_warnings_reach_the_terminal_report(tmp_path: Path) -> None:
     conn.execute("DROP TABLE findings")
     conn.commit()
     conn.close()
-    result = CliRunner().invoke(cli, ["scan", str(HEALTHY), "--index", str(ix), "-j", "1"])
+    result = cli_runner().invoke(cli, ["scan", str(HEALTHY), "--index", str(ix), "-j", "1"])
     assert result.exit_code == 0, result.output
     assert "missing table(s): findings" in result.output
 
@@ -356,7 +376,7 @@ def test_open_index_raises_input_error_only_for_an_explicit_path(tmp_path: Path)
 
 
 def test_warnings_are_capped(tmp_path: Path) -> None:
-    ix = open_index(tmp_path / "ix.sqlite")
+    ix = _opened(tmp_path / "ix.sqlite")
     for i in range(100):
         ix.warn(f"index: warning {i}")
     assert len(ix.warnings) == core.MAX_WARNINGS + 1

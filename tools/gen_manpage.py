@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -42,7 +43,8 @@ def escape(text: str) -> str:
 def _paragraphs(text: str) -> list[str]:
     """Help text split at blank lines; click's \\b marker (keep this block's line breaks) becomes .nf/.fi."""
     out: list[str] = []
-    for block in text.strip().split("\n\n"):
+    # Dedented as click's --help does: Python 3.13 dedents docstrings when it compiles them, earlier ones not.
+    for block in inspect.cleandoc(text).split("\n\n"):
         lines = block.splitlines()
         if lines and lines[0].strip() == "\b":
             out.append(".nf\n" + escape("\n".join(line.rstrip() for line in lines[1:])) + "\n.fi")

@@ -72,11 +72,15 @@ def connect(path: Path) -> sqlite3.Connection:
     """A connection in WAL mode with explicit transactions and a busy timeout."""
     # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE per file), never implicit.
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only takes effect on a new file
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only takes effect on a new file
+        conn.execute("PRAGMA journal_mode = WAL")  # raises on a file that is not a database
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()  # never left for the collector (Python 3.13 warns about an unclosed connection)
+        raise
     return conn
 
 

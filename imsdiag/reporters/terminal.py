@@ -244,29 +244,37 @@ def _explain_hint(finding: Finding, verbose: int) -> Text:
 
 def _facts_grid(finding: Finding, g: _Glyphs, verbose: int) -> Table:
     """The key facts: ring, address, passes, period, build verdict, confidence; `-v` adds the rest."""
-    grid = Table.grid(padding=(0, 2))
-    # A fixed minimum keeps the values of every panel in one column, whatever labels it has.
-    grid.add_column(style="bold", no_wrap=True, min_width=len("Builds seen"))
-    grid.add_column()
+    rows: list[tuple[str | Text, RenderableType]] = []
     ring = finding_ring(finding, arrow=g.arrow, both=g.both)
-    grid.add_row("Ring", Text(safe_text(ring, LINE_LIMIT), style="host"))
+    rows.append(("Ring", Text(safe_text(ring, LINE_LIMIT), style="host")))
     if finding.addresses:
-        grid.add_row("Address" if len(finding.addresses) == 1 else "Addresses", _addresses(finding))
-    grid.add_row("Passes", _passes(finding))
-    grid.add_row("Period" if finding.period_seconds is not None else "When", _period(finding, g))
+        rows.append(("Address" if len(finding.addresses) == 1 else "Addresses", _addresses(finding)))
+    rows.append(("Passes", _passes(finding)))
+    rows.append(("Period" if finding.period_seconds is not None else "When", _period(finding, g)))
     if finding.build_verdict:
-        grid.add_row("Build", _safe_paragraph(finding.build_verdict, LINE_LIMIT))
+        rows.append(("Build", _safe_paragraph(finding.build_verdict, LINE_LIMIT)))
     if verbose:
-        grid.add_row("Severity", Text(finding.severity.value, style=_severity_style(finding.severity)))
-        grid.add_row("Confidence", _bulleted(safe_text(finding.confidence, 40), finding.confidence_reasons, g))
+        rows.append(("Severity", Text(finding.severity.value, style=_severity_style(finding.severity))))
+        rows.append(("Confidence", _bulleted(safe_text(finding.confidence, 40), finding.confidence_reasons, g)))
         if finding.rate_per_hour is not None:
-            grid.add_row("Rate", format_rate(finding.rate_per_hour))
+            rows.append(("Rate", format_rate(finding.rate_per_hour)))
         if finding.builds:
-            grid.add_row("Builds seen", _builds(finding))
+            rows.append(("Builds seen", _builds(finding)))
         for label, value in finding.details:
-            grid.add_row(safe_cell(label, 40), _safe_paragraph(value, LINE_LIMIT))
+            rows.append((safe_cell(label, 40), _safe_paragraph(value, LINE_LIMIT)))
     if finding.message_ids:
-        grid.add_row("Explain", _explain_hint(finding, verbose))
+        rows.append(("Explain", _explain_hint(finding, verbose)))
+    # Every label padded to one width (never less than "Builds seen") and two spaces keeps the values of
+    # every panel in one column, whatever labels it has. Padded by hand, not with the column's min_width
+    # and padding: rich before 14.3 laid those out two cells wider than rich 14.3 and later.
+    names = [Text(name) if isinstance(name, str) else name.copy() for name, _ in rows]
+    width = max(len("Builds seen"), *(name.cell_len for name in names))
+    grid = Table.grid()
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for name, (_, fact) in zip(names, rows, strict=True):
+        name.pad_right(width + 2 - name.cell_len)
+        grid.add_row(name, fact)
     return grid
 
 

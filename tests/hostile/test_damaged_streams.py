@@ -10,10 +10,10 @@ import zlib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from imsdiag.cli import cli
 
+from ..clirunner import cli_runner
 from ..conftest import SAMPLES
 
 RELAY = (SAMPLES / "q178436-site-connector" / "relay" / "maillog").read_bytes() * 40
@@ -30,7 +30,7 @@ def _zcat(blob: bytes) -> bytes:
 
 
 def _scan(folder: Path) -> dict:  # type: ignore[type-arg]
-    r = CliRunner().invoke(cli, ["scan", "--no-index", "-q", "-f", "json", "--fail-on", "never", str(folder)])
+    r = cli_runner().invoke(cli, ["scan", "--no-index", "-q", "-f", "json", "--fail-on", "never", str(folder)])
     assert r.exit_code == 0, r.output
     return json.loads(r.output)  # type: ignore[no-any-return]
 

@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from imsdiag.cli import cli
 
+from ..clirunner import cli_runner
 from ..conftest import SAMPLES
 
 # Valid UTF-8, so each character survives decoding: an OSC title change ended by BEL, rich markup,
@@ -49,7 +49,9 @@ def hostile_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _scan(root: Path, fmt: str, *extra: str) -> bytes:
-    result = CliRunner().invoke(cli, ["scan", str(root), "--no-index", "-q", "-f", fmt, *extra], catch_exceptions=False)
+    result = cli_runner().invoke(
+        cli, ["scan", str(root), "--no-index", "-q", "-f", fmt, *extra], catch_exceptions=False
+    )
     assert result.exit_code == 1, result.output  # the loop is still found through the hostile text
     return result.stdout_bytes
 

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from imsdiag.cli import cli
 from imsdiag.config import load_config
@@ -20,6 +19,7 @@ from imsdiag.errors import ConfigError
 from imsdiag.explain import MAX_ID_LENGTH
 from imsdiag.settings import max_jobs
 
+from ..clirunner import cli_runner
 from ..conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def test_full_disk_on_stdout_is_exit_3_with_one_line() -> None:
 
 
 def test_jobs_are_capped_on_the_command_line_and_in_the_config(tmp_path: Path) -> None:
-    r = CliRunner().invoke(cli, ["scan", "--no-index", "-j", str(max_jobs() + 1), str(SAMPLES / "healthy")])
+    r = cli_runner().invoke(cli, ["scan", "--no-index", "-j", str(max_jobs() + 1), str(SAMPLES / "healthy")])
     assert r.exit_code == 2 and f"1<=x<={max_jobs()}" in r.output
     (tmp_path / "imsdiag.toml").write_text("jobs = 100000\n")
     with pytest.raises(ConfigError, match=f"must be at most {max_jobs()}"):
@@ -67,7 +67,7 @@ def test_min_passes_has_the_same_bounds_in_the_config_as_on_the_command_line(tmp
     (tmp_path / "imsdiag.toml").write_text("min-passes = 1000000000\n")
     with pytest.raises(ConfigError, match="must be at most 100000"):
         load_config(None, tmp_path)
-    r = CliRunner().invoke(cli, ["scan", "--no-index", "--min-passes", "1000000000", str(SAMPLES / "healthy")])
+    r = cli_runner().invoke(cli, ["scan", "--no-index", "--min-passes", "1000000000", str(SAMPLES / "healthy")])
     assert r.exit_code == 2
 
 
@@ -79,16 +79,16 @@ def test_min_passes_has_the_same_bounds_in_the_config_as_on_the_command_line(tmp
     ],
 )
 def test_impossible_time_windows_are_usage_errors(args: list[str]) -> None:
-    r = CliRunner().invoke(cli, ["scan", "--no-index", *args, str(SAMPLES / "healthy")])
+    r = cli_runner().invoke(cli, ["scan", "--no-index", *args, str(SAMPLES / "healthy")])
     assert r.exit_code == 2, r.output
     assert "--since/--until" in r.output
 
 
 def test_an_id_longer_than_a_path_can_be_is_an_unknown_id_not_a_crash() -> None:
     long_id = "a" * 300 + "@example.com"  # longer than a file name may be: was "File name too long", exit 4
-    r = CliRunner().invoke(cli, ["explain", "--no-index", long_id, "--logs", str(SAMPLES / "healthy")])
+    r = cli_runner().invoke(cli, ["explain", "--no-index", long_id, "--logs", str(SAMPLES / "healthy")])
     assert r.exit_code == 3
-    r = CliRunner().invoke(
+    r = cli_runner().invoke(
         cli, ["explain", "--no-index", "x" * (MAX_ID_LENGTH + 1), "--logs", str(SAMPLES / "healthy")]
     )
     assert r.exit_code == 3 and f"at most {MAX_ID_LENGTH:,}" in r.output
@@ -102,7 +102,7 @@ def test_explain_json_escapes_terminal_controls_like_scan_json(tmp_path: Path) -
         f"Subject: {hostile}\nDate: Mon, 15 Mar 1999 14:12:39 +0000\n\nbody\n",
         encoding="utf-8",
     )
-    r = CliRunner().invoke(cli, ["explain", str(msg), "--no-index", "--format", "json"])
+    r = cli_runner().invoke(cli, ["explain", str(msg), "--no-index", "--format", "json"])
     assert r.exit_code == 0, r.output
     for raw in ("\u009b", "\u202e", "\x7f"):
         assert raw not in r.output

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TextIO
 
 import pytest
-from click.testing import CliRunner
 
 import imsdiag.reporters
 from imsdiag.cli import cli, main
 from imsdiag.reporters.base import Reporter
 from imsdiag.result import ScanResult
 
+from ..clirunner import cli_runner
 from ..conftest import SAMPLES
 
 Snapshot = dict[str, tuple[int, int, str]]
@@ -63,7 +63,7 @@ def test_scan_writes_only_the_report_and_the_cache(
     monkeypatch.chdir(work)  # a stray relative write would land here
     before_logs = _snapshot(read_only_logs)
     for run in range(2):  # the second run replays the index instead of parsing
-        result = CliRunner().invoke(
+        result = cli_runner().invoke(
             cli,
             [
                 "scan",
@@ -91,7 +91,7 @@ def test_scan_writes_only_the_report_and_the_cache(
 def test_scan_of_one_read_only_file_leaves_it_alone(tmp_path: Path, read_only_logs: Path) -> None:
     log = read_only_logs / "q178436-site-connector" / "relay" / "maillog"
     before = _snapshot(log.parent)
-    result = CliRunner().invoke(cli, ["scan", str(log), "--no-index", "-f", "text"], catch_exceptions=False)
+    result = cli_runner().invoke(cli, ["scan", str(log), "--no-index", "-f", "text"], catch_exceptions=False)
     # The relay's log alone shows both hops of every pass: the loop is found (exit 1), nothing is written.
     assert result.exit_code == 1
     assert "Q178436" in result.output
