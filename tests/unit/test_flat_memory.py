@@ -68,7 +68,7 @@ def test_steady_stream_keeps_bounded_state_and_finds_nothing(tmp_path: Path) -> 
     assert len(short.candidates) == len(long.candidates) == KEEP_WHOLE
     runs = long.runs[RCPT]
     assert len(runs) == 1 and runs[0].count == 20 * 480 - KEEP_WHOLE
-    assert runs[0].lo.time == (START + dt.timedelta(minutes=3 * KEEP_WHOLE)).replace(tzinfo=dt.UTC)
+    assert runs[0].lo.time == (START + dt.timedelta(minutes=3 * KEEP_WHOLE)).replace(tzinfo=dt.timezone.utc)
     evidence = freeze(long)
     assert detect_null_sender_loops(evidence, 3, 6 * 3600) == []
 
@@ -83,8 +83,8 @@ def test_loop_inside_a_steady_stream_is_found_exactly(tmp_path: Path) -> None:
     assert set(loop.hosts) == {"mx1", "relay.example.com"}
     assert loop.passes == 288 and loop.messages == 288 and loop.period_seconds == 600
     # The cluster is the whole stream (no pause of 6 h): its span is the stream's, counted from the runs.
-    assert loop.first_seen == START.replace(tzinfo=dt.UTC)
-    assert loop.last_seen == (START + dt.timedelta(minutes=3 * (12 * 480 - 1))).replace(tzinfo=dt.UTC)
+    assert loop.first_seen == START.replace(tzinfo=dt.timezone.utc)
+    assert loop.last_seen == (START + dt.timedelta(minutes=3 * (12 * 480 - 1))).replace(tzinfo=dt.timezone.utc)
     assert all("relay=local" not in e.text for e in loop.events)
     assert len(loop.events) == 288
 
