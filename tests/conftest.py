@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from imsdiag.index import EventIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
@@ -34,3 +39,23 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     monkeypatch.delenv("IMSDIAG_DOCS_URL", raising=False)
+
+
+_OPENED: list[EventIndex] = []
+
+
+def opened_index(path: Path | None) -> EventIndex:
+    """`open_index`, closed again after the test: Python 3.13 warns about an unclosed SQLite connection when it
+    is collected, and `filterwarnings = error` fails whichever later test that happens in."""
+    from imsdiag.index import open_index
+
+    ix = open_index(path)
+    _OPENED.append(ix)
+    return ix
+
+
+@pytest.fixture(autouse=True)
+def _close_opened_indexes() -> Iterator[None]:
+    yield
+    while _OPENED:
+        _OPENED.pop().close()

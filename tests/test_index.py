@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,28 +12,11 @@ from pathlib import Path
 import pytest
 
 from imsdiag.errors import InputError
-from imsdiag.index import EventIndex, default_index_path, event_ids, open_index
+from imsdiag.index import default_index_path, event_ids, open_index
 from imsdiag.models import Direction, Event, Finding, Hop, Location, ParseIssue, ReportKind, Severity, TimeQuality
 from imsdiag.settings import ScanSettings
 from imsdiag.sources import InputFile
-
-_OPENED: list[EventIndex] = []
-
-
-def _opened(path: Path | None) -> EventIndex:
-    """open_index, closed again after the test: Python 3.13 warns about an unclosed SQLite connection when it
-    is collected, and `filterwarnings = error` fails whichever later test that happens in."""
-    ix = open_index(path)
-    _OPENED.append(ix)
-    return ix
-
-
-@pytest.fixture(autouse=True)
-def _close_opened() -> Iterator[None]:
-    yield
-    while _OPENED:
-        _OPENED.pop().close()
-
+from tests.conftest import opened_index
 
 T0 = datetime(2001, 2, 7, 22, 1, 20, tzinfo=timezone.utc)
 
@@ -75,7 +57,7 @@ def sample_events(display: str) -> list[Event | ParseIssue]:
 
 
 def write_file(index_path: Path, log: Path, display: str | None = None) -> None:
-    ix = _opened(index_path)
+    ix = opened_index(index_path)
     f = make_input(log, display)
     w = ix.begin_file(f, "ims-protocol", None)
     for rec in sample_events(f.display):
@@ -93,7 +75,7 @@ def log(tmp_path: Path) -> Path:
 
 def test_round_trip_keeps_order_and_counters(tmp_path: Path, log: Path) -> None:
     write_file(tmp_path / "ix.sqlite", log)
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     cached = ix.cached_file(make_input(log))
     assert cached is not None
     assert cached.format == "ims-protocol"
@@ -106,7 +88,7 @@ def test_round_trip_keeps_order_and_counters(tmp_path: Path, log: Path) -> None:
 
 def test_display_path_follows_todays_working_folder(tmp_path: Path, log: Path) -> None:
     write_file(tmp_path / "ix.sqlite", log, display="old/L0000001.LOG")
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     cached = ix.cached_file(make_input(log, display="new/L0000001.LOG"))
     assert cached is not None
     first = next(iter(cached.records()))
@@ -117,7 +99,7 @@ def test_display_path_follows_todays_working_folder(tmp_path: Path, log: Path) -
 
 def test_changed_file_is_stale(tmp_path: Path, log: Path) -> None:
     write_file(tmp_path / "ix.sqlite", log)
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     assert ix.cached_file(make_input(log)) is not None
     st = log.stat()
     os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # touch
@@ -134,14 +116,14 @@ def test_changed_file_is_stale(tmp_path: Path, log: Path) -> None:
 def test_rewriting_a_file_replaces_its_rows(tmp_path: Path, log: Path) -> None:
     write_file(tmp_path / "ix.sqlite", log)
     write_file(tmp_path / "ix.sqlite", log)
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     assert len(ix.lookup("D2VQ1AB2")) == 1
     assert ix.conn is not None
     assert ix.conn.execute("SELECT count(*) FROM files").fetchone()[0] == 1
 
 
 def test_stdin_is_never_cached(tmp_path: Path) -> None:
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     stdin = InputFile(display="<stdin>", path=None)
     w = ix.begin_file(stdin, "postfix", None)
     w.add(sample_events("<stdin>")[0])
@@ -163,7 +145,7 @@ def test_stdin_is_never_cached(tmp_path: Path) -> None:
 )
 def test_every_id_kind_is_indexed(tmp_path: Path, log: Path, ident: str, kind: str) -> None:
     write_file(tmp_path / "ix.sqlite", log)
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     found = ix.lookup_kinds(ident)
     assert kind in {k for k, _ in found}
     assert all(isinstance(e, Event) for _, e in found)
@@ -183,7 +165,7 @@ def test_event_ids_cover_every_field() -> None:
 
 def test_related_follows_report_links(tmp_path: Path, log: Path) -> None:
     write_file(tmp_path / "ix.sqlite", log)
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     start = ix.lookup("D2VQ1AB2")
     assert [e.location.line for e in start] == [12]
     linked = ix.related(start)
@@ -195,7 +177,7 @@ def test_scope_limits_lookups_to_the_given_files(tmp_path: Path, log: Path) -> N
     other = tmp_path / "other.log"
     other.write_text("x\n")
     write_file(tmp_path / "ix.sqlite", log)
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     ix.set_scope([make_input(other)])
     assert ix.lookup("D2VQ1AB2") == []
     ix.set_scope([make_input(log)])
@@ -206,7 +188,7 @@ def test_scope_limits_lookups_to_the_given_files(tmp_path: Path, log: Path) -> N
 
 def test_suggest_nearest_ids(tmp_path: Path, log: Path) -> None:
     write_file(tmp_path / "ix.sqlite", log)
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     assert ix.suggest("D2VQ1AB3")[0] == "d2vq1ab2"
     assert "dr.0001@imc1.company.com" in ix.suggest("DR.0002@imc1.company.com")
     assert ix.suggest("KAA") == ["kaa01234"]  # contained ids come first
@@ -214,7 +196,7 @@ def test_suggest_nearest_ids(tmp_path: Path, log: Path) -> None:
 
 
 def test_findings_stored_per_file_set(tmp_path: Path, log: Path) -> None:
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     f = Finding(
         rule_id="Q178436",
         slug="ims-dr-loop",
@@ -241,14 +223,14 @@ def test_corrupt_index_is_moved_aside_and_rebuilt(tmp_path: Path, log: Path) -> 
     data = path.read_bytes()
     # Our header (application id included) survives; every page after it is garbage.
     path.write_bytes(data[:100] + b"\x00\xffgarbage bytes, not a database" * (len(data) // 30))
-    ix = _opened(path)
+    ix = opened_index(path)
     assert ix.conn is not None
     assert any("imsdiag index that cannot be used" in w for w in ix.warnings)
     assert any(".bad-" in w for w in ix.warnings)
     assert list(tmp_path.glob("ix.sqlite.bad-*"))
     ix.close()
     write_file(path, log)
-    again = _opened(path)
+    again = opened_index(path)
     assert again.warnings == []
     assert len(again.lookup("D2VQ1AB2")) == 1
 
@@ -274,7 +256,7 @@ def test_foreign_files_are_refused_and_left_untouched(tmp_path: Path) -> None:
 def test_default_path_honours_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert default_index_path() == tmp_path / "cache" / "imsdiag" / "index-v3.sqlite"
-    ix = _opened(None)
+    ix = opened_index(None)
     assert (tmp_path / "cache" / "imsdiag" / "index-v3.sqlite").exists()
     ix.close()
 
@@ -283,7 +265,7 @@ def _writer(index_path: str, folder: str, tag: str, n: int) -> None:
     for i in range(n):
         log = Path(folder) / f"{tag}-{i}.log"
         log.write_text(f"{tag} {i}\n")
-        ix = _opened(Path(index_path))
+        ix = opened_index(Path(index_path))
         f = make_input(log)
         w = ix.begin_file(f, "postfix", None)
         for j in range(2500):  # more than one batch: the write lock is held across flushes
@@ -302,7 +284,7 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
     for p in procs:
         p.join(60)
     assert [p.exitcode for p in procs] == [0, 0]
-    ix = _opened(index_path)
+    ix = opened_index(index_path)
     assert ix.warnings == []
     assert ix.conn is not None
     assert ix.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -318,11 +300,11 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
 def test_opening_while_another_run_writes_is_not_corruption(tmp_path: Path, log: Path) -> None:
     path = tmp_path / "ix.sqlite"
     write_file(path, log)
-    holder = _opened(path)
+    holder = opened_index(path)
     assert holder.conn is not None
     holder.conn.execute("BEGIN IMMEDIATE")  # another run in the middle of storing a file
     holder.conn.execute("DELETE FROM ids")
-    reader = _opened(path)
+    reader = opened_index(path)
     assert reader.warnings == []
     assert len(reader.lookup("D2VQ1AB2")) == 1  # WAL: readers see the last committed state
     assert not list(tmp_path.glob("ix.sqlite.bad-*"))

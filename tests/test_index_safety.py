@@ -12,7 +12,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,30 +19,12 @@ from click.testing import Result
 
 from imsdiag.cli import cli
 from imsdiag.errors import InputError
-from imsdiag.index import APP_ID, SCHEMA_VERSION, EventIndex, core, open_index, schema
+from imsdiag.index import APP_ID, SCHEMA_VERSION, core, open_index, schema
 from imsdiag.models import Event, Location
 from imsdiag.sources import InputFile
 
 from .clirunner import cli_runner
-from .conftest import SAMPLES
-
-_OPENED: list[EventIndex] = []
-
-
-def _opened(path: Path | None) -> EventIndex:
-    """open_index, closed again after the test: Python 3.13 warns about an unclosed SQLite connection when it
-    is collected, and `filterwarnings = error` fails whichever later test that happens in."""
-    ix = open_index(path)
-    _OPENED.append(ix)
-    return ix
-
-
-@pytest.fixture(autouse=True)
-def _close_opened() -> Iterator[None]:
-    yield
-    while _OPENED:
-        _OPENED.pop().close()
-
+from .conftest import SAMPLES, opened_index
 
 LOOP = SAMPLES / "q178436-site-connector"
 HEALTHY = SAMPLES / "healthy"
@@ -265,7 +246,7 @@ def test_table_dropped_while_open_is_recovered(tmp_path: Path) -> None:
     log = tmp_path / "mail.log"
     log.write_text("x\n")
     f = InputFile(display="mail.log", path=log, size=2, mtime=log.stat().st_mtime)
-    ix = _opened(path)
+    ix = opened_index(path)
     assert ix.warnings == []
     other = sqlite3.connect(path)
     other.execute("DROP TABLE ids")
@@ -280,14 +261,14 @@ def test_table_dropped_while_open_is_recovered(tmp_path: Path) -> None:
     ix.store_findings([], [str(log)])
     assert ix.has_findings_for([str(log)])
     ix.close()
-    again = _opened(path)
+    again = opened_index(path)
     assert again.warnings == []
     again.close()
 
 
 def test_lookup_on_a_damaged_index_raises_sqlite_error_for_explain_to_read_the_logs(tmp_path: Path) -> None:
     path = tmp_path / "ix.sqlite"
-    ix = _opened(path)
+    ix = opened_index(path)
     other = sqlite3.connect(path)
     other.execute("DROP TABLE blocks")
     other.commit()
@@ -300,7 +281,7 @@ def test_lookup_on_a_damaged_index_raises_sqlite_error_for_explain_to_read_the_l
     assert ix.suggest("abc@example.com") == []
     assert ix.context_for(None) is None
     ix.close()
-    assert _opened(path).warnings == []
+    assert opened_index(path).warnings == []
 
 
 def test_explain_after_garbage_reads_the_logs(tmp_path: Path) -> None:
@@ -376,7 +357,7 @@ def test_open_index_raises_input_error_only_for_an_explicit_path(tmp_path: Path)
 
 
 def test_warnings_are_capped(tmp_path: Path) -> None:
-    ix = _opened(tmp_path / "ix.sqlite")
+    ix = opened_index(tmp_path / "ix.sqlite")
     for i in range(100):
         ix.warn(f"index: warning {i}")
     assert len(ix.warnings) == core.MAX_WARNINGS + 1

@@ -10,6 +10,7 @@ import click
 
 from imsdiag import __version__
 from imsdiag.cli import cli
+from tools.generated import write_or_check
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "imsdiag.1"
 
@@ -102,14 +103,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not PAGE.is_file() or PAGE.read_text(encoding="utf-8") != text:
-            print("docs/imsdiag.1 is out of date: run python -m tools.gen_manpage", file=sys.stderr)
-            return 1
-        return 0
-    PAGE.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(PAGE, render(), argv, "tools.gen_manpage")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from imsdiag.rules import all_rules
+from tools.generated import write_or_check
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
@@ -57,14 +58,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not DOC.is_file() or DOC.read_text(encoding="utf-8") != text:
-            print("docs/rules.md is out of date: run python -m tools.gen_rules_doc", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(DOC, render(), argv, "tools.gen_rules_doc")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,26 @@ def address(raw: str | None) -> str | None:
     return normalize_address(raw)
 
 
+def note_queue_info(daemon: str, state: _Msg, rest: str) -> bool:
+    """Take smtpd `client=`, cleanup `message-id=` or pickup `uid=` into the queue id's state; False for others.
+
+    Shared with the fast extractor, so both read these lines the same way.
+    """
+    if rest.startswith("client="):
+        c = _CLIENT.match(rest)
+        if c is not None:
+            state.client_host, state.client_ip = normalize_host(c["host"]), c["ip"]
+        state.origin = state.origin or daemon
+    elif rest.startswith("message-id="):
+        value = rest[len("message-id=") :].split(" ", 1)[0]
+        state.message_id = normalize_message_id(value) or state.message_id
+    elif rest.startswith("uid=") and daemon == "pickup":
+        state.origin = state.origin or "pickup"
+    else:
+        return False
+    return True
+
+
 def parse_fields(text: str) -> dict[str, str]:
     """`key=value` pairs of a delivery line up to the status, first occurrence wins."""
     fields: dict[str, str] = {}
@@ -189,17 +209,7 @@ class PostfixHandler:
 
     def _queue_info(self, daemon: str, qid: str, state: _Msg, rest: str, base: Event) -> Iterator[Record]:
         """smtpd `client=`, pickup `uid= from=`, cleanup `message-id=` and the rejects cleanup logs."""
-        if rest.startswith("client="):
-            c = _CLIENT.match(rest)
-            if c is not None:
-                state.client_host, state.client_ip = normalize_host(c["host"]), c["ip"]
-            state.origin = state.origin or daemon
-        elif rest.startswith("message-id="):
-            value = rest[len("message-id=") :].split(" ", 1)[0]
-            state.message_id = normalize_message_id(value) or state.message_id
-        elif rest.startswith("uid=") and daemon == "pickup":
-            state.origin = state.origin or "pickup"
-        else:
+        if not note_queue_info(daemon, state, rest):
             yield from self._loop_line(qid, state, rest, base)
 
     def _qmgr_from(self, qid: str, state: _Msg, rest: str, base: Event) -> Iterator[Record]:

@@ -9,15 +9,15 @@ from datetime import datetime
 from typing import BinaryIO
 
 from ...models import Direction, EventTally, TimeQuality
-from ...names import normalize_host, normalize_message_id
+from ...names import normalize_host
 from ..base import ParseContext, Record, iter_lines
 from ..postfix import (
-    _CLIENT,
     _RELAY_DAEMONS,
     _WARNING_QID,
     PostfixHandler,
     address,
     daemon_of,
+    note_queue_info,
     parse_fields,
     status_match,
     to_int,
@@ -245,16 +245,8 @@ class _SyslogBlocks:
             self._delivery(daemon, state, rest, when, quality, host)
         elif rest.startswith("from="):
             self._qmgr_from(state, rest, when, quality, host)
-        elif rest.startswith("client="):
-            c = _CLIENT.match(rest)
-            if c is not None:
-                state.client_host, state.client_ip = normalize_host(c["host"]), c["ip"]
-            state.origin = state.origin or daemon
-        elif rest.startswith("message-id="):
-            value = rest[len("message-id=") :].split(" ", 1)[0]
-            state.message_id = normalize_message_id(value) or state.message_id
-        elif rest.startswith("uid=") and daemon == "pickup":
-            state.origin = state.origin or "pickup"
+        else:
+            note_queue_info(daemon, state, rest)
 
     def _delivery(
         self, daemon: str, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
