@@ -86,7 +86,7 @@ RULES = RuleNames("RULES", split_commas)
 """Comma-separated rule ids or slugs, checked later against the rules (an unknown one exits 3)."""
 
 
-class LogFormat(click.Choice[str]):
+class LogFormat(click.Choice):  # click 8.1 (the minimum) has no Choice[...] at run time
     """`--log-format NAME`: the parsers' names, looked up when first needed (not when the CLI is imported).
 
     Importing every parser costs a sixth of a second, which `imsdiag --version` and `explain` should not pay.

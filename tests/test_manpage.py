@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
 from tools.gen_manpage import PAGE, escape, render
+
+IMSDIAG = [sys.executable, "-m", "imsdiag"]
+"""The command as this interpreter runs it (its venv's `bin` need not be on PATH)."""
 
 
 def test_man_page_is_current() -> None:
@@ -41,11 +45,11 @@ def test_shell_completion_offers_rule_ids_and_slugs() -> None:
         "COMP_WORDS": "imsdiag scan --select Q178436,forw",
         "COMP_CWORD": "3",
     }
-    out = subprocess.run(["imsdiag"], capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run(IMSDIAG, capture_output=True, text=True, env=env, check=True).stdout
     assert out.split() == ["plain,Q178436,forwarding-loop"]
     env["COMP_WORDS"] = "imsdiag scan --ignore LOOP00"
     ids = [
         line.split(",", 1)[1]
-        for line in subprocess.run(["imsdiag"], capture_output=True, text=True, env=env, check=True).stdout.split()
+        for line in subprocess.run(IMSDIAG, capture_output=True, text=True, env=env, check=True).stdout.split()
     ]
     assert ids == [f"LOOP00{n}" for n in range(1, 8)]
