@@ -15,7 +15,18 @@ from .boundary import ImsdiagGroup, decide
 from .config import Config, load_config
 from .errors import ExitCode, InputError, MessageNotFound
 from .models import Severity
-from .params import DURATION, HOST_ALIAS, LOG_FORMAT, RULES, SERVER_ZONE, SEVERITIES, WHEN, ZONE, joined
+from .params import (
+    DURATION,
+    HOST_ALIAS,
+    LOG_FORMAT,
+    RULES,
+    SCAN_FORMAT,
+    SERVER_ZONE,
+    SEVERITIES,
+    WHEN,
+    ZONE,
+    joined,
+)
 from .result import ScanResult
 from .settings import (
     DEFAULT_FAIL_ON,
@@ -29,7 +40,6 @@ from .settings import (
 from .timewindow import WHEN_HELP, format_duration
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-SCAN_FORMATS = ("auto", "terminal", "json", "jsonl", "sarif", "junit", "github", "gitlab", "text")
 FAIL_ON = ("error", "warning", "info", "never")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,7 +170,7 @@ def _exit_for(result: ScanResult, fail_on: str) -> ExitCode:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(SCAN_FORMATS),
+    type=SCAN_FORMAT,
     envvar="IMSDIAG_FORMAT",
     show_envvar=True,
     help=f"Output format [default: {DEFAULT_FORMAT}: terminal, github in CI]",

@@ -86,24 +86,40 @@ RULES = RuleNames("RULES", split_commas)
 """Comma-separated rule ids or slugs, checked later against the rules (an unknown one exits 3)."""
 
 
-class LogFormat(click.Choice):  # click 8.1 (the minimum) has no Choice[...] at run time
-    """`--log-format NAME`: the parsers' names, looked up when first needed (not when the CLI is imported).
+class LazyChoice(click.Choice):  # click 8.1 (the minimum) has no Choice[...] at run time
+    """A choice among names a registry owns, looked up when first needed (not when the CLI is imported).
 
-    Importing every parser costs a sixth of a second, which `imsdiag --version` and `explain` should not pay.
+    Importing every parser or reporter costs a sixth of a second, which `imsdiag --version` and `explain`
+    should not pay; and the names are never copied into the CLI, where they could drift from the registry.
     """
 
-    def __init__(self) -> None:
-        self.case_sensitive = False
+    def __init__(self, names: Callable[[], tuple[str, ...]], what: str, case_sensitive: bool = True) -> None:
+        self._names = names
+        self._what = what
+        self.case_sensitive = case_sensitive
 
     @property  # click sets `choices` in __init__; here it is read when needed
     def choices(self) -> tuple[str, ...]:
-        from .parsers import PARSERS
-
-        return tuple(str(p.name) for p in PARSERS)
+        return self._names()
 
     @choices.setter
     def choices(self, value: tuple[str, ...]) -> None:
-        raise AttributeError("the log formats are the parsers' names")
+        raise AttributeError(f"the choices are {self._what}")
 
 
-LOG_FORMAT = LogFormat()
+def _parser_names() -> tuple[str, ...]:
+    from .parsers import PARSERS
+
+    return tuple(str(p.name) for p in PARSERS)
+
+
+def _scan_format_names() -> tuple[str, ...]:
+    from .reporters import FORMAT_CHOICES
+
+    return FORMAT_CHOICES
+
+
+LOG_FORMAT = LazyChoice(_parser_names, "the parsers' names", case_sensitive=False)
+"""`--log-format NAME`, any case."""
+SCAN_FORMAT = LazyChoice(_scan_format_names, "the scan reporters' names")
+"""`scan --format NAME`: `auto` and every registered reporter."""
