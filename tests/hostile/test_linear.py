@@ -1,4 +1,4 @@
-"""Linear time on adversarial 1 MB lines and header blocks: eight times the input must not cost sixty-four times the work."""
+"""Linear time on adversarial 1 MB lines and header blocks: 8x the input must not cost 64x the work."""
 
 from __future__ import annotations
 
