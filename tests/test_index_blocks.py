@@ -119,6 +119,29 @@ def test_related_is_capped_across_many_blocks(tmp_path: Path) -> None:
     ix.close()
 
 
+@pytest.mark.usefixtures("small_blocks")
+def test_an_id_on_many_blocks_is_answered_whole_within_the_cache_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long loop names one id on hundreds of blocks: every event comes back, in index order, while the kept
+    block text stays under its byte budget (blocks are inflated a batch at a time and dropped)."""
+    log = _log(tmp_path)
+    records: list[Event | ParseIssue] = [_ev(i, message_id="<loop@x>", queue_id=f"Q{i}") for i in range(1, 201)]
+    _store(tmp_path / "ix.sqlite", log, records)
+    ix = open_index(tmp_path / "ix.sqlite")
+    whole = [e.location.line for e in ix.lookup("<loop@x>")]
+    ix.close()
+    assert whole == list(range(1, 201))
+    monkeypatch.setattr(lookups, "FETCH_BLOCKS", 3)
+    monkeypatch.setattr(lookups, "BLOCK_CACHE_BYTES", 2000)
+    ix = open_index(tmp_path / "ix.sqlite")
+    assert [e.location.line for e in ix.lookup("<loop@x>")] == whole
+    assert 0 < ix._cached_bytes <= 2000  # some blocks kept, never more than the budget
+    assert [e.location.line for e in ix.lookup("<loop@x>")] == whole  # kept and re-read blocks agree
+    assert [e.location.line for e in ix.related(ix.lookup("Q7"), depth=1)] == [i for i in whole if i != 7]
+    ix.close()
+
+
 def _ratio(tmp_path: Path, logs: Path) -> float:
     index = tmp_path / "ix.sqlite"
     scan(ScanSettings(paths=(str(logs),), use_index=True, index_path=str(index), jobs=1))

@@ -33,7 +33,8 @@ class IndexCore:
         """(device, inode) of the file opened: a damaged index is moved aside only if it is still that file."""
         self._recoveries = 0
         self._block_texts: dict[int, str] = {}
-        """Lookups' decompressed blocks by id (see lookups.BLOCK_CACHE)."""
+        """Lookups' decompressed blocks by id (see lookups.BLOCK_CACHE_BYTES)."""
+        self._cached_bytes = 0
 
     def warn(self, message: str) -> None:
         """Keep a warning for the report, once, and at most MAX_WARNINGS of them."""
@@ -60,6 +61,7 @@ class IndexCore:
                 conn.close()
         self._scope = None
         self._block_texts.clear()  # a fresh index numbers its blocks anew
+        self._cached_bytes = 0
         self._recoveries += 1
         # Another run (or a --jobs worker) may have replaced the damaged file already: never move its fresh one.
         if file_ident(self._real) == self._ident and state_of(self._real)[0] == "ours":

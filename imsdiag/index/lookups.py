@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..models import Event
@@ -16,8 +16,11 @@ from .ids import Origin, chunks, event_ids, link_allowed, norm_id, path_key
 MAX_RELATED = 5000
 """Cap on events `related` returns: a loop with thousands of passes must not flood explain."""
 MAX_SUGGEST_POOL = 50000
-BLOCK_CACHE = 128
-"""Decompressed blocks kept for the lookups of one explain (ids are never reused, so a kept block stays true)."""
+BLOCK_CACHE_BYTES = 16 << 20
+"""Decompressed block text kept for the lookups of one explain (ids are never reused, so a kept block stays
+true); beyond it blocks are read again when a later link names them."""
+FETCH_BLOCKS = 32
+"""Blocks asked of SQLite at a time (each about 150 KB of text once inflated)."""
 
 
 class Lookups(IndexCore):
@@ -110,24 +113,36 @@ class Lookups(IndexCore):
                 )
                 for n, block in conn.execute(sql, [*chunk, *params]):
                     wanted.setdefault(block, set()).add(n)
-            texts = self._texts(conn, sorted(wanted))
-            for block, text in texts:
+            for block, text in self._texts(conn, sorted(wanted)):
                 out.extend(events_carrying(text, wanted[block]))
         return out
 
-    def _texts(self, conn: sqlite3.Connection, block_ids: list[int]) -> list[tuple[int, str]]:
-        """The text of each block, in id order; explain asks for the same blocks again as it follows links."""
+    def _texts(self, conn: sqlite3.Connection, block_ids: list[int]) -> Iterator[tuple[int, str]]:
+        """The text of each block, in id order, one fetch of FETCH_BLOCKS at a time.
+
+        Explain asks for the same blocks again as it follows links, so texts are kept up to BLOCK_CACHE_BYTES;
+        an id on thousands of lines (a long loop) names hundreds of blocks, which are inflated and dropped one
+        by one rather than all held at once (600 blocks were 95 MB of text).
+        """
         cache = self._block_texts
-        missing = [b for b in block_ids if b not in cache]
-        if len(cache) + len(missing) > BLOCK_CACHE:
-            cache.clear()  # bounded memory; the next link's blocks are read again
-        fetched: dict[int, str] = {}
-        for chunk in chunks(missing, 500):
-            marks = ",".join("?" * len(chunk))
-            for block, data in conn.execute(f"SELECT id, data FROM blocks WHERE id IN ({marks})", chunk):
-                fetched[block] = inflate(data)
-        cache.update(fetched)
-        return [(b, fetched[b] if b in fetched else cache[b]) for b in block_ids if b in fetched or b in cache]
+        for start in range(0, len(block_ids), FETCH_BLOCKS):
+            batch = block_ids[start : start + FETCH_BLOCKS]
+            missing = [b for b in batch if b not in cache]
+            fetched: dict[int, str] = {}
+            if missing:
+                marks = ",".join("?" * len(missing))
+                for block, data in conn.execute(f"SELECT id, data FROM blocks WHERE id IN ({marks})", missing):
+                    fetched[block] = inflate(data)
+            for b in batch:
+                text = fetched.get(b)
+                if text is None:
+                    text = cache.get(b)
+                    if text is None:
+                        continue
+                elif self._cached_bytes + len(text) <= BLOCK_CACHE_BYTES:
+                    cache[b] = text
+                    self._cached_bytes += len(text)
+                yield b, text
 
     def _scope_sql(self, column: str) -> tuple[str, list[Any]]:
         if self._scope is None:
