@@ -173,5 +173,10 @@ def looks_binary(head: bytes) -> bool:
     sample = head[:4096]
     if sample.count(b"\x00") > len(sample) // 10:
         return True
-    ctrl = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    # translate() counts in C: a genexpr over 4 KiB was 2% of a scan of an IMS archive folder (thousands of files).
+    ctrl = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     return ctrl > len(sample) // 5
+
+
+_CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
+"""The control bytes `looks_binary` counts: all below space but TAB, LF, VT, FF and CR."""
