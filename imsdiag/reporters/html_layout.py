@@ -84,7 +84,7 @@ def ring_layout(
     if not hosts:
         return None
     role_of = dict(roles)
-    height = 360 if len(hosts) > 2 else 260
+    height = 360 if len(hosts) > 2 else 210
     cx, cy = _RING_WIDTH / 2, _TOP + (height - _TOP) / 2 - 10
     spokes = list(hosts[1:]) if hub else list(hosts)
     radius = 150 if len(spokes) <= 2 else min(130, (height - _TOP) / 2 - _NODE_RADIUS - 30)

@@ -27,6 +27,8 @@ class FindingView:
     timeline: TimelineLayout | None
     timeline_caption: str
     evidence: tuple[Evidence, ...]
+    roles_told: bool
+    """Whether the rule told the hosts apart (an IMS and a relay); a ring of plain MTAs needs no legend."""
 
 
 def finding_view(finding: Finding, anchor: str) -> FindingView:
@@ -44,13 +46,14 @@ def finding_view(finding: Finding, anchor: str) -> FindingView:
         timeline=timeline_layout([_edge_row(e.source, e.target, e.count, e.times) for e in finding.edges]),
         timeline_caption=_timeline_caption(finding),
         evidence=finding.evidence,
+        roles_told=any(role != "MTA" for _, role in finding.roles),
     )
 
 
 def _facts(f: Finding) -> list[tuple[str, str]]:
     """The terminal panel's key facts, in its words and order, and the ones it keeps for `-v`."""
     facts = [("Ring", finding_ring(f))]
-    if f.roles:
+    if any(role != "MTA" for _, role in f.roles):
         facts.append(("Roles", ", ".join(f"{host}: {role}" for host, role in f.roles)))
     if f.addresses:
         facts.append(("Address" if len(f.addresses) == 1 else "Addresses", ", ".join(f.addresses)))
