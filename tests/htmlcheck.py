@@ -7,8 +7,47 @@ from html.parser import HTMLParser
 
 # Every element the report templates write; anything else in a report came from somewhere it should not.
 ALLOWED_TAGS = frozenset(
-    "html head meta title style body header main footer nav section figure figcaption h1 h2 h3 p span div a ul ol "
-    "li dl dt dd table thead tbody tr th td svg g circle path polygon text line".split()
+    {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "header",
+        "main",
+        "footer",
+        "nav",
+        "section",
+        "figure",
+        "figcaption",
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "span",
+        "div",
+        "a",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "svg",
+        "g",
+        "circle",
+        "path",
+        "polygon",
+        "text",
+        "line",
+    }
 )
 VOID = frozenset({"meta", "br", "img", "link", "input", "hr", "wbr"})
 SVG_LEAVES = frozenset({"circle", "path", "polygon"})  # written self-closed (<path .../>)

@@ -46,7 +46,9 @@ def screenshot(html: str, width: int = WIDTH) -> bytes:
                 " return Math.ceil(box.bottom + window.scrollY + 16); })()"
             )
             clip = {"x": 0, "y": 0, "width": width, "height": int(bottom), "scale": 1}
-            shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip})
+            shot = browser.send(
+                "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+            )
             return base64.b64decode(shot["data"])
 
 

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,10 @@ class Browser:
 
     def open(self, url: str, width: int = 1100, height: int = 900, dark: bool = False) -> None:
         """Load `url` at the given viewport and colour scheme, and wait until it has loaded."""
-        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
         scheme = "dark" if dark else "light"
         self.send("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
         self.events.clear()
@@ -224,10 +227,8 @@ def chromium(binary: str | None = None) -> Iterator[Browser]:
         browser.attach()
         yield browser
     finally:
-        try:
+        with suppress(BrowserError, OSError):
             browser.send("Browser.close", page=False, timeout=5)
-        except (BrowserError, OSError):
-            pass
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -8,8 +8,8 @@ from typing import NamedTuple
 
 from ..evidence import Evidence
 from ..graph import ChainCycle, chain_cycle, chain_edges
-from ..models import EdgePasses, Event, Hop, Loop, LoopKind, RingShape
 from ..humanize import utc
+from ..models import EdgePasses, Event, Hop, Loop, LoopKind, RingShape
 from .addresses import looped_address
 from .clusters import time_span
 

@@ -242,7 +242,9 @@ def _edge_passes(ring: Sequence[str], traffic: _RingTraffic) -> tuple[EdgePasses
     place = {host: i for i, host in enumerate(ring)}
     edges = sorted(traffic.edge_counts, key=lambda e: (place.get(e[0], len(place)), place.get(e[1], len(place)), e))
     return tuple(
-        EdgePasses(a, b, traffic.edge_counts[(a, b)], tuple(sorted(e.time for e in traffic.edge_events[(a, b)] if e.time)))
+        EdgePasses(
+            a, b, traffic.edge_counts[(a, b)], tuple(sorted(e.time for e in traffic.edge_events[(a, b)] if e.time))
+        )
         for a, b in edges
     )
 

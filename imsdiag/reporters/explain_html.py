@@ -83,10 +83,14 @@ def _sighting_row(n: int, s: Sighting, prefix: str) -> SightingRow:
 def _hop_line(row: HopRow) -> HopLine:
     h = row.hop
     origin = " ".join(
-        p for p in (h.from_host, f"({h.from_helo})" if h.from_helo else None, f"[{h.from_ip}]" if h.from_ip else None) if p
+        p
+        for p in (h.from_host, f"({h.from_helo})" if h.from_helo else None, f"[{h.from_ip}]" if h.from_ip else None)
+        if p
     )
     details = " ".join(
-        f"{label} {value}" for label, value in (("with", h.with_proto), ("id", h.id), ("for", h.for_addr), ("via", h.via)) if value
+        f"{label} {value}"
+        for label, value in (("with", h.with_proto), ("id", h.id), ("for", h.for_addr), ("via", h.via))
+        if value
     )
     if row.software:
         details += f" ({row.software})"
@@ -117,9 +121,8 @@ def chain_view(title: str, chain: ChainAnalysis) -> dict[str, Any]:
         c = chain.cycle
         first, last = chain.rows[c.rows[0]].number, chain.rows[c.rows[-1]].number
         way = "" if c.closed else " (only this direction is recorded)"
-        lines.append(
-            f"repeating part (hops {first}–{last}): {ring_text(c.hosts, c.shape)}{way}, {plural(c.passes, 'round trip')}"
-        )
+        ring = ring_text(c.hosts, c.shape)
+        lines.append(f"repeating part (hops {first}–{last}): {ring}{way}, {plural(c.passes, 'round trip')}")
     lines += [f"edge {a} → {b} ×{n}" for a, b, n in chain.edges]
     return {"title": title, "hops": [_hop_line(r) for r in chain.rows], "lines": lines}
 

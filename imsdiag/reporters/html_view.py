@@ -14,6 +14,7 @@ from ..humanize import finding_ring, format_period, format_rate, format_span, pl
 from ..models import Evidence, Finding, RingShape
 from .html_layout import RingLayout, TimelineLayout, implied_edges, ring_layout, timeline_layout
 
+
 @dataclass(frozen=True)
 class FindingView:
     """One finding as the page shows it."""

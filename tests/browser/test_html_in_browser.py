@@ -177,8 +177,11 @@ def test_hostile_page_stays_text(browser: Browser, tmp_path: Path) -> None:
     url = _page(tmp_path, "hostile.html", _scan_html(make_result(hostile)))
     _open_clean(browser, url)
     assert browser.evaluate("document.images.length") == 0
-    assert browser.evaluate(
-        "[...document.querySelectorAll('*')].some(e => [...e.attributes].some(a => a.name.startsWith('on')))"
-    ) is False
+    assert (
+        browser.evaluate(
+            "[...document.querySelectorAll('*')].some(e => [...e.attributes].some(a => a.name.startsWith('on')))"
+        )
+        is False
+    )
     assert "pwned" not in browser.evaluate("document.title")
     assert "<script>document.title='pwned'</script>" in browser.evaluate("document.querySelector('p.key').textContent")

@@ -16,7 +16,7 @@ from imsdiag.reporters.html_layout import implied_edges, ring_layout, timeline_l
 from imsdiag.result import ScanResult
 from tests.htmlcheck import parse, safety_problems
 
-from .conftest import HOSTILE, OPTIONS, Q178436_FINDING, check_golden, make_result
+from .conftest import OPTIONS, Q178436_FINDING, check_golden, make_result
 
 T0 = datetime(2001, 2, 7, 22, 1, 20, tzinfo=timezone.utc)
 EDGES = (
