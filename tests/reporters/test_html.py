@@ -194,3 +194,27 @@ def test_jinja2_only_when_a_page_is_written() -> None:
         "assert 'jinja2' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_explain_golden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain --format html on the hand-written relay-only sample, pinned like the scan pages."""
+    import os
+
+    from imsdiag.explain import explain
+    from imsdiag.reporters import get_explain_reporter
+    from imsdiag.settings import ScanSettings
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)  # paths as a user types them from the checkout's root
+    expl = explain(
+        "CEECE9B398B7D011BD4800A0C90D616D067A@exch1.example.com",
+        ScanSettings(paths=("sample_logs/q178436-relay-only",), jobs=1),
+    )
+    out = io.StringIO()
+    get_explain_reporter("html", ReportOptions(tool_version="test")).report(expl, out)
+    text = out.getvalue()
+    assert safety_problems(text) == []
+    path = ROOT / "tests" / "golden" / "q178436-relay-only" / "explain.html"
+    if os.environ.get("IMSDIAG_REGEN_GOLDEN"):
+        path.write_text(text, encoding="utf-8", newline="")
+    assert text == path.read_text(encoding="utf-8")
