@@ -17,6 +17,8 @@ LABEL_LIMIT = 30
 """Host names longer than this are cut in the drawing (the full name is the node's tooltip and in the text)."""
 
 _RING_WIDTH = 560
+_WIDE_RING = 720  # three hosts or more: names beside the nodes need the room
+_SIDE_LABEL = 24  # and are cut shorter
 _NODE_RADIUS = 30
 _TOP = 40  # room for the looping address above the ring
 
@@ -33,6 +35,10 @@ class Node:
     """The name as drawn (cut at LABEL_LIMIT)."""
     role: str
     """`IMS`, `relay` or `MTA` (also the CSS class that tells them apart)."""
+    label_x: float
+    label_y: float
+    anchor: str
+    """SVG text-anchor of the label: `middle` below (or above) the node, `start`/`end` beside it."""
 
 
 @dataclass(frozen=True)
@@ -78,16 +84,17 @@ def ring_layout(
 ) -> RingLayout | None:
     """Hosts evenly on a circle in travel order (a hub in the middle), one curved arrow per hop; None with no host.
 
-    Two hosts sit left and right so that their long names have room below them. Each arrow bends to the
-    right of its direction, so A → B and B → A are two separate curves.
+    Each arrow bends to the right of its direction, so A → B and B → A are two separate curves.
     """
     if not hosts:
         return None
     role_of = dict(roles)
-    height = 360 if len(hosts) > 2 else 210
-    cx, cy = _RING_WIDTH / 2, _TOP + (height - _TOP) / 2 - 10
     spokes = list(hosts[1:]) if hub else list(hosts)
-    radius = 150 if len(spokes) <= 2 else min(130, (height - _TOP) / 2 - _NODE_RADIUS - 30)
+    # Two hosts sit side by side with their names below them. Three or more go on a circle with their names
+    # beside them, away from the centre: a wider drawing, and names cut at _SIDE_LABEL, so none overlap.
+    side = len(spokes) > 2
+    width, height, radius = (_WIDE_RING, 414, 130) if side else (_RING_WIDTH, 210, 150)
+    cx, cy = width / 2, _TOP + (height - _TOP) / 2 - 10
     start = math.pi if len(spokes) == 2 else -math.pi / 2
     places: dict[str, tuple[float, float]] = {}
     if hub:
@@ -98,13 +105,34 @@ def ring_layout(
     if len(hosts) == 1:
         places[hosts[0]] = (cx, cy)
     nodes = tuple(
-        Node(round(x, 1), round(y, 1), _NODE_RADIUS, h, _cut(h), role_of.get(h, "MTA")) for h, (x, y) in places.items()
+        Node(
+            round(x, 1),
+            round(y, 1),
+            _NODE_RADIUS,
+            h,
+            _cut(h, _SIDE_LABEL if side else LABEL_LIMIT),
+            role_of.get(h, "MTA"),
+            *_label_place(x - cx, y - cy, x, y, side),
+        )
+        for h, (x, y) in places.items()
     )
     arrows = []
     for a, b, count in edges:
         if a in places and b in places:
             arrows.append(_self_arrow(places[a], count, a) if a == b else _arrow(places[a], places[b], count, a, b))
-    return RingLayout(_RING_WIDTH, height, nodes, tuple(arrows))
+    return RingLayout(width, height, nodes, tuple(arrows))
+
+
+def _label_place(dx: float, dy: float, x: float, y: float, side: bool) -> tuple[float, float, str]:
+    """Where a node's name goes: below it, or (on a ring of three or more) outside the ring, away from the centre."""
+    r = _NODE_RADIUS
+    if side and abs(dx) > r:
+        return (
+            (round(x + r + 6, 1), round(y + 4, 1), "start") if dx > 0 else (round(x - r - 6, 1), round(y + 4, 1), "end")
+        )
+    if side and dy < 0:
+        return round(x, 1), round(y - r - 8, 1), "middle"
+    return round(x, 1), round(y + r + 18, 1), "middle"
 
 
 def implied_edges(hosts: Sequence[str], hub: bool = False) -> list[tuple[str, str, int | None]]:

@@ -185,3 +185,29 @@ def test_hostile_page_stays_text(browser: Browser, tmp_path: Path) -> None:
     )
     assert "pwned" not in browser.evaluate("document.title")
     assert "<script>document.title='pwned'</script>" in browser.evaluate("document.querySelector('p.key').textContent")
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_bigger_rings_fit_and_labels_do_not_overlap(browser: Browser, n: int, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from imsdiag.reporters.html_layout import LABEL_LIMIT
+    from tests.reporters.conftest import Q178436_FINDING, make_result
+
+    hosts = tuple(f"host{i}." + "x" * (LABEL_LIMIT + 5) + ".example" for i in range(n))
+    _open_clean(browser, _page(tmp_path, "ring.html", _scan_html(make_result(replace(Q178436_FINDING, hosts=hosts)))))
+    boxes = browser.evaluate(
+        "(() => { const svg = document.querySelector('svg.ring'); const vb = svg.viewBox.baseVal;"
+        " return [vb.width, vb.height, [...svg.querySelectorAll('g.node')].map(g => {"
+        " const c = g.querySelector('circle').getBBox(), t = g.querySelector('text.host').getBBox();"
+        " return [[c.x, c.y, c.width, c.height], [t.x, t.y, t.width, t.height]]; })]; })()"
+    )
+    width, height, nodes = boxes
+    assert len(nodes) == n
+    rects = [r for node in nodes for r in node]
+    for x, y, w, h in rects:
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
+    labels = [node[1] for node in nodes]
+    for i, (ax, ay, aw, ah) in enumerate(labels):
+        for bx, by, bw, bh in labels[i + 1 :]:
+            assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, "labels overlap"

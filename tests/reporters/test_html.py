@@ -154,6 +154,10 @@ def test_layout_places_hosts_on_a_circle() -> None:
     assert len(radii) == 1  # equidistant from the centre
     for n in ring.nodes:
         assert 0 < n.x < ring.width and 0 < n.y < ring.height
+    # Three hosts or more: names beside the side nodes, pointing away from the centre.
+    assert [n.anchor for n in ring.nodes] == ["middle", "start", "end"]
+    two = ring_layout(["a", "b"], implied_edges(["a", "b"]), ())
+    assert two is not None and [n.anchor for n in two.nodes] == ["middle", "middle"]
     hub = ring_layout(["h", "a", "b"], implied_edges(["h", "a", "b"], hub=True), (), hub=True)
     assert hub is not None and len(hub.arrows) == 4
     one = ring_layout(["a"], implied_edges(["a"]), ())
