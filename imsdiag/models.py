@@ -269,6 +269,18 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class EdgePasses:
+    """One hop of a ring and the times it was travelled, one per pass, as its best observer logged them."""
+
+    source: str
+    target: str
+    count: int
+    """Passes over this hop (the observer's messages, or the hop's repeats in one Received chain)."""
+    times: tuple[datetime, ...] = ()
+    """When each pass crossed the hop, oldest first (UTC); fewer than `count` when some were undated."""
+
+
+@dataclass(frozen=True)
 class Loop:
     """What the detector saw, before any rule names a cause."""
 
@@ -295,6 +307,8 @@ class Loop:
     shape: RingShape = RingShape.RING
     reporter: str | None = None
     """The MTA that wrote the loop text or the bounce (DSN Reporting-MTA), when the ring itself is unknown."""
+    edges: tuple[EdgePasses, ...] = ()
+    """Every hop of the ring with its passes and their times, in ring order (a pass timeline draws them)."""
 
 
 @dataclass(frozen=True)
@@ -338,3 +352,7 @@ class Finding:
     """Stable across log rotation and re-ordering: rule id + hosts + addresses + subject stem."""
     details: tuple[tuple[str, str], ...] = field(default=())
     """Extra labelled facts for reports (growth per pass, headroom, subject stem)."""
+    edges: tuple[EdgePasses, ...] = ()
+    """The ring's hops with the times of their passes (the shown loop's), for a pass timeline."""
+    roles: tuple[tuple[str, str], ...] = ()
+    """(host, role) for the ring's hosts as the rule judged them: `IMS`, `relay` or `MTA`."""

@@ -34,6 +34,7 @@ EXTENSIONS = {
     "github": "txt",
     "gitlab": "json",
     "text": "txt",
+    "html": "html",
 }
 
 

@@ -11,6 +11,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEEL_TOP = {"imsdiag"}
+WHEEL_NEEDS = tuple(
+    f"imsdiag/reporters/templates/{name}"
+    for name in ("page.html.j2", "scan.html.j2", "explain.html.j2", "finding.html.j2", "drawings.html.j2", "report.css")
+)
+"""Package data the HTML report reads at run time."""
 SDIST_NEEDS = (
     "LICENSE",
     "README.md",
@@ -47,6 +52,7 @@ def _wheel_problems(wheel: Path) -> list[str]:
     out += [f"wheel installs {d}" for d in data if d != "data/share/man/man1/imsdiag.1"]
     if "data/share/man/man1/imsdiag.1" not in data:
         out.append("wheel carries no man page")
+    out += [f"wheel lacks {t}" for t in WHEEL_NEEDS if t not in names]
     if not any(n.endswith("/licenses/LICENSE") for n in names):
         out.append("wheel carries no LICENSE")
     return out

@@ -20,7 +20,8 @@ from .common import (
     run_settings,
 )
 
-EXPLAIN_FORMATS = ("terminal", "json")
+EXPLAIN_FORMATS = ("terminal", "json", "html")
+"""The names in reporters.EXPLAIN_REPORTERS, written out so that parsing the options imports no reporter."""
 
 
 @click.command(name="explain", epilog=EXPLAIN_EXIT_CODES_HELP)

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..evidence import Evidence
-from ..graph import chain_cycle
-from ..models import Event, Hop, Loop, LoopKind, RingShape
+from ..graph import ChainCycle, chain_cycle, chain_edges
+from ..humanize import utc
+from ..models import EdgePasses, Event, Hop, Loop, LoopKind, RingShape
 from .addresses import looped_address
 from .clusters import time_span
 
@@ -22,6 +23,8 @@ class _CycleSighting(NamedTuple):
     """Both directions of the ring are recorded (see `graph.ChainCycle.closed`)."""
     hops: int
     """Received lines of the chain."""
+    edges: tuple[EdgePasses, ...] = ()
+    """The ring's hops in this chain, with the dates of their Received lines."""
 
 
 _RingKey = tuple[tuple[str, ...], str, bool]
@@ -44,8 +47,23 @@ def detect_chain_loops(corr: Evidence, min_repeat: int) -> list[Loop]:
                 continue
             shapes[found.hosts] = found.shape
             key = (found.hosts, _looped_for(ev, chain, embedded), embedded)
-            groups[key].append(_CycleSighting(ev, found.passes, found.closed, len(chain)))
+            edges = _ring_edges(chain, found, corr)
+            groups[key].append(_CycleSighting(ev, found.passes, found.closed, len(chain), edges))
     return [_chain_loop(key, sightings, shapes[key[0]]) for key, sightings in sorted(groups.items())]
+
+
+def _ring_edges(chain: Sequence[Hop], found: ChainCycle, corr: Evidence) -> tuple[EdgePasses, ...]:
+    """Each hop of the ring the chain repeats, with the dates of its Received lines, in ring order."""
+    oldest_first = list(reversed(chain))
+    edges = chain_edges(oldest_first, corr.canonical)
+    seen: dict[tuple[str, str], list[Hop]] = {}
+    for i in found.rows:
+        edge = edges[i]
+        if edge is not None:
+            seen.setdefault(edge, []).append(oldest_first[i])
+    return tuple(
+        EdgePasses(a, b, len(hops), tuple(sorted(utc(h.date) for h in hops if h.date))) for (a, b), hops in seen.items()
+    )
 
 
 def _looped_for(ev: Event, chain: Sequence[Hop], embedded: bool) -> str:
@@ -74,6 +92,8 @@ def _chain_loop(key: _RingKey, sightings: list[_CycleSighting], shape: RingShape
         messages=len(events),
         hops=max(s.hops for s in sightings),
         shape=shape,
+        # One message's chain: the copy that made the most passes shows when each pass crossed each hop.
+        edges=max(sightings, key=lambda s: s.passes).edges,
     )
 
 

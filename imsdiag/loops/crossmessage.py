@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from ..evidence import Evidence
 from ..graph import Edge, ring_shape, strongly_connected
-from ..models import Direction, Event, Loop, LoopKind, ReportKind
+from ..models import Direction, EdgePasses, Event, Loop, LoopKind, ReportKind
 from ..names import subject_stem
 from ..runs import Run, kind_of
 from ..transits import received_edges, transit_edges
@@ -233,6 +233,19 @@ def _ring_as_loop(
         notes=(f"{busiest[0]} → {busiest[1]} carried it {traffic.passes} times, the most of any hop",),
         messages=len(message_ids) or traffic.passes,
         shape=shape,
+        edges=_edge_passes(ring, traffic),
+    )
+
+
+def _edge_passes(ring: Sequence[str], traffic: _RingTraffic) -> tuple[EdgePasses, ...]:
+    """Each ring hop with its count and the times of the events behind that count, in ring order."""
+    place = {host: i for i, host in enumerate(ring)}
+    edges = sorted(traffic.edge_counts, key=lambda e: (place.get(e[0], len(place)), place.get(e[1], len(place)), e))
+    return tuple(
+        EdgePasses(
+            a, b, traffic.edge_counts[(a, b)], tuple(sorted(e.time for e in traffic.edge_events[(a, b)] if e.time))
+        )
+        for a, b in edges
     )
 
 

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..result import ScanResult
 from .base import Reporter, ReportOptions
+from .explain_html import ExplainHtmlReporter
 from .explain_json import ExplainJsonReporter
 from .explain_terminal import ExplainTerminalReporter
 from .github import GithubReporter
 from .gitlab import GitlabReporter
+from .html import HtmlReporter
 from .json_report import JsonReporter
 from .jsonl import JsonLinesReporter
 from .junit import JunitReporter
@@ -35,11 +37,12 @@ REPORTERS: dict[str, type[Reporter[ScanResult]]] = {
         JunitReporter,
         GithubReporter,
         GitlabReporter,
+        HtmlReporter,
     )
 }
 
 EXPLAIN_REPORTERS: dict[str, type[Reporter[Explanation]]] = {
-    cls.name: cls for cls in (ExplainTerminalReporter, ExplainJsonReporter)
+    cls.name: cls for cls in (ExplainTerminalReporter, ExplainJsonReporter, ExplainHtmlReporter)
 }
 
 FORMAT_CHOICES: tuple[str, ...] = ("auto", *REPORTERS)

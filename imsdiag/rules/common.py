@@ -9,7 +9,7 @@ from datetime import datetime
 from ..correlate import IMS_SOURCES
 from ..humanize import ring_kind, ring_text
 from ..loops.addresses import BOUNCE_SOURCES
-from ..models import Confidence, Event, Evidence, Finding, Loop, RingShape, Severity
+from ..models import Confidence, EdgePasses, Event, Evidence, Finding, Loop, RingShape, Severity
 from .base import Rule
 
 MAX_EVIDENCE = 10
@@ -118,6 +118,7 @@ def base_finding(
     fingerprint_extra: str = "",
     references: Sequence[str] | None = None,
     build_verdict: str = "",
+    ims_hosts: Sequence[str] = (),
 ) -> Finding:
     """A Finding covering `loops` (the first is the main one), with the shared fields filled.
 
@@ -161,7 +162,24 @@ def base_finding(
         builds=tuple(builds),
         fingerprint=fingerprint(rule.id, main.hosts or hosts, addresses, fingerprint_extra),
         details=tuple(details),
+        edges=ring_edges(loops, shown),
+        roles=host_roles(shown.hosts, ims_hosts),
     )
+
+
+def ring_edges(loops: Sequence[Loop], shown: Loop) -> tuple[EdgePasses, ...]:
+    """The shown ring's hops with their pass times: its own, else a related loop's over the same hosts."""
+    if shown.edges:
+        return shown.edges
+    hosts = set(shown.hosts)
+    return next((lp.edges for lp in loops if lp.edges and set(lp.hosts) == hosts), ())
+
+
+def host_roles(hosts: Sequence[str], ims_hosts: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """Each ring host's part: `IMS` for the rule's IMS hosts, `relay` for the others beside one, else `MTA`."""
+    ims = set(ims_hosts)
+    other = "relay" if ims else "MTA"
+    return tuple((h, "IMS" if h in ims else other) for h in hosts)
 
 
 def _severity(rule: type[Rule], events: Sequence[Event]) -> Severity:

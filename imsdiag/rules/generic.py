@@ -83,6 +83,7 @@ class NullSenderPingPong(Rule):
                 fix=fix,
                 details=[("How it was found", n) for n in loop.notes],
                 fingerprint_extra=loop.subject_stem or "",
+                ims_hosts=ims,
             )
             yield finding, {i}
 

@@ -201,6 +201,7 @@ class Q178436(Rule):
             builds=case.builds,
             build_verdict="; ".join(f"{s} {t}" for s, t in case.build_lines) or "no IMS build in the logs read",
             fingerprint_extra=loop.subject_stem or "",
+            ims_hosts=ims_hosts,
         )
 
     @staticmethod

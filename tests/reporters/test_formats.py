@@ -44,7 +44,7 @@ def make(name: str, fail_on: str = "error") -> Reporter[ScanResult]:
 
 
 def test_registry_holds_every_format() -> None:
-    assert set(REPORTERS) == {"terminal", *CI_FORMATS}
+    assert set(REPORTERS) == {"terminal", "html", *CI_FORMATS}
     assert FORMAT_CHOICES[0] == "auto"
     for name, cls in REPORTERS.items():
         assert cls.name == name and cls.description
