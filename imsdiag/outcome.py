@@ -143,8 +143,9 @@ def parse_key(f: InputFile, settings: ScanSettings) -> str:
     """The settings that change what a parser makes of a file's bytes, for the index to compare."""
     ctx = make_context(f, settings)
     zones = ",".join(f"{k}={v}" for k, v in sorted((k, str(v)) for k, v in ctx.server_tz.items()))
-    # How the file was read: a copy of the full parser's records and one of the extractor's differ.
-    read = "full" if full_parse(settings) else "extract"
+    # How the file was read: a copy of the full parser's records and one of the extractor's differ, and the
+    # extractor's tallies count what falls outside --since/--until (a copy serves only the same window).
+    read = "full" if full_parse(settings) else f"extract;window={settings.since}..{settings.until}"
     return (
         f"records={RECORDS_VERSION};tz={ctx.default_tz};assumed={ctx.tz_assumed};server_tz={zones};"
         f"year={ctx.year_hint};fmt={settings.log_format};read={read}"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import os
 import re
 import shutil
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,29 @@ def test_a_log_changed_since_it_was_indexed_is_said_and_its_spans_left_unread(tm
     assert "changed since it was indexed" in (caught.value.hint or "")
     # With the logs given, the index is brought up to date first and the whole story comes back.
     assert _story(explain(ident, settings)) == _story(whole)
+
+
+def test_a_stored_copy_serves_only_the_window_it_was_read_for(tmp_path: Path) -> None:
+    """The extractor's tallies count what falls outside --since/--until: another window reads the log again."""
+    folder = _copy("activeweb", tmp_path)
+    log = folder / "mail.log"
+    written = datetime(2015, 9, 1, tzinfo=timezone.utc).timestamp()
+    os.utime(log, (written, written))  # its year is the file's: no other log re-dates it
+    settings = _settings(folder, tmp_path)
+    engine.scan(settings)  # stored without a window
+    windowed = dataclasses.replace(settings, since=datetime(2015, 8, 31, 0, 0, tzinfo=timezone.utc))
+    through_index = engine.scan(windowed)
+    plain = engine.scan(dataclasses.replace(windowed, use_index=False))
+    full = engine.scan(dataclasses.replace(windowed, use_index=False, full_parse=True))
+    assert through_index.first_time is not None and through_index.first_time >= windowed.since
+    for other in (plain, full):
+        assert [f.fingerprint for f in through_index.findings] == [f.fingerprint for f in other.findings]
+        assert [(s.path, s.events, s.lines) for s in through_index.files] == [
+            (s.path, s.events, s.lines) for s in other.files
+        ]
+        assert (through_index.events, through_index.first_time, through_index.last_time, through_index.servers) == (
+            other.events,
+            other.first_time,
+            other.last_time,
+            other.servers,
+        )
