@@ -16,7 +16,9 @@ from .evidence import machine_zones, place_event
 from .explanation import Explanation, LoopView, Match, Sighting, build_explanation
 from .hosts import HostMap
 from .index import SERVER_LOCAL_KINDS, EventIndex, event_ids, open_index
+from .index.lookups import CHANGED_SINCE_INDEXED
 from .logsearch import LINK_DEPTH, Capture, LogSearch
+from .logspans import SpanReader
 from .models import Event, ParseIssue
 from .result import ScanContext, ScanResult
 from .settings import ScanSettings
@@ -197,9 +199,13 @@ def _explain_from_index(
     context = refreshed.context if refreshed is not None else index.context_for(paths)
     place = _Placement(context or ScanContext(), settings, stored=True)
     index.set_scope(files)
+    index.span_reader = SpanReader(settings)  # the ordinary lines of logs the fast extractor read
     matched = _lookup(index, ident, place)
     if not matched:
-        raise MessageNotFound(f"no log mentions {ident!r}", tuple(index.suggest(ident)))
+        missing = MessageNotFound(f"no log mentions {ident!r}", tuple(index.suggest(ident)))
+        if any(CHANGED_SINCE_INDEXED in w for w in index.warnings):
+            missing.hint = "a log changed since it was indexed: give the logs with --logs to read them again"
+        raise missing
     check_ambiguous(ident, matched)
     related = index.related([e for _, e in matched], depth=LINK_DEPTH)
     if refreshed is not None:

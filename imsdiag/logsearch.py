@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from .correlate import years_later
 from .explanation import event_key
 from .index.ids import Origin, event_ids, link_allowed, norm_id
-from .models import Event, ParseIssue
+from .models import Event
+from .parsers.base import ScanRecord
 
 LINK_DEPTH = 2
 """Steps of `forwarded as` / `queued as` / bounce->cause links followed from the matched events."""
@@ -104,7 +105,7 @@ class Capture:
         self._gone_from: set[str] = set()
         self.to_reread: set[str] = set()
 
-    def add(self, record: Event | ParseIssue) -> None:
+    def add(self, record: ScanRecord) -> None:
         """Take an event that carries a wanted id, and follow its links (the RecordSink the scan feeds)."""
         if not isinstance(record, Event):
             return

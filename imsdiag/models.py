@@ -249,6 +249,31 @@ class EventTally:
 
 
 @dataclass(frozen=True)
+class LogSpan:
+    """A stretch of a log a fast extractor read for the index: where it lies and the ids its lines name.
+
+    The index keeps these instead of the ordinary events: explain reads the stretches an id names again and
+    parses only the lines that hold it (`imsdiag.logspans`). The year tracker's state at the start lets those
+    lines be dated as the whole read dated them.
+    """
+
+    location: Location
+    """The file and the first line of the stretch."""
+    offset: int
+    """Byte offset of the first line in the (decompressed) stream."""
+    length: int
+    """Bytes of whole lines."""
+    year: int | None
+    """Year-less stamps: the year the tracker held at the first line (None before any stamp)."""
+    month: int
+    """The month of the last stamp before the first line (0 before any)."""
+    year_hint: int
+    """The year the read gave the file's first stamp from (`ParseContext.year_hint`: a re-dated log's own)."""
+    ids: tuple[tuple[str, str], ...]
+    """(normalised id, kind) of every queue id, Message-ID and `queued as` id on the stretch's lines."""
+
+
+@dataclass(frozen=True)
 class ParseIssue:
     """Input that could not be read or understood: counted and reported, never a traceback."""
 

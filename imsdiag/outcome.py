@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from .correlate import Correlator
-from .models import Event, EventTally, ParseIssue
+from .models import Event, EventTally, LogSpan, ParseIssue
 from .parsers import RECORDS_VERSION
-from .parsers.run import ParsedFile, Ticker, full_records, make_context, parse_input
+from .parsers.base import ScanRecord
+from .parsers.run import ParsedFile, Ticker, make_context, parse_input
 from .parsers.syslog import DATED_STAMPS
 from .result import ISSUE_EXAMPLES, FileStat
 from .settings import ScanSettings
@@ -36,9 +37,13 @@ class FileOutcome:
 
 
 class RecordSink(Protocol):
-    """Takes every record of a file as it is read: the index's writer, or explain's search of the logs."""
+    """Takes every record of a file as it is read: the index's writer, or explain's search of the logs.
 
-    def add(self, record: Event | ParseIssue) -> None: ...
+    A fast extractor's EventTally and LogSpan records reach only the index's writer: explain's search reads
+    with the full parser.
+    """
+
+    def add(self, record: ScanRecord) -> None: ...
 
 
 def new_correlator(settings: ScanSettings) -> Correlator:
@@ -59,13 +64,15 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
     servers: Counter[str] = Counter()
     n_events = 0
     for rec in pf.records:
-        if isinstance(rec, EventTally):  # ordinary events a fast extractor summed up (never with a sink)
+        if sink is not None:
+            sink.add(rec)
+        if isinstance(rec, LogSpan):  # where the extractor read: for the index only
+            continue
+        if isinstance(rec, EventTally):  # ordinary events a fast extractor summed up
             n_events += rec.events
             corr.add_tally(rec)
             servers.update(dict(rec.servers))
             continue
-        if sink is not None:
-            sink.add(rec)
         if isinstance(rec, Event):
             n_events += 1
             corr.add(rec)
@@ -136,23 +143,33 @@ def parse_key(f: InputFile, settings: ScanSettings) -> str:
     """The settings that change what a parser makes of a file's bytes, for the index to compare."""
     ctx = make_context(f, settings)
     zones = ",".join(f"{k}={v}" for k, v in sorted((k, str(v)) for k, v in ctx.server_tz.items()))
+    # How the file was read: a copy of the full parser's records and one of the extractor's differ, and the
+    # extractor's tallies count what falls outside --since/--until (a copy serves only the same window).
+    read = "full" if full_parse(settings) else f"extract;window={settings.since}..{settings.until}"
     return (
         f"records={RECORDS_VERSION};tz={ctx.default_tz};assumed={ctx.tz_assumed};server_tz={zones};"
-        f"year={ctx.year_hint};fmt={settings.log_format}"
+        f"year={ctx.year_hint};fmt={settings.log_format};read={read}"
     )
 
 
 def indexed(f: InputFile, settings: ScanSettings, index: EventIndex, ticker: Ticker | None = None) -> FileOutcome:
     """Process a file through the index: replay cached records, or parse and store them."""
     key = parse_key(f, settings)
+    # A format whose extractor yields LogSpans is read by it: the index keeps its records and the spans, and
+    # explain reads the ordinary lines from the log again (imsdiag.logspans).
+    fast = not full_parse(settings)
+
+    def read() -> ParsedFile:
+        return parse_input(f, settings, extract=fast, spans=fast)
+
     # `reparse`: should the database fail half way through the replay, the parser gives the rest of the file.
-    cached = index.cached_file(f, key, lambda: full_records(parse_input(f, settings))) if f.path is not None else None
+    cached = index.cached_file(f, key, lambda: read().records) if f.path is not None else None
     if cached is not None:
         pf = ParsedFile(file=f, format=cached.format, compression=cached.compression, records=cached.records())
         pf.counters = dict(cached.counters)
         pf.skipped_reason = cached.skipped_reason
         return consume(pf, settings)
-    pf = parse_input(f, settings)
+    pf = read()
     if ticker is not None:
         ticker.wrap(pf)
     if f.path is None:

@@ -74,7 +74,7 @@ def explain_cmd(
     try:
         expl = run_explain(ident, run.scan)
     except MessageNotFound as exc:
-        if not logs and not exc.suggestions:
+        if not logs and not exc.suggestions and not exc.hint:
             # Only the index was searched: the message may be in logs it has never seen.
             exc.hint = "give the logs with --logs PATH, or scan them first"
         raise

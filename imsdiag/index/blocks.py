@@ -6,8 +6,8 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator
 
-from ..models import Event, ParseIssue
-from ..serialize import event_from_json, issue_from_json
+from ..models import Event, EventTally, LogSpan, ParseIssue
+from ..serialize import event_from_json, from_dict, issue_from_json
 from .ids import event_ids
 
 BLOCK_RECORDS = 256
@@ -16,8 +16,10 @@ and a lookup decompresses one block (a few ms) to pick out its events."""
 BLOCK_BYTES = 256 << 10
 """A block is closed early at this many bytes of JSON: long records (archives) keep each decompression small."""
 LEVEL = 6
-EVENT, ISSUE, KEYS = "e", "i", "k"
-"""The first character of a line in a block: an Event or a ParseIssue follows as JSON; the last line, the keys."""
+EVENT, ISSUE, TALLY, SPAN, KEYS = "e", "i", "t", "s", "k"
+"""The first character of a line in a block: an Event, a ParseIssue, an EventTally or a LogSpan follows as JSON;
+the last line, the keys."""
+StoredRecord = Event | ParseIssue | EventTally | LogSpan
 
 Key = tuple[str, int]
 """(normalised id, kind code) of an id some event in the block carries."""
@@ -53,13 +55,36 @@ def split(text: str) -> tuple[list[str], list[Key]]:
     return lines, [(str(n), int(k)) for n, k in json.loads(tail[1:])]
 
 
-def record_of(line: str) -> Event | ParseIssue:
+def record_of(line: str) -> StoredRecord:
     """The record a block line holds."""
-    if line[:1] == EVENT:
+    kind = line[:1]
+    if kind == EVENT:
         return event_from_json(line[1:])
-    if line[:1] == ISSUE:
+    if kind == ISSUE:
         return issue_from_json(line[1:])
+    if kind == TALLY:
+        return from_dict(EventTally, json.loads(line[1:]))
+    if kind == SPAN:
+        return span_of(line)
     raise ValueError(f"index record of unknown kind {line[:1]!r}")
+
+
+def span_of(line: str) -> LogSpan:
+    """The LogSpan a block line holds."""
+    return from_dict(LogSpan, json.loads(line[1:]))
+
+
+def spans_in(text: str, wanted: set[str] | None = None) -> list[LogSpan]:
+    """The LogSpans of a block (`inflate`d) that name one of `wanted` (all when None), in order."""
+    if not text.startswith(SPAN) and "\n" + SPAN not in text:
+        return []
+    out = []
+    for line in text.split("\n"):
+        if line[:1] == SPAN:
+            span = span_of(line)
+            if wanted is None or any(n in wanted for n, _ in span.ids):
+                out.append(span)
+    return out
 
 
 def _plain(ident: str) -> bool:

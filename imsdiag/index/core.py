@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import ImsdiagError
 from .damage import DECODE_ERRORS, brief, is_damage
 from .opening import file_ident, move_aside, open_connection, state_of
+from .spanfile import SpanSource
 
 MAX_WARNINGS = 20
 """Index warnings kept per run: a full disk must not add one note per file."""
@@ -35,6 +36,9 @@ class IndexCore:
         self._block_texts: dict[int, str] = {}
         """Lookups' decompressed blocks by id (see lookups.BLOCK_CACHE_BYTES)."""
         self._cached_bytes = 0
+        self.span_reader: SpanSource | None = None
+        self._extracted: set[int] | None = None
+        """Reads log spans again for lookups (explain sets it: the index does not import the parsers)."""
 
     def warn(self, message: str) -> None:
         """Keep a warning for the report, once, and at most MAX_WARNINGS of them."""
@@ -61,6 +65,7 @@ class IndexCore:
                 conn.close()
         self._scope = None
         self._block_texts.clear()  # a fresh index numbers its blocks anew
+        self._extracted = None
         self._cached_bytes = 0
         self._recoveries += 1
         # Another run (or a --jobs worker) may have replaced the damaged file already: never move its fresh one.

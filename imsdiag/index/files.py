@@ -8,9 +8,9 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 
-from ..models import Event, Location, ParseIssue
+from ..models import Event, EventTally, Location
 from ..sources import InputFile
-from .blocks import record_of, unpack
+from .blocks import StoredRecord, record_of, unpack
 from .core import IndexCore
 from .damage import DECODE_ERRORS
 from .ids import stat_key
@@ -27,7 +27,7 @@ class CachedFile:
         file_id: int,
         row: sqlite3.Row,
         display: str,
-        reparse: Callable[[], Iterable[Event | ParseIssue]] | None = None,
+        reparse: Callable[[], Iterable[StoredRecord]] | None = None,
     ) -> None:
         self._index = index
         self._conn = index.conn
@@ -44,7 +44,7 @@ class CachedFile:
         reason = stored.get(SKIPPED_REASON_KEY)
         self.skipped_reason: str | None = reason if isinstance(reason, str) else None
 
-    def records(self) -> Iterator[Event | ParseIssue]:
+    def records(self) -> Iterator[StoredRecord]:
         """Every stored record of the file, in original order, with locations under today's display path.
 
         Damage met half way (records already handed to the scan) cannot be undone: the rest of the
@@ -72,9 +72,12 @@ class CachedFile:
                 if close is not None:
                     close()
 
-    def _relocated(self, record: Event | ParseIssue) -> Event | ParseIssue:
+    def _relocated(self, record: StoredRecord) -> StoredRecord:
         if isinstance(record, Event):
             return self._relocate_event(record)
+        if isinstance(record, EventTally) and self._display != self._stored_display:
+            peers = tuple(replace(e, location=self._relocate(e.location)) for e in record.peers)
+            return replace(record, location=self._relocate(record.location), peers=peers)
         return replace(record, location=self._relocate(record.location))
 
     def _relocate(self, loc: Location) -> Location:
@@ -97,7 +100,7 @@ class FileStore(IndexCore):
         self,
         f: InputFile,
         parse_key: str | None = None,
-        reparse: Callable[[], Iterable[Event | ParseIssue]] | None = None,
+        reparse: Callable[[], Iterable[StoredRecord]] | None = None,
     ) -> CachedFile | None:
         """The stored file when its size, mtime and parse settings still match; None when absent, stale or stdin.
 

@@ -7,15 +7,19 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ..models import Event
+from ..models import Event, LogSpan
 from ..sources import InputFile
-from .blocks import events_carrying, inflate
+from .blocks import events_carrying, inflate, spans_in
 from .core import IndexCore
 from .ids import Origin, chunks, event_ids, link_allowed, norm_id, path_key
+from .schema import SPANS_KEY
+from .spanfile import SpanFile
 
 MAX_RELATED = 5000
 """Cap on events `related` returns: a loop with thousands of passes must not flood explain."""
 MAX_SUGGEST_POOL = 50000
+CHANGED_SINCE_INDEXED = "changed since it was indexed"
+"""Said of a log whose spans cannot be read again (explain words its hint from it)."""
 BLOCK_CACHE_BYTES = 16 << 20
 """Decompressed block text kept for the lookups of one explain (ids are never reused, so a kept block stays
 true); beyond it blocks are read again when a later link names them."""
@@ -95,27 +99,112 @@ class Lookups(IndexCore):
         """(ids, event) for every event (in scope) carrying one of `norms`, in index order.
 
         The `ids` rows name blocks, not events: each block named is read once and only its events
-        that really carry one of the ids are kept.
+        that really carry one of the ids are kept. A block may also hold LogSpans (a log the fast
+        extractor read): the lines they name are read from the log again (`span_reader`).
         """
         conn = self.conn
         if conn is None:  # closed after damage found by an earlier lookup
             raise sqlite3.ProgrammingError("the index was closed after damage was found")
         scope, params = self._scope_sql("i.file_id")
         wanted: dict[int, set[str]] = {}
-        out: list[tuple[list[tuple[str, str]], Event]] = []
+        file_of: dict[int, int] = {}
+        found: list[tuple[int, list[tuple[str, str]], Event]] = []
+        spans: dict[int, list[LogSpan]] = {}
         with self._answering("looking up ids"):
             for chunk in chunks(list(norms), 500):
                 marks = ",".join("?" * len(chunk))
                 # Joined with blocks: an index whose blocks are gone must fail here, not answer "not found".
                 sql = (
-                    "SELECT i.id_norm, i.block_id FROM ids i JOIN blocks b ON b.id=i.block_id "
+                    "SELECT i.id_norm, i.block_id, b.file_id FROM ids i JOIN blocks b ON b.id=i.block_id "
                     f"WHERE i.id_norm IN ({marks}){scope}"
                 )
-                for n, block in conn.execute(sql, [*chunk, *params]):
+                for n, block, file_id in conn.execute(sql, [*chunk, *params]):
                     wanted.setdefault(block, set()).add(n)
+                    file_of[block] = file_id
             for block, text in self._texts(conn, sorted(wanted)):
-                out.extend(events_carrying(text, wanted[block]))
-        return out
+                found.extend((file_of[block], ids, event) for ids, event in events_carrying(text, wanted[block]))
+                for span in spans_in(text, wanted[block]):
+                    spans.setdefault(file_of[block], []).append(span)
+            if spans or (self.span_reader is not None and self._spanned_files(found)):
+                found = self._with_spans(conn, found, spans, set(norms))
+        return [(ids, event) for _file, ids, event in found]
+
+    def _with_spans(
+        self,
+        conn: sqlite3.Connection,
+        found: list[tuple[int, list[tuple[str, str]], Event]],
+        spans: dict[int, list[LogSpan]],
+        norms: set[str],
+    ) -> list[tuple[int, list[tuple[str, str]], Event]]:
+        """`found` with the events of the spans' lines that carry one of `norms`, in file and line order.
+
+        The queue ids on those lines are read too, so each message is parsed from all of its lines (its
+        state, such as the sender of a delivery, comes from other lines than the one that names the id).
+        """
+        reader = self.span_reader
+        if reader is None:
+            self.warn("explain: the index holds log spans but no reader was given: ordinary lines left out")
+            return found
+        seen = {_identity(e) for _f, _ids, e in found}
+        # A stored event's message goes on in the spans: its queue id's other lines are read too.
+        stored_qids: dict[int, set[str]] = {}
+        for file_id in self._spanned_files(found):
+            stored_qids[file_id] = {n for f, ids, _e in found if f == file_id for n, k in ids if k == "queue_id"}
+        added: list[tuple[int, list[tuple[str, str]], Event]] = []
+        for file_id in sorted({*spans, *stored_qids}):
+            file_spans = spans.get(file_id, [])
+            f = self._span_file(conn, file_id)
+            if f is None or not reader.current(f):
+                name = f.display if f is not None else f"file {file_id}"
+                self.warn(f"explain: {name} {CHANGED_SINCE_INDEXED}: its ordinary lines are left out")
+                continue
+            extra = (reader.queue_ids(f, file_spans, norms) | stored_qids.get(file_id, set())) - norms
+            if extra:
+                file_spans = [*file_spans, *self._spans_naming(conn, file_id, extra)]
+            if not file_spans:
+                continue
+            unique = list({(s.offset, s.length): s for s in file_spans}.values())
+            for event in reader.events(f, unique, norms | extra):
+                ids = event_ids(event)
+                key = _identity(event)
+                if key not in seen and any(n in norms for n, _ in ids):
+                    seen.add(key)
+                    added.append((file_id, ids, event))
+        if not added:
+            return found
+        return sorted([*found, *added], key=lambda x: (x[0], x[2].location.line))
+
+    def _spanned_files(self, found: list[tuple[int, list[tuple[str, str]], Event]]) -> set[int]:
+        """The files of `found` stored with spans (read by the fast extractor), whose queue ids go on there."""
+        files = {f for f, ids, _e in found if any(k == "queue_id" for _n, k in ids)}
+        return {f for f in files if f in self._extracted_files()}
+
+    def _extracted_files(self) -> set[int]:
+        """Ids of the files stored with LogSpans (the fast extractor read them)."""
+        if self._extracted is None:
+            assert self.conn is not None
+            rows = self.conn.execute("SELECT id, counters FROM files")
+            self._extracted = {r[0] for r in rows if f'"{SPANS_KEY}"' in r[1]}
+        return self._extracted
+
+    def _spans_naming(self, conn: sqlite3.Connection, file_id: int, norms: set[str]) -> list[LogSpan]:
+        """The LogSpans of one file that name one of `norms`."""
+        blocks_of: dict[int, set[str]] = {}
+        for chunk in chunks(sorted(norms), 500):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id_norm, block_id FROM ids WHERE file_id=? AND id_norm IN ({marks})"
+            for n, block in conn.execute(sql, [file_id, *chunk]):
+                blocks_of.setdefault(block, set()).add(n)
+        texts = self._texts(conn, sorted(blocks_of))
+        return [span for block, text in texts for span in spans_in(text, blocks_of[block])]
+
+    def _span_file(self, conn: sqlite3.Connection, file_id: int) -> SpanFile | None:
+        row = conn.execute(
+            "SELECT path, display, format, size, mtime_ns, server_hint FROM files WHERE id=?", (file_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return SpanFile(row[0], row[1], row[2], row[3], row[4], row[5])
 
     def _texts(self, conn: sqlite3.Connection, block_ids: list[int]) -> Iterator[tuple[int, str]]:
         """The text of each block, in id order, one fetch of FETCH_BLOCKS at a time.

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from ..models import Event, Location, ParseIssue
+from ..models import Event, EventTally, Location, LogSpan, ParseIssue
 from ..serialize import dumps, to_dict
 from ..sources import InputFile
 from . import blocks
 from .core import IndexCore
 from .damage import DECODE_ERRORS
 from .ids import KIND_CODE, event_ids, stat_key
-from .schema import SKIPPED_REASON_KEY
+from .schema import SKIPPED_REASON_KEY, SPANS_KEY
 
 SPOOL_BYTES = 4 << 20
 """Compressed blocks kept in memory before they move to a temporary file: memory stays bounded on any file."""
@@ -96,14 +96,23 @@ class FileWriter:
         self._open = False
         self._spool: IO[bytes] | None = None
         self._spooled = 0
+        self._spans = 0
 
-    def add(self, record: Event | ParseIssue) -> None:
+    def add(self, record: Event | ParseIssue | EventTally | LogSpan) -> None:
         if self._dead:
             return
         if isinstance(record, Event):
             line = blocks.EVENT + event_json(record)
             for n, kind in event_ids(record):
                 self._keys[(n, KIND_CODE[kind])] = None
+        elif isinstance(record, LogSpan):
+            # Keyed by every id its lines name: a lookup of one of them reads the span from the log.
+            line = blocks.SPAN + dumps(record)
+            self._spans += 1
+            for n, kind in record.ids:
+                self._keys[(n, KIND_CODE[kind])] = None
+        elif isinstance(record, EventTally):
+            line = blocks.TALLY + dumps(record)  # replayed by warm scans; it names no id
         else:
             line = blocks.ISSUE + dumps(record)
         self._lines.append(line)
@@ -171,6 +180,8 @@ class FileWriter:
             stored: dict[str, object] = dict(counters)
             if skipped_reason:
                 stored[SKIPPED_REASON_KEY] = skipped_reason
+            if self._spans:
+                stored[SPANS_KEY] = str(self._spans)  # a string: it is no counter of the file
             conn.execute("UPDATE files SET counters=? WHERE id=?", (json.dumps(stored), self._file_id))
             conn.execute("COMMIT")
             self._open = False

@@ -17,6 +17,8 @@ PAGE_SIZE = 4096
 but give a large one four times the pages and every block an overflow chain; kept until measured better."""
 BUSY_TIMEOUT_MS = 15000
 SKIPPED_REASON_KEY = "_skipped_reason"
+SPANS_KEY = "_spans"
+"""Kept beside a file's counters when it was stored with LogSpans: explain reads its queue ids' spans too."""
 """Kept beside a file's counters: why it was skipped, so a warm scan words it as the cold scan did."""
 QUICK_CHECK_MAX_BYTES = 32 << 20
 """Indexes up to this size get `PRAGMA quick_check` when opened (a few ms per MB); damage in a larger one is

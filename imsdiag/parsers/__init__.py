@@ -16,9 +16,10 @@ from .postfix import POSTFIX
 from .sendmail import SENDMAIL
 from .syslog import SyslogFormat, SyslogParser
 
-RECORDS_VERSION = 2
+RECORDS_VERSION = 3
 """Bumped whenever a parser makes different records from the same bytes, so the index reads stored files again
-(2: bounces carry their Reporting-MTA and the postmaster domain that wrote them)."""
+(2: bounces carry their Reporting-MTA and the postmaster domain that wrote them; 3: Postfix and Sendmail logs
+are stored as their fast extractor reads them, tallies and LogSpans)."""
 
 SYSLOG_FORMATS: tuple[SyslogFormat, ...] = (POSTFIX, SENDMAIL)
 """MTAs whose lines the syslog parser reads; each is also a format of its own (the file's leading MTA)."""

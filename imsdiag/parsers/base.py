@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from typing import BinaryIO, ClassVar
 
-from ..models import Event, EventTally, Location, ParseIssue, TimeQuality
+from ..models import Event, EventTally, Location, LogSpan, ParseIssue, TimeQuality
 
 MAX_LINE = 1 << 20
 """Lines longer than this (1 MiB) are cut and reported; the rest of the line is skipped."""
@@ -18,7 +18,7 @@ MAX_SUBJECT = 2000
 stages (prefix stripping, stems) do on a hostile megabyte-long Subject header."""
 
 Record = Event | ParseIssue
-ScanRecord = Event | ParseIssue | EventTally
+ScanRecord = Event | ParseIssue | EventTally | LogSpan
 """What a fast extractor yields (`Parser.extract`): records, and tallies of the ordinary events it summed up."""
 
 
@@ -46,6 +46,8 @@ class ParseContext:
     """The scan's window (`--since`/`--until`): only fast extractors read it, to count the events they summarise."""
     reliable_reads: bool = True
     """False for a decompressed or transcoded stream: damage raises mid-read, so it is read line by line."""
+    spans: bool = False
+    """A fast extractor also yields LogSpan records (the scan fills the index from it)."""
     issues: list[ParseIssue] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     """Per-file counters a parser may bump: `lines`, `ignored`, `messages`, ..."""
@@ -94,6 +96,8 @@ class Parser(abc.ABC):
 
     has_extractor: ClassVar[bool] = False
     """It has a fast extractor (`extract`): a scan without the index reads its files with that."""
+    extractor_spans: ClassVar[bool] = False
+    """Its extractor yields LogSpan records when `ctx.spans` is set: a scan fills the index from it too."""
 
     def extract(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[ScanRecord]:
         """Like `parse`, but ordinary events may come summarised in EventTally records (see docs/architecture.md).

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import BinaryIO, Protocol
 
 from ..inputs import open_input, read_error_code, read_head, size_change
-from ..models import EventTally, Location, ParseIssue
+from ..models import EventTally, Location, LogSpan, ParseIssue
 from ..settings import ScanSettings
 from ..sources import InputFile
 from . import by_name, detect
@@ -63,11 +63,12 @@ def make_context(f: InputFile, settings: ScanSettings) -> ParseContext:
     )
 
 
-def parse_input(f: InputFile, settings: ScanSettings, extract: bool = False) -> ParsedFile:
+def parse_input(f: InputFile, settings: ScanSettings, extract: bool = False, spans: bool = False) -> ParsedFile:
     """Open, decompress and sniff one input; never raises for bad input (issues come out of `records`).
 
     With `extract`, a format with a fast extractor is read by it (`Parser.extract`): ordinary events come
-    summed up in EventTally records, which tell the Correlator and the file's statistics the same.
+    summed up in EventTally records, which tell the Correlator and the file's statistics the same. With
+    `spans` too, only an extractor that yields LogSpan records for the index is used (the index needs them).
     """
     pf = ParsedFile(file=f)
     loc = Location(f.display)
@@ -101,8 +102,9 @@ def parse_input(f: InputFile, settings: ScanSettings, extract: bool = False) -> 
     pf.format = parser.name
     ctx = make_context(f, settings)
     pf.counters = ctx.counters
-    if extract and parser.has_extractor:
+    if extract and parser.has_extractor and (parser.extractor_spans or not spans):
         ctx.since, ctx.until, ctx.reliable_reads = settings.since, settings.until, pf.compression is None
+        ctx.spans = spans
         pf.records = _guarded(parser, stream, ctx, pf.compression, f, parser.extract)
     else:
         pf.records = _guarded(parser, stream, ctx, pf.compression, f)
@@ -110,9 +112,9 @@ def parse_input(f: InputFile, settings: ScanSettings, extract: bool = False) -> 
 
 
 def full_records(pf: ParsedFile) -> Iterator[Record]:
-    """The records of a file read without `extract` (which never hold an EventTally), typed so."""
+    """The records of a file read without `extract` (which never hold an EventTally or LogSpan), typed so."""
     for rec in pf.records:
-        if not isinstance(rec, EventTally):
+        if not isinstance(rec, EventTally | LogSpan):
             yield rec
 
 

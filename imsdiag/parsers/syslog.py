@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Protocol
 
-from ..models import Event, EventTally, Source, TimeQuality
+from ..models import Event, EventTally, LogSpan, Source, TimeQuality
 from ..names import normalize_host
 from .base import ParseContext, Parser, Record, iter_lines
 from .common import classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share, sniff_lines
@@ -285,6 +285,7 @@ class SyslogParser(Parser):
     yearless_stamps = True
     local_time = True
     has_extractor = True
+    extractor_spans = True
 
     def __init__(self, own: SyslogFormat, formats: Sequence[SyslogFormat]) -> None:
         self.name = own.name
@@ -300,7 +301,11 @@ class SyslogParser(Parser):
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
         return parse_syslog_stream(stream, ctx, [f.handler(ctx) for f in self._formats])
 
-    def extract(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record | EventTally]:
+    def line_handlers(self, ctx: ParseContext) -> list[ProgramHandler]:
+        """Fresh handlers for reading chosen lines of a file with `handle_line` (explain reads spans again)."""
+        return [f.handler(ctx) for f in self._formats]
+
+    def extract(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record | EventTally | LogSpan]:
         from .fast.syslog_blocks import extract_syslog  # the fast extractor builds on this module
 
         return extract_syslog(stream, ctx, [f.handler(ctx) for f in self._formats])

@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import BinaryIO
 
-from ...models import Direction, EventTally, TimeQuality
-from ...names import normalize_host
+from ...models import Direction, EventTally, LogSpan, TimeQuality
+from ...names import normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
 from ..postfix import (
     _RELAY_DAEMONS,
@@ -17,6 +17,7 @@ from ..postfix import (
     PostfixHandler,
     address,
     daemon_of,
+    next_id_of,
     note_queue_info,
     parse_fields,
     status_match,
@@ -55,10 +56,13 @@ TIME_CACHE = 8192
 
 
 def extract_syslog(
-    stream: BinaryIO, ctx: ParseContext, handlers: Sequence[ProgramHandler], block_size: int = BLOCK_SIZE
-) -> Iterator[Record | EventTally]:
-    """`syslog.parse_syslog_stream`'s records, with ordinary Postfix events summed up in EventTally records."""
-    return _SyslogBlocks(ctx, handlers).run(stream, block_size)
+    stream: BinaryIO, ctx: ParseContext, handlers: Sequence[ProgramHandler], block_size: int | None = None
+) -> Iterator[Record | EventTally | LogSpan]:
+    """`syslog.parse_syslog_stream`'s records, with ordinary Postfix events summed up in EventTally records.
+
+    With `ctx.spans`, each block the walk read is followed by its LogSpan (the index keeps those).
+    """
+    return _SyslogBlocks(ctx, handlers).run(stream, block_size or BLOCK_SIZE)
 
 
 class _SyslogBlocks:
@@ -77,11 +81,15 @@ class _SyslogBlocks:
         self._when: tuple[datetime | None, TimeQuality] = (None, TimeQuality.NONE)
         self._last: tuple[datetime | None, TimeQuality, str | None] = (None, TimeQuality.NONE, None)
         self._times: dict[tuple[bytes, bytes], tuple[datetime | None, TimeQuality, int, int | None]] = {}
+        self._span_ids: dict[tuple[str, str], None] | None = {} if ctx.spans else None
+        """The ids named on the block's lines the walk read, when the index is filled from this read."""
 
-    def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally]:
+    def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally | LogSpan]:
         blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
+        offset = 0
         for block in blocks:
-            yield from self._block(block)
+            yield from self._block(block, offset)
+            offset += len(block)
         if blocks.rest is not None:
             yield from self._full(blocks.rest)  # type: ignore[arg-type]  # readline is all iter_lines uses
         for h in self.handlers:
@@ -106,10 +114,12 @@ class _SyslogBlocks:
 
     # -- blocks ----------------------------------------------------------------------------------------
 
-    def _block(self, block: bytes) -> Iterator[Record | EventTally]:
+    def _block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
         body = block[:-1] if block.endswith(b"\n") else block
         if b"\r" in body:
-            if body.count(b"\r") != body.count(b"\r\n") or body.endswith(b"\r"):
+            if body.endswith(b"\r"):  # the last line's CRLF (or a last CR): the line reader drops it too
+                body = body[:-1]
+            if body.count(b"\r") != body.count(b"\r\n"):  # a bare CR splits a line: the full parser's
                 yield from self._full(io.BytesIO(block))
                 return
             body = body.replace(b"\r\n", b"\n")
@@ -121,12 +131,17 @@ class _SyslogBlocks:
             yield from self._full(io.BytesIO(block))
             return
         first = self.lineno
+        start = (self.years._year, self.years._month)
         self.lineno += body.count(b"\n") + 1
         self.ctx.count("lines", self.lineno - first)
         yield from self._walk(body, first, odd)
         tally = self.tally.flush(self.lineno)
         if tally is not None:
             yield tally
+        if self._span_ids is not None:
+            # Lines the full parser read are stored as events; the span lets explain read the others again.
+            ids, self._span_ids = tuple(self._span_ids), {}
+            yield LogSpan(self.ctx.loc(first + 1), offset, len(block), start[0], start[1], self.ctx.year_hint, ids)
 
     @staticmethod
     def _odd_lines(body: bytes) -> set[int] | None:
@@ -165,7 +180,26 @@ class _SyslogBlocks:
                     continue
             if lines is None:
                 lines = body.split(b"\n")
+            if self._span_ids is not None:
+                self._full_line_ids(qid, rest)
             yield from self._full_line(lines[i], lineno)
+
+    def _full_line_ids(self, qid_raw: bytes, rest_raw: bytes) -> None:
+        """The ids of a line the full parser reads, for the span: it may change a message's state (a Message-ID
+        line with a loop hint in it) without making an event that would carry them."""
+        assert self._span_ids is not None
+        qid = qid_raw.decode("ascii", errors="replace")
+        if not qid or qid == "NOQUEUE" or _PF_QID.fullmatch(qid) is None:
+            return
+        self._span_ids[(qid.lower(), "queue_id")] = None
+        rest = rest_raw.decode("ascii", errors="replace")
+        if rest.startswith("message-id="):
+            value = normalize_message_id(rest[len("message-id=") :].split(" ", 1)[0])
+            if value:
+                self._span_ids[(value.lower(), "message_id")] = None
+        forwarded = next_id_of(rest)
+        if forwarded:
+            self._span_ids[(forwarded.lower(), "next_id")] = None
 
     def _program(self, prog: bytes) -> tuple[int, str]:
         known = self._programs.get(prog)
@@ -225,6 +259,8 @@ class _SyslogBlocks:
             return not msg.startswith(b"warning: ") or _WARNING_QID.match(msg.decode("ascii")) is None
         if qid == "NOQUEUE":
             return True  # a reject without loop text
+        if self._span_ids is not None:
+            self._span_ids[(qid.lower(), "queue_id")] = None
         if daemon == "bounce":
             return False  # bounce links make the candidates: the full parser's
         if rest_raw == b"removed":
@@ -247,12 +283,18 @@ class _SyslogBlocks:
             self._qmgr_from(state, rest, when, quality, host)
         else:
             note_queue_info(daemon, state, rest)
+            if self._span_ids is not None and state.message_id and rest.startswith("message-id="):
+                self._span_ids[(state.message_id.lower(), "message_id")] = None
 
     def _delivery(
         self, daemon: str, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
     ) -> None:
         """`PostfixHandler._delivery` for a delivery that is no candidate: its facts only."""
         status = status_match(rest)
+        if self._span_ids is not None and status is not None:
+            forwarded = next_id_of(status["text"])
+            if forwarded:
+                self._span_ids[(forwarded.lower(), "next_id")] = None
         fields = parse_fields((rest[: status.start()] if status else rest) + ",")
         relay = relay_of(daemon, fields, status["text"] if status else None)
         recipient = address(fields.get("to"))

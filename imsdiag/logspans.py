@@ -1,0 +1,115 @@
+"""Explain through the index: the lines of a log span that name an id, read again and parsed in full.
+
+A scan that reads a Postfix or Sendmail log with the fast extractor stores only what detection keeps and,
+for each block of the log, a LogSpan: where it lies and the ids its lines name. Explain reads those spans
+from the log again and parses just the lines holding the ids asked for, with the full parser, the year
+tracker set as the scan had it there. A message's lines all carry its queue id, so the queue ids of the
+chosen lines are asked for too (`queue_ids`): each message is then parsed from all of its lines.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .index.spanfile import SpanFile
+from .inputs import open_input
+from .models import Event, LogSpan
+from .parsers import by_name
+from .parsers.run import make_context
+from .parsers.syslog import SyslogParser, YearTracker, handle_line
+from .settings import ScanSettings
+from .sources import InputFile
+
+_QUEUE_ID = re.compile(rb"\]: ([0-9A-Za-z]{6,20}): ")
+"""The queue id a Postfix or Sendmail line starts its message with."""
+SKIP_CHUNK = 1 << 20
+
+
+class SpanReader:
+    """Reads spans of logs for one explain, with its zones (`settings`)."""
+
+    def __init__(self, settings: ScanSettings) -> None:
+        self.settings = settings
+
+    def current(self, f: SpanFile) -> bool:
+        """Whether the log is still the one the spans were taken from (same size and modification time)."""
+        try:
+            st = os.stat(f.path)
+        except OSError:
+            return False
+        return st.st_size == f.size and st.st_mtime_ns == f.mtime_ns
+
+    def queue_ids(self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str]) -> set[str]:
+        """The queue ids (lower case) of the lines of `spans` that name one of `norms`."""
+        out: set[str] = set()
+        for _span, _lineno, line in self._lines(f, spans, norms):
+            m = _QUEUE_ID.search(line)
+            if m is not None:
+                out.add(m[1].decode("ascii").lower())
+        return out
+
+    def events(self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str]) -> list[Event]:
+        """The events the full parser makes of the lines of `spans` that name one of `norms`, in file order."""
+        parser = by_name(f.format) if f.format else None
+        if not isinstance(parser, SyslogParser):
+            return []
+        st_mtime = f.mtime_ns / 1e9
+        stored = InputFile(display=f.display, path=Path(f.path), size=f.size, mtime=st_mtime, server_hint=f.server_hint)
+        ctx = make_context(stored, self.settings)
+        years = YearTracker(ctx)
+        handlers = parser.line_handlers(ctx)
+        out: list[Event] = []
+        at: LogSpan | None = None
+        for span, lineno, line in self._lines(f, spans, norms):
+            if span is not at:  # date the span's lines as the scan's read had them dated there
+                at = span
+                years._year, years._month, years.last_stamp = span.year, span.month, None
+                ctx.year_hint = span.year_hint
+            text = line.rstrip(b"\r").decode("ascii", errors="replace")
+            out.extend(r for r in handle_line(text, lineno, ctx, years, handlers) if isinstance(r, Event))
+        for h in handlers:
+            out.extend(r for r in h.finish() if isinstance(r, Event))
+        return out
+
+    def _lines(self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str]) -> Iterator[tuple[LogSpan, int, bytes]]:
+        """(span, line number, line) of each line of the spans that holds one of `norms`, in file order."""
+        needles = [n.encode("utf-8") for n in norms]
+        for span, data in self._read(f, sorted(spans, key=lambda s: s.offset)):
+            low = data.lower()
+            starts: set[int] = set()
+            for needle in needles:
+                pos = low.find(needle)
+                while pos >= 0:
+                    starts.add(data.rfind(b"\n", 0, pos) + 1)
+                    pos = low.find(needle, pos + 1)
+            lineno, counted = span.location.line, 0
+            for start in sorted(starts):
+                lineno += data.count(b"\n", counted, start)
+                counted = start
+                end = data.find(b"\n", start)
+                yield span, lineno, data[start : end if end >= 0 else len(data)]
+
+    def _read(self, f: SpanFile, spans: Sequence[LogSpan]) -> Iterator[tuple[LogSpan, bytes]]:
+        """The bytes of each span, in offset order; a compressed log is read through up to each of them."""
+        raw, compression, _position = open_input(InputFile(display=f.display, path=Path(f.path), size=f.size))
+        with raw:
+            # Only the file itself seeks to a span: a decompressed or transcoded (UTF-16) stream is read through.
+            if compression is None and isinstance(raw, io.BufferedReader | io.FileIO):
+                for span in spans:
+                    raw.seek(span.offset)
+                    yield span, raw.read(span.length)
+                return
+            done = 0
+            for span in spans:
+                while done < span.offset:  # a compressed stream cannot seek: read through
+                    skipped = raw.read(min(SKIP_CHUNK, span.offset - done))
+                    if not skipped:
+                        return
+                    done += len(skipped)
+                data = raw.read(span.length)
+                done += len(data)
+                yield span, data
