@@ -27,6 +27,8 @@ from .sources import InputFile
 _QUEUE_ID = re.compile(rb"\]: ([0-9A-Za-z]{6,20}): ")
 """The queue id a Postfix or Sendmail line starts its message with."""
 SKIP_CHUNK = 1 << 20
+KEEP_BYTES = 48 << 20
+"""Span bytes one explain keeps in memory for its later lookups, lower-case copies included (a span is 1 MiB)."""
 
 
 class SpanReader:
@@ -34,6 +36,8 @@ class SpanReader:
 
     def __init__(self, settings: ScanSettings) -> None:
         self.settings = settings
+        self._kept: dict[tuple[str, int], tuple[bytes, bytes]] = {}
+        self._kept_bytes = 0
 
     def current(self, f: SpanFile) -> bool:
         """Whether the log is still the one the spans were taken from (same size and modification time)."""
@@ -78,8 +82,7 @@ class SpanReader:
     def _lines(self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str]) -> Iterator[tuple[LogSpan, int, bytes]]:
         """(span, line number, line) of each line of the spans that holds one of `norms`, in file order."""
         needles = [n.encode("utf-8") for n in norms]
-        for span, data in self._read(f, sorted(spans, key=lambda s: s.offset)):
-            low = data.lower()
+        for span, data, low in self._read(f, sorted(spans, key=lambda s: s.offset)):
             starts: set[int] = set()
             for needle in needles:
                 pos = low.find(needle)
@@ -93,15 +96,35 @@ class SpanReader:
                 end = data.find(b"\n", start)
                 yield span, lineno, data[start : end if end >= 0 else len(data)]
 
-    def _read(self, f: SpanFile, spans: Sequence[LogSpan]) -> Iterator[tuple[LogSpan, bytes]]:
-        """The bytes of each span, in offset order; a compressed log is read through up to each of them."""
+    def _read(self, f: SpanFile, spans: Sequence[LogSpan]) -> Iterator[tuple[LogSpan, bytes, bytes]]:
+        """(span, its bytes, the same in lower case), in offset order: kept ones from memory, others from the log.
+
+        One explain reads the same spans several times (the lines naming the id, then its messages' lines,
+        then each link): up to KEEP_BYTES of them are kept.
+        """
+        missing = [span for span in spans if (f.path, span.offset) not in self._kept]
+        fresh = self._from_log(f, missing) if missing else iter(())
+        for span in spans:  # both in offset order: a missing span is the next one read
+            kept = self._kept.get((f.path, span.offset))
+            if kept is None:
+                got = next(fresh, None)
+                if got is None:  # the log ended early (it changed after all)
+                    return
+                kept = (got[1], got[1].lower())
+                if self._kept_bytes + 2 * len(got[1]) <= KEEP_BYTES:
+                    self._kept[(f.path, span.offset)] = kept
+                    self._kept_bytes += 2 * len(got[1])
+            yield span, kept[0], kept[1]
+
+    def _from_log(self, f: SpanFile, spans: Sequence[LogSpan]) -> Iterator[tuple[int, bytes]]:
+        """(offset, bytes) of each span, read from the log in offset order (a compressed log is read through)."""
         raw, compression, _position = open_input(InputFile(display=f.display, path=Path(f.path), size=f.size))
         with raw:
             # Only the file itself seeks to a span: a decompressed or transcoded (UTF-16) stream is read through.
             if compression is None and isinstance(raw, io.BufferedReader | io.FileIO):
                 for span in spans:
                     raw.seek(span.offset)
-                    yield span, raw.read(span.length)
+                    yield span.offset, raw.read(span.length)
                 return
             done = 0
             for span in spans:
@@ -112,4 +135,4 @@ class SpanReader:
                     done += len(skipped)
                 data = raw.read(span.length)
                 done += len(data)
-                yield span, data
+                yield span.offset, data
