@@ -21,6 +21,9 @@ from .urls import is_local_only
 if TYPE_CHECKING:
     from distributed import Client, Future
 
+CHUNK_BYTES = 8 << 20
+CHUNK_FILES = 512
+"""A task reads one file of CHUNK_BYTES or more alone, or neighbours up to these totals together."""
 FAN_IN = 8
 """Correlators one merge task folds: 10 000 files merge in 5 levels, each task holding 8 small summaries."""
 CONNECT_TIMEOUT = "20s"
@@ -91,6 +94,10 @@ def _check_versions(client: Client) -> None:
         raise err
 
 
+Group = tuple[list[int], "Future"]
+"""One task's files (their input indices) and the future of their outcomes, which stay on a worker."""
+
+
 class _Run:
     """One scan's futures: every file's outcome stays on the workers until the scan ends."""
 
@@ -113,37 +120,28 @@ class _Run:
             raise
 
     def _fold(self, totals: Totals) -> tuple[years.Dating, str]:
-        leaves = [self._leaf(f, self.settings) for f in self.files]
-        ok = list(range(len(leaves)))
-        dated_root = self._tree([self._submit(dask_tasks.dated_part, leaves[i], self.shared) for i in ok])
-        heads, lost = self._heads(leaves, self.files, self.progress)
-        if lost:  # the tree holds futures of lost files: build it again over the others
-            ok = [i for i in ok if i not in lost]
-            dated_root = self._tree([self._submit(dask_tasks.dated_part, leaves[i], self.shared) for i in ok])
+        groups, heads = self._read(chunks(self.files), self.files, self.settings, self.progress)
+        dated_root = self._tree([self._submit(dask_tasks.dated_part, leaf, self.shared) for _, leaf in groups])
+        where = {self.files[i].display: (leaf, j) for idx, leaf in groups for j, i in enumerate(idx)}
         held: list[FileOutcome] = []
-        leaf_of: dict[str, Future] = {}
-        for i, h in enumerate(heads):
-            if i not in lost and dask_tasks.is_yearless(h, self.settings):
+        for h in heads:
+            if h.stat.path in where and dask_tasks.is_yearless(h, self.settings):
                 held.append(h)
-                leaf_of[h.stat.path] = leaves[i]
             else:
                 totals.absorb(replace(h, correlator=new_correlator(self.settings)))
         totals.corr.merge(self._result(dated_root))
-        return self._date(held, leaf_of, totals)
+        return self._date(held, where, totals)
 
-    def _date(self, held: list[FileOutcome], leaf_of: dict[str, Future], totals: Totals) -> tuple[years.Dating, str]:
+    def _date(
+        self, held: list[FileOutcome], where: dict[str, tuple[Future, int]], totals: Totals
+    ) -> tuple[years.Dating, str]:
         """`engine._read_all`'s dating of year-less files, from their heads; their correlators move on the workers."""
         dating, note = years.Dating(self.settings.year_hint, {}), ""
-        reread: dict[str, Future] = {}
         if held and totals.corr.years:
 
             def read_again(again: list[InputFile], s: ScanSettings) -> list[FileOutcome]:
-                fresh = [self._leaf(f, s) for f in again]
-                outs, gone = self._heads(fresh, again, None)
-                for j, f in enumerate(again):
-                    reread[f.display] = fresh[j]
-                    if j in gone:
-                        reread[f.display] = self.client.scatter(dask_tasks.failed(f, s, "worker-lost", "lost"))
+                groups, outs = self._read([[i] for i in range(len(again))], again, s, None)
+                where.update({again[idx[0]].display: (leaf, 0) for idx, leaf in groups})
                 return outs
 
             by_path = {f.display: f for f in self.files}
@@ -152,28 +150,84 @@ class _Run:
         parts = []
         for h in held:
             path = h.stat.path
-            if path in reread:
-                parts.append(self._submit(dask_tasks.correlator_of, reread[path]))
-            elif path in dating.shifts:
-                parts.append(self._submit(dask_tasks.shifted, leaf_of[path], dating.shifts[path]))
-            else:
-                parts.append(self._submit(dask_tasks.correlator_of, leaf_of[path]))
             totals.absorb(replace(h, correlator=new_correlator(self.settings)))
+            if path not in where:
+                continue  # lost on a re-read: counted as an issue by its head
+            leaf, j = where[path]
+            if path in dating.shifts:
+                parts.append(self._submit(dask_tasks.shifted, leaf, j, dating.shifts[path]))
+            else:
+                parts.append(self._submit(dask_tasks.correlator_of, leaf, j))
         if parts:
             totals.corr.merge(self._result(self._tree(parts)))
         return dating, note
 
-    def _leaf(self, f: InputFile, settings: ScanSettings) -> Future:
-        """The file's outcome on a worker; a stream or a `memory://` file is read here and handed over."""
-        if f.path is None and (f.url is None or is_local_only(f.url)):
-            fut = self.client.scatter(process_file(f, settings), hash=False)
-            self.futures.append(fut)
-            return fut
-        shared = self.shared if settings is self.settings else settings
-        return self._submit(dask_tasks.parse_task, f, shared, pure=False)
+    def _read(
+        self, groups: list[list[int]], files: list[InputFile], settings: ScanSettings, progress: ProgressSink | None
+    ) -> tuple[list[Group], list[FileOutcome]]:
+        """Every file read on the cluster: the groups that were read, in input order, and each file's head.
 
-    def _submit(self, func: Any, *args: Any, pure: bool = False) -> Future:
-        fut = self.client.submit(func, *args, pure=pure)
+        A worker that dies is replaced and its tasks run again (Dask allows each task
+        `distributed.scheduler.allowed-failures` deaths, 3 by default). A task that still kills its
+        workers is split into one task per file, and a file that does it alone (say, one that exhausts
+        memory) ends as a counted `worker-lost` issue, like a damaged file.
+        """
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        heads: list[FileOutcome | None] = [None] * len(files)
+        read: list[Group] = []
+        pending = groups
+        while pending:
+            leaves = self._leaves(pending, files, settings)
+            by_key = {}
+            for idx, leaf in leaves:
+                fut = self._submit(dask_tasks.heads, leaf, self.shared)
+                by_key[fut.key] = (idx, leaf)
+            retry: list[list[int]] = []
+            waiting = [f for f in self.futures if f.key in by_key]
+            for fut, res in as_completed(waiting, with_results=True, raise_errors=False):
+                idx, leaf = by_key[fut.key]
+                if isinstance(res, BaseException):
+                    if not isinstance(res, KilledWorker):
+                        raise res  # not the files' fault: a bug or a broken cluster, reported as such
+                    if len(idx) > 1:
+                        retry += [[i] for i in idx]
+                        continue
+                    message = f"every worker reading this file died ({_failures() + 1} tries); skipped"
+                    heads[idx[0]] = dask_tasks.failed(files[idx[0]], settings, "worker-lost", message)
+                else:
+                    read.append((idx, leaf))
+                    for i, h in zip(idx, res, strict=True):
+                        heads[i] = h
+                self._advance(progress, [files[i] for i in idx])
+            pending = retry
+        read.sort(key=lambda g: g[0][0])
+        return read, [h for h in heads if h is not None]
+
+    def _leaves(self, groups: list[list[int]], files: list[InputFile], settings: ScanSettings) -> list[Group]:
+        """Submit each group's reading; a stream or a `memory://` file is read here (no worker can) and handed over."""
+        shared = self.shared if settings is self.settings else settings
+        out: list[Group] = []
+        for idx in groups:
+            mine = [files[i] for i in idx]
+            if any(_here(f) for f in mine):  # `chunks` gives such a file a group of its own
+                fut = self.client.scatter([process_file(f, settings) for f in mine], hash=False)
+                self.futures.append(fut)
+                out.append((idx, fut))
+            else:
+                out.append((idx, self._submit(dask_tasks.parse_chunk, mine, shared)))
+        return out
+
+    def _advance(self, progress: ProgressSink | None, done: list[InputFile]) -> None:
+        for f in done if progress else ():
+            assert progress is not None
+            progress.file_started(f.display)
+            progress.advance(f.size)
+            progress.file_done()
+
+    def _submit(self, func: Any, *args: Any) -> Future:
+        fut = self.client.submit(func, *args, pure=False)
         self.futures.append(fut)
         return fut
 
@@ -190,42 +244,28 @@ class _Run:
     def _result(self, root: Future | None) -> Correlator:
         return new_correlator(self.settings) if root is None else root.result()
 
-    def _heads(
-        self, leaves: list[Future], files: list[InputFile], progress: ProgressSink | None
-    ) -> tuple[list[FileOutcome], set[int]]:
-        """Each file's head in input order, gathered as they finish (driving the progress bar); lost files too.
 
-        A worker that dies is replaced and its tasks run again (Dask allows each task
-        `distributed.scheduler.allowed-failures` deaths, 3 by default); a file that kills every worker it
-        meets (say, one that exhausts memory) ends as a counted `worker-lost` issue, like a damaged file.
-        """
-        from distributed import as_completed
-        from distributed.scheduler import KilledWorker
+def _here(f: InputFile) -> bool:
+    """Only this process can read it: standard input, a FIFO, a `memory://` URL."""
+    return f.path is None and (f.url is None or is_local_only(f.url))
 
-        index = {}
-        for i, leaf in enumerate(leaves):
-            fut = self._submit(dask_tasks.head, leaf, self.shared)
-            index[fut.key] = (i, fut)
-        heads: list[FileOutcome | None] = [None] * len(leaves)
-        lost: set[int] = set()
-        for fut in as_completed([f for _, f in index.values()]):
-            i, _ = index[fut.key]
-            f = files[i]
-            if progress:
-                progress.file_started(f.display)
-            if fut.status == "error":
-                exc = fut.exception()
-                if not isinstance(exc, KilledWorker):
-                    raise exc  # not the file's fault: a bug or a broken cluster, reported as such
-                lost.add(i)
-                message = f"the workers reading this file died {_failures()} time(s); skipped ({exc})"
-                heads[i] = dask_tasks.failed(f, self.settings, "worker-lost", message)
-            else:
-                heads[i] = fut.result()
-            if progress:
-                progress.advance(f.size)
-                progress.file_done()
-        return [h for h in heads if h is not None], lost
+
+def chunks(files: list[InputFile]) -> list[list[int]]:
+    """One task per large file, small neighbours together (up to CHUNK_BYTES or CHUNK_FILES), in input order.
+
+    Like `workers.chunks`: a task costs a few milliseconds of scheduling and a round trip, more than
+    parsing a 2 KB archived message. A file this process must read itself travels alone.
+    """
+    out: list[list[int]] = []
+    size = 0
+    for i, f in enumerate(files):
+        alone = _here(f)
+        if not out or alone or _here(files[out[-1][0]]) or size + f.size > CHUNK_BYTES or len(out[-1]) >= CHUNK_FILES:
+            out.append([])
+            size = 0
+        out[-1].append(i)
+        size += f.size
+    return out
 
 
 def _failures() -> int:

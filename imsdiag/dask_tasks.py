@@ -48,36 +48,44 @@ def is_yearless(outcome: FileOutcome, settings: ScanSettings) -> bool:
     return settings.year_hint is None and outcome.stat.format in YEARLESS_FORMATS
 
 
-def head(outcome: FileOutcome, settings: ScanSettings) -> FileOutcome:
-    """What the client needs of a file: its row, issue counts and examples, never its candidates.
+def parse_chunk(files: list[InputFile], settings: ScanSettings) -> list[FileOutcome]:
+    """One task's files (a large file alone, small ones together), each read by `parse_task`, in input order."""
+    return [parse_task(f, settings) for f in files]
+
+
+def heads(outcomes: list[FileOutcome], settings: ScanSettings) -> list[FileOutcome]:
+    """What the client needs of each file: its row, issue counts and examples, never its candidates.
 
     A year-less file's head also carries the years and days it covers (a few hundred bytes): the client
     dates it from them (`years.redate`) while its correlator stays on the worker.
     """
-    light = new_correlator(settings)
-    if is_yearless(outcome, settings):
-        light.years = dict(outcome.correlator.years)
-        light.days = {md: dict(per_year) for md, per_year in outcome.correlator.days.items()}
-    return replace(outcome, correlator=light)
+    out = []
+    for o in outcomes:
+        light = new_correlator(settings)
+        if is_yearless(o, settings):
+            light.years = dict(o.correlator.years)
+            light.days = {md: dict(per_year) for md, per_year in o.correlator.days.items()}
+        out.append(replace(o, correlator=light))
+    return out
 
 
-def dated_part(outcome: FileOutcome, settings: ScanSettings) -> Correlator:
-    """The file's correlator for the first merge, or an empty one when it waits for its year."""
-    return new_correlator(settings) if is_yearless(outcome, settings) else outcome.correlator
+def dated_part(outcomes: list[FileOutcome], settings: ScanSettings) -> Correlator:
+    """The task's dated files folded in input order; a year-less file waits for its year (`correlator_of`)."""
+    return merge_many(settings, *(o.correlator for o in outcomes if not is_yearless(o, settings)))
 
 
-def correlator_of(outcome: FileOutcome) -> Correlator:
-    """The file's correlator as read (a year-less file kept in the year it was read with)."""
-    return outcome.correlator
+def correlator_of(outcomes: list[FileOutcome], j: int) -> Correlator:
+    """The task's `j`th file's correlator as read (a year-less file kept in the year it was read with)."""
+    return outcomes[j].correlator
 
 
-def shifted(outcome: FileOutcome, delta: int) -> Correlator:
+def shifted(outcomes: list[FileOutcome], j: int, delta: int) -> Correlator:
     """A year-less file's correlator moved `delta` years (`Correlator.shifted_years`, as `years.redate` decided)."""
-    return outcome.correlator.shifted_years(delta)
+    return outcomes[j].correlator.shifted_years(delta)
 
 
 def merge_many(settings: ScanSettings, *parts: Correlator) -> Correlator:
-    """Adjacent parts folded in input order into a fresh correlator (the inputs may be reused: never mutated).
+    """Neighbouring parts folded in input order into a fresh correlator (the inputs may be reused: never mutated).
 
     `Correlator.merge` is associative but not order-independent (arrival numbers, the order of kept
     lists, the first reason seen for a host join), so a tree that only ever merges neighbours, left
