@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -69,14 +71,33 @@ def connect(settings: ScanSettings) -> Iterator[Client]:
             client.close()
         return
     n = max(1, min(settings.jobs, max_jobs()))
-    # No dashboard (it needs bokeh and a port); the cluster's own log lines would land in the report's stderr.
-    with (
-        LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with _interrupts_deferred() as interrupted:
+        # No dashboard (it needs bokeh and a port); no worker log lines (shutdown chatter) under the report.
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
+        )
+    with cluster, Client(cluster) as client:
+        if interrupted:
+            raise KeyboardInterrupt
         yield client
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C while a local cluster starts (2-3 s): one interrupted half way leaves workers that Dask's
+    exit hook then fails to close, with a traceback under "interrupted". The list says whether it came."""
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) in (
+        signal.SIG_IGN,
+        None,
+    ):
+        yield got
+        return
+    old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _check_versions(client: Client) -> None:
