@@ -71,10 +71,14 @@ def connect(settings: ScanSettings) -> Iterator[Client]:
             client.close()
         return
     n = max(1, min(settings.jobs, max_jobs()))
-    with _interrupts_deferred() as interrupted:
-        # No dashboard (it needs bokeh and a port); no worker log lines (shutdown chatter) under the report.
+    import dask
+
+    # A worker gets only the task it runs, none queued behind it: a file that kills its worker then takes
+    # no innocent neighbour's retries with it (Dask counts a death against every task the worker held).
+    with _interrupts_deferred() as interrupted, dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        # Its web server on a free port (8787 may be another cluster's); no worker log chatter under the report.
         cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.CRITICAL
         )
     with cluster, Client(cluster) as client:
         if interrupted:
@@ -129,8 +133,10 @@ class _Run:
         self.files = files
         self.settings = settings
         self.progress = progress
-        self.shared = client.scatter(settings, broadcast=True)  # once, not once per task
         self.futures: list[Future] = []
+        # Once, not in every task; as a task's result, not scattered: a result lost with its worker is
+        # computed again, scattered data is gone for good.
+        self.shared = self._submit(dask_tasks.given, settings)
 
     def fold(self, totals: Totals) -> tuple[years.Dating, str]:
         try:
@@ -206,12 +212,12 @@ class _Run:
                 fut = self._submit(dask_tasks.heads, leaf, self.shared)
                 by_key[fut.key] = (idx, leaf)
             retry: list[list[int]] = []
-            waiting = [f for f in self.futures if f.key in by_key]
-            for fut, res in as_completed(waiting, with_results=True, raise_errors=False):
+            for fut in as_completed([f for f in self.futures if f.key in by_key]):
                 idx, leaf = by_key[fut.key]
-                if isinstance(res, BaseException):
-                    if not isinstance(res, KilledWorker):
-                        raise res  # not the files' fault: a bug or a broken cluster, reported as such
+                try:
+                    # Its own round trip: a result whose worker died since is computed again, and waited for.
+                    res = fut.result()
+                except KilledWorker:  # anything else is no file's fault: a bug or a broken cluster, raised
                     if len(idx) > 1:
                         retry += [[i] for i in idx]
                         continue
@@ -233,9 +239,8 @@ class _Run:
         for idx in groups:
             mine = [files[i] for i in idx]
             if any(_here(f) for f in mine):  # `chunks` gives such a file a group of its own
-                fut = self.client.scatter([process_file(f, settings) for f in mine], hash=False)
-                self.futures.append(fut)
-                out.append((idx, fut))
+                # Handed over as a task's argument, not scattered, for the same reason as the settings.
+                out.append((idx, self._submit(dask_tasks.given, [process_file(f, settings) for f in mine])))
             else:
                 out.append((idx, self._submit(dask_tasks.parse_chunk, mine, shared)))
         return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from typing import TypeVar
 
 from . import __version__
 from .correlate import Correlator
@@ -14,6 +15,8 @@ from .settings import ScanSettings
 from .sources import InputFile
 from .years import YEARLESS_FORMATS
 
+T = TypeVar("T")
+
 # Nothing here imports dask: the client's engine (`dask_engine`) submits these plain functions, so they are
 # pickled by reference and each worker imports this module from its own installed imsdiag.
 
@@ -21,6 +24,11 @@ from .years import YEARLESS_FORMATS
 def worker_version() -> str:
     """The imsdiag version a worker runs (the client refuses a cluster that runs another one)."""
     return __version__
+
+
+def given(value: T) -> T:
+    """`value` as a task's result: the scheduler keeps the task, so a worker that dies holding it costs nothing."""
+    return value
 
 
 def parse_task(f: InputFile, settings: ScanSettings) -> FileOutcome:

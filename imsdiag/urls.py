@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -89,11 +90,13 @@ def open_url(url: str) -> BinaryIO:
     """Open a URL for reading bytes; whatever the store raises becomes an OSError (a counted unreadable file)."""
     fs, path = filesystem(url)
     try:
-        return cast(BinaryIO, fs.open(path, "rb"))
+        f = fs.open(path, "rb")
     except OSError:
         raise
     except Exception as exc:
         raise OSError(errno.EIO, f"{type(exc).__name__}: {exc}") from exc
+    # The readers peek at the head (UTF-16?); memory:// hands out a BytesIO, which cannot.
+    return cast(BinaryIO, f if hasattr(f, "peek") else io.BufferedReader(f))
 
 
 def is_local_only(url: str) -> bool:
