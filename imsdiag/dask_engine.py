@@ -28,6 +28,8 @@ CHUNK_FILES = 512
 """A task reads one file of CHUNK_BYTES or more alone, or neighbours up to these totals together."""
 FAN_IN = 8
 """Correlators one merge task folds: 10 000 files merge in 5 levels, each task holding 8 small summaries."""
+HEADS_FIRST = 1 << 40
+"""Dask runs higher priorities first; a task reading files has its size in MiB as priority, far below this."""
 CONNECT_TIMEOUT = "20s"
 """How long to wait for `--scheduler ADDRESS` before saying it cannot be reached."""
 INSTALL_HINT = "pip install 'imsdiag[dask]' (on the workers too, with the same imsdiag version)"
@@ -209,7 +211,8 @@ class _Run:
             leaves = self._leaves(pending, files, settings)
             by_key = {}
             for idx, leaf in leaves:
-                fut = self._submit(dask_tasks.heads, leaf, self.shared)
+                # As soon as its files are read, before any other file: the progress bar moves as they end.
+                fut = self._submit(dask_tasks.heads, leaf, self.shared, priority=HEADS_FIRST)
                 by_key[fut.key] = (idx, leaf)
             retry: list[list[int]] = []
             for fut in as_completed([f for f in self.futures if f.key in by_key]):
@@ -242,7 +245,8 @@ class _Run:
                 # Handed over as a task's argument, not scattered, for the same reason as the settings.
                 out.append((idx, self._submit(dask_tasks.given, [process_file(f, settings) for f in mine])))
             else:
-                out.append((idx, self._submit(dask_tasks.parse_chunk, mine, shared)))
+                # Largest first, as `--jobs` orders its chunks: a big file started last would finish alone.
+                out.append((idx, self._submit(dask_tasks.parse_chunk, mine, shared, priority=_mib(mine))))
         return out
 
     def _advance(self, progress: ProgressSink | None, done: list[InputFile]) -> None:
@@ -252,8 +256,8 @@ class _Run:
             progress.advance(f.size)
             progress.file_done()
 
-    def _submit(self, func: Any, *args: Any) -> Future:
-        fut = self.client.submit(func, *args, pure=False)
+    def _submit(self, func: Any, *args: Any, priority: int = 0) -> Future:
+        fut = self.client.submit(func, *args, pure=False, priority=priority)
         self.futures.append(fut)
         return fut
 
@@ -269,6 +273,10 @@ class _Run:
 
     def _result(self, root: Future | None) -> Correlator:
         return new_correlator(self.settings) if root is None else root.result()
+
+
+def _mib(files: list[InputFile]) -> int:
+    return sum(f.size for f in files) >> 20
 
 
 def _here(f: InputFile) -> bool:

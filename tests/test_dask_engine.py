@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -253,4 +252,37 @@ def test_year_given_or_not_the_cluster_dates_like_the_local_engine(address: str)
     folder = SAMPLES / "q178436-relay-only"
     for year in (None, 2001):
         _same_as_local(address, folder, year_hint=year)
-    assert replace(_settings(folder), engine="dask").use_index is False
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.bytes = 0
+        self.total = (0, 0)
+        self.done = 0
+
+    def start(self, total_files: int, total_bytes: int) -> None:
+        self.total = (total_files, total_bytes)
+
+    def file_started(self, display: str) -> None:
+        self.files.append(display)
+
+    def advance(self, nbytes: int) -> None:
+        self.bytes += nbytes
+
+    def file_done(self) -> None:
+        self.done += 1
+
+    def stop(self) -> None:
+        pass
+
+
+def test_the_cluster_feeds_the_progress_bar(address: str, generated: Path, tmp_path: Path) -> None:
+    progress = _Recorder()
+    result = scan(
+        _settings(generated, engine="dask", scheduler=address, use_index=True, index_path=str(tmp_path / "ix")),
+        progress,
+    )
+    assert progress.total == (len(result.files), progress.bytes) and progress.done == len(result.files)
+    assert sorted(progress.files) == sorted(s.path for s in result.files)
+    assert not (tmp_path / "ix").exists()  # workers elsewhere could not write this machine's index
