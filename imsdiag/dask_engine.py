@@ -1,7 +1,8 @@
-"""`--engine dask`: one task per file on a Dask cluster, an ordered tree merge on the workers, the rest here."""
+"""`--engine dask`: files read in tasks on a Dask cluster, an ordered tree merge on the workers, the rest here."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -52,6 +53,8 @@ def read_all(
     require()
     # Workers write no index (a SQLite file on this machine) and need no baseline (a set of fingerprints).
     settings = replace(settings, use_index=False, baseline=frozenset())
+    if not files:  # nothing to start a cluster for (the engine then says no files were found)
+        return years.Dating(settings.year_hint, {}), ""
     with connect(settings) as client:
         return _Run(client, files, settings, progress).fold(totals)
 
@@ -64,7 +67,7 @@ def connect(settings: ScanSettings) -> Iterator[Client]:
     if settings.scheduler:
         try:
             client = Client(settings.scheduler, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an address Dask cannot parse
             raise InputError(f"cannot reach the Dask scheduler at {settings.scheduler}: {exc}") from None
         try:
             _check_versions(client)
@@ -145,7 +148,8 @@ class _Run:
             return self._fold(totals)
         except BaseException:
             # Ctrl-C (or any error): drop every queued and running task now; the cluster closes after.
-            self.client.cancel(self.futures, force=True)
+            with contextlib.suppress(Exception):  # a broken connection must not hide what stopped the scan
+                self.client.cancel(self.futures, force=True)
             raise
 
     def _fold(self, totals: Totals) -> tuple[years.Dating, str]:
@@ -169,6 +173,8 @@ class _Run:
         if held and totals.corr.years:
 
             def read_again(again: list[InputFile], s: ScanSettings) -> list[FileOutcome]:
+                for f in again:  # a file lost on its second reading must not be merged from its first
+                    where.pop(f.display, None)
                 groups, outs = self._read([[i] for i in range(len(again))], again, s, None)
                 where.update({again[idx[0]].display: (leaf, 0) for idx, leaf in groups})
                 return outs

@@ -139,16 +139,6 @@ def test_a_memory_url_is_read_by_the_client_and_merged_with_the_rest(address: st
         fs.rm("/pf", recursive=True)
 
 
-def test_a_url_without_its_driver_exits_3() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "imsdiag", "scan", "--no-index", "nosuchdriver://bucket/logs"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 3 and "no fsspec driver for nosuchdriver://" in proc.stderr
-
-
 def test_the_cli_starts_its_own_cluster_of_j_workers(tmp_path: Path) -> None:
     sample = str(SAMPLES / "q178436-site-connector")
     common = ["-m", "imsdiag", "scan", "--no-index", "--isolated", "-f", "json", "-q", sample]
