@@ -17,7 +17,7 @@ from typing import Any
 from .errors import ConfigError
 from .models import Severity
 from .names import normalize_host
-from .settings import MIN_PASSES_RANGE, max_jobs
+from .settings import ENGINES, MIN_PASSES_RANGE, max_jobs
 from .textsafe import safe_text
 from .timewindow import parse_duration, parse_when, parse_zone, to_utc
 
@@ -57,6 +57,10 @@ class Config:
     baseline: Path | None = None
     """Resolved against the folder of the config file."""
     jobs: int | None = None
+    engine: str | None = None
+    """`local` or `dask`."""
+    scheduler: str | None = None
+    """A running Dask scheduler's address (implies the dask engine)."""
     source: Path | None = None
     """The file these values came from (None when no file was found)."""
 
@@ -91,6 +95,14 @@ def check_rule_name(name: str) -> str:
         raise ValueError(f"unknown rule {name!r}") from None
     exact = [m.id for m in matched if name.lower() in (m.id.lower(), m.slug)]
     return exact[0] if exact else name.upper()
+
+
+def parse_engine(text: str) -> str:
+    """`local` or `dask` (case-insensitive)."""
+    name = text.strip().lower()
+    if name not in ENGINES:
+        raise ValueError(f"{text!r} is not one of {', '.join(ENGINES)}")
+    return name
 
 
 def parse_severity_option(text: str) -> tuple[str, Severity]:
@@ -200,6 +212,8 @@ _KEYS: dict[str, tuple[str, _Converter]] = {
     "format": ("format", lambda v, now, base: _format(v)),
     "baseline": ("baseline", lambda v, now, base: base / _string(v)),
     "jobs": ("jobs", lambda v, now, base: _int(v, 1, max_jobs())),
+    "engine": ("engine", lambda v, now, base: parse_engine(_string(v))),
+    "scheduler": ("scheduler", lambda v, now, base: _string(v)),
 }
 KNOWN_KEYS: tuple[str, ...] = tuple(_KEYS)
 

@@ -48,6 +48,10 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None, watch: Re
     started = time.monotonic()
     rules = rule_infos()
     policy = Policy.from_settings(settings, rules)  # a bad rule name fails before any file is read
+    if settings.engine == "dask":
+        from .dask_engine import require
+
+        require()  # a missing extra fails before any file is read too
     files, walk_issues = collect_inputs(settings)
     index = _open_index(settings) if watch is None else None
     totals, dating, dated_note = _read(files, walk_issues, settings, index, progress, watch)
@@ -107,7 +111,7 @@ def collect_inputs(settings: ScanSettings) -> tuple[list[InputFile], list[ParseI
 
 
 def _open_index(settings: ScanSettings) -> EventIndex | None:
-    if not settings.use_index:
+    if not settings.use_index or settings.engine != "local":  # workers elsewhere cannot write a local SQLite file
         return None
     from .index import open_index  # sqlite stays out of plain scans
 
@@ -127,7 +131,12 @@ def _read(
     if progress:
         progress.start(len(files), sum(f.size for f in files))
     try:
-        dating, note = _read_all(files, settings, index, progress, watch, totals)
+        if settings.engine == "dask" and watch is None:
+            from . import dask_engine  # dask is imported only when asked for
+
+            dating, note = dask_engine.read_all(files, settings, progress, totals)
+        else:
+            dating, note = _read_all(files, settings, index, progress, watch, totals)
     finally:
         if progress:
             progress.stop()

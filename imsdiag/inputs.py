@@ -78,12 +78,12 @@ def open_input(f: InputFile) -> Opened:
             pipe.close()
             raise
         raw = io.BufferedReader(Prefixed(head, pipe), buffer_size=CHUNK)
-    elif f.path is None:
+    elif f.path is None and f.url is None:
         stdin = sys.stdin.buffer
         head = stdin.read(8)
         raw = io.BufferedReader(Prefixed(head, stdin), buffer_size=CHUNK)
     else:
-        raw = _open_regular(f.path)
+        raw = _open_url(f.url) if f.url is not None else _open_regular(f.path)  # type: ignore[arg-type]
         try:
             head = raw.read(8)
             raw.seek(0)
@@ -92,7 +92,14 @@ def open_input(f: InputFile) -> Opened:
             raise
     kind = compression_of(head)
     stream = raw if kind is None else decompressed(kind, raw)
-    return Opened(transcoded(stream), kind, _position_of(raw) if f.path is not None else _zero)
+    on_disk = f.path is not None or f.url is not None
+    return Opened(transcoded(stream), kind, _position_of(raw) if on_disk else _zero)
+
+
+def _open_url(url: str) -> BinaryIO:
+    from .urls import open_url  # fsspec only for a URL
+
+    return open_url(url)
 
 
 def _zero() -> int:

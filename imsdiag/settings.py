@@ -23,6 +23,10 @@ DEFAULT_FORMAT = "auto"
 """`scan`'s report format: `auto` picks terminal, or github inside GitHub Actions."""
 
 
+ENGINES = ("local", "dask")
+"""`--engine`: this machine's processes, or a Dask cluster (`pip install 'imsdiag[dask]'`, see docs/scale.md)."""
+
+
 def max_jobs() -> int:
     """The most worker processes a scan starts: 4 per CPU, whatever `--jobs` or a config file asks.
 
@@ -73,6 +77,10 @@ class ScanSettings:
     """Follow symlinks met in a folder to targets outside it (`--follow-links`); skipped with a note otherwise."""
     full_parse: bool = False
     """Read every file with its full parser, never a fast extractor (also `IMSDIAG_FULL_PARSE=1`): for comparing."""
+    engine: str = "local"
+    """`local` (`jobs` processes here) or `dask` (a cluster; `jobs` local workers when no `scheduler`)."""
+    scheduler: str | None = None
+    """Address of a running Dask scheduler (`tcp://host:8786`) for `engine="dask"`."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ class RunSettings:
             return next((v for v in (cli.get(key), config.get(key)) if v is not None and v != ()), default)
 
         paths = tuple(cli.get("paths") or ())
+        scheduler = pick("scheduler")
         scan = ScanSettings(
             paths=paths,
             tz=pick("tz"),
@@ -116,6 +125,9 @@ class RunSettings:
             # A pipe is read once, like stdin: an index entry for it would describe input that is gone.
             use_index=not cli.get("no_index") and not any(is_stream_path(p) for p in paths),
             follow_links=bool(cli.get("follow_links")),
+            # A scheduler address alone asks for the cluster; `engine = "local"` beside it is refused by `scan`.
+            engine=pick("engine") or ("dask" if scheduler else "local"),
+            scheduler=scheduler,
         )
         fail_on = pick("fail_on", DEFAULT_FAIL_ON)
         baseline = pick("baseline")

@@ -83,6 +83,8 @@ class InputFile:
     pipe: str | None = None
     """A FIFO named on the command line (`<(zcat x.gz)`, /dev/fd/N): read once, like standard input,
     so `path` stays None and nothing treats it as a file (no index, no worker, no second read)."""
+    url: str | None = None
+    """An fsspec URL (`s3://bucket/mx1/maillog`, see `urls.py`): `path` stays None, the index is not used."""
 
 
 def _display(p: Path) -> str:
@@ -129,6 +131,11 @@ def discover(paths: Sequence[str], follow_links: bool = False) -> Iterator[Input
         if raw == "-":
             yield InputFile(display="<stdin>", path=None)
             continue
+        if _is_url(raw):
+            from .urls import discover_url  # fsspec is imported only for a URL
+
+            yield from discover_url(raw)
+            continue
         p = Path(raw)
         try:
             st = p.stat()
@@ -141,6 +148,13 @@ def discover(paths: Sequence[str], follow_links: bool = False) -> Iterator[Input
             yield InputFile(display=raw, path=None, pipe=raw)
         else:
             yield from _one(p, p.parent, st)
+
+
+def _is_url(raw: str) -> bool:
+    """A `scheme://` path that is no local file (a folder really named `file:` is still read as one)."""
+    from .urls import is_url
+
+    return is_url(raw) and not os.path.lexists(raw)
 
 
 def _one(p: Path, root: Path, st: os.stat_result) -> Iterator[InputFile | ParseIssue]:

@@ -124,6 +124,8 @@ def test_unknown_key_names_key_and_file(tmp_path: Path) -> None:
         ("min-passes = 1", r'bad value for "min-passes": must be at least 2'),
         ("min-passes = true", r'bad value for "min-passes": expected a whole number'),
         ("jobs = 0", r'bad value for "jobs": must be at least 1'),
+        ('engine = "spark"', r'bad value for "engine": \'spark\' is not one of local, dask'),
+        ("scheduler = 8786", r'bad value for "scheduler": expected a non-empty string'),
         ('since = "last week"', r'bad value for "since": invalid time'),
         ('tz = "Mars/Olympus"', r'bad value for "tz": unknown time zone'),
         ('window = "soon"', r'bad value for "window": invalid duration'),
@@ -231,3 +233,15 @@ def test_rule_prefixes_and_extend_keys(tmp_path: Path) -> None:
     _write(tmp_path, "imsdiag.toml", 'select = ["LOOP9"]\n')
     with pytest.raises(ConfigError, match="unknown rule 'LOOP9'"):
         load_config(None, tmp_path, now=NOW)
+
+
+def test_engine_and_scheduler_layer_like_the_other_options(tmp_path: Path) -> None:
+    from imsdiag.settings import RunSettings
+
+    _write(tmp_path, "imsdiag.toml", 'scheduler = "tcp://10.0.0.9:8786"\n')
+    given = load_config(None, tmp_path, NOW).given()
+    assert given == {"scheduler": "tcp://10.0.0.9:8786"}
+    scan = RunSettings.from_sources({"paths": ("logs",)}, given).scan
+    assert (scan.engine, scan.scheduler) == ("dask", "tcp://10.0.0.9:8786")  # an address asks for the cluster
+    assert RunSettings.from_sources({"paths": ("logs",), "engine": "dask"}, {}).scan.use_index is True
+    assert RunSettings.from_sources({"paths": ("logs",)}, {}).scan.engine == "local"

@@ -20,7 +20,7 @@ def test_readme_starts_with_the_two_fresh_machine_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     head = readme[: readme.index("## ")]
     assert "python3 -m pip install . && imsdiag scan sample_logs/q178436-site-connector" in head
-    assert "python3 -m pip install -e '.[test]' && python -m pytest" in head
+    assert "python3 -m pip install -e '.[test,dask]' && python -m pytest" in head
 
 
 def test_doc_examples_are_the_golden_outputs() -> None:

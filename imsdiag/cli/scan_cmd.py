@@ -11,7 +11,15 @@ from .. import __version__
 from ..boundary import decide
 from ..params import DURATION, RULES, SCAN_FORMAT, SEVERITIES, WHEN, joined
 from ..result import ScanResult
-from ..settings import DEFAULT_FAIL_ON, DEFAULT_FORMAT, DEFAULT_MIN_PASSES, DEFAULT_WINDOW, MIN_PASSES_RANGE, max_jobs
+from ..settings import (
+    DEFAULT_FAIL_ON,
+    DEFAULT_FORMAT,
+    DEFAULT_MIN_PASSES,
+    DEFAULT_WINDOW,
+    ENGINES,
+    MIN_PASSES_RANGE,
+    max_jobs,
+)
 from ..timewindow import WHEN_HELP, format_duration
 from .common import (
     EXIT_CODES_HELP,
@@ -80,6 +88,16 @@ from .common import (
     help=f"Parse files in N processes, at most {max_jobs()} (4 per CPU) [number of CPUs].",
 )
 @click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    help="Parse here (local) or on a Dask cluster (dask; pip install 'imsdiag[dask]') [local].",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="A running Dask scheduler (tcp://host:8786) for --engine dask; without it a local cluster of -j workers.",
+)
+@click.option(
     "--statistics",
     is_flag=True,
     help="Print how many findings each rule made instead of the findings (JSON with --format json/jsonl).",
@@ -125,6 +143,8 @@ def scan(
         if target and target != "-":
             resolve_target(target, what, paths, follow_links)
     check_window(ctx, run)
+    if run.scan.scheduler and run.scan.engine != "dask":
+        raise click.BadParameter("a scheduler is for --engine dask", ctx, param_hint="--scheduler")
     result = run_scan(replace(run.scan, baseline=known or frozenset()), make_progress(quiet, color))
     if write_baseline:
         # Every finding, the known ones too: a new baseline replaces the old one.
