@@ -1,0 +1,196 @@
+"""The Q178436 check for one mailbox: every condition true -> at risk; one false -> safe; else unknown.
+
+The conditions, in the order their reasons are given (docs/audit.md has the decision table):
+two or more SMTP proxies; a primary one; the user's home site; the primary domain's route to an IMS;
+that IMS in another site; a secondary proxy of the user's own site; that IMS's build below the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..rules.q178436 import FIXED_BUILDS, build_status
+from ..rules.common import parse_build
+from .builds import ImsTable
+from .records import Ims, Mailbox, Proxy, Route, UserVerdict, Verdict
+from .routing import Routes
+
+
+@dataclass(frozen=True)
+class _Open:
+    """A condition the facts cannot decide: the first one is the unknown verdict's reason."""
+
+    code: str
+    reason: str
+
+
+def fixed_build(build: str) -> str | None:
+    """`5.5.1960.3` -> `5.5.2186.0`: the first build of that version with the fix (KB Q189270)."""
+    parts = parse_build(build)
+    fixed = FIXED_BUILDS.get(parts[:2]) if parts else None
+    return f"{parts[0]}.{parts[1]}.{fixed[0]}.{fixed[1]}" if parts and fixed else None
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.casefold() == b.casefold()
+
+
+class Checker:
+    """Judges mailboxes against one set of routes and IMS facts."""
+
+    def __init__(self, routes: Routes, table: ImsTable, looping: Mapping[str, int] | None = None) -> None:
+        self.routes = routes
+        self.table = table
+        self.looping = {k.lower(): v for k, v in (looping or {}).items()}
+
+    def check(self, mb: Mailbox) -> UserVerdict:
+        verdict = self._judge(mb)
+        passes = max((self.looping.get(p.address.lower(), 0) for p in mb.smtp), default=0)
+        if not passes:
+            return verdict
+        seen = f"looping now in the logs given ({passes} passes, scan rule Q178436)"
+        if verdict.verdict is Verdict.UNKNOWN:
+            return UserVerdict(
+                mb, Verdict.AT_RISK, "looping", f"{seen}; {verdict.reason}", verdict.route, verdict.ims, None, passes
+            )
+        return UserVerdict(
+            mb, verdict.verdict, verdict.code, f"{verdict.reason}; {seen}", verdict.route, verdict.ims,
+            verdict.site_proxy, passes,
+        )  # fmt: skip
+
+    def _judge(self, mb: Mailbox) -> UserVerdict:
+        smtp = mb.smtp
+        if not smtp:
+            return UserVerdict(mb, Verdict.SAFE, "no-smtp-proxy", "no SMTP proxy: no Internet mail reaches it")
+        if len(smtp) == 1:
+            return UserVerdict(
+                mb,
+                Verdict.SAFE,
+                "one-smtp-proxy",
+                f"only one SMTP proxy ({smtp[0].address}): Q178436 needs a second, site-specific one",
+            )
+        primary = mb.primary
+        if primary is None:
+            return UserVerdict(
+                mb, Verdict.UNKNOWN, "no-primary", "no SMTP proxy is marked primary (SMTP: in upper case)"
+            )
+        pending: list[_Open] = []
+        site, _ = (mb.site, mb.site_source) if mb.site else self.table.site_of(mb.home_server)
+        home = mb.home_server or "?"
+        if site is None:
+            hint = f" (give --site {mb.home_server}=SITE)" if mb.home_server else ""
+            pending.append(_Open("home-site-unknown", f"home server {home} is in no known site{hint}"))
+        route = self.routes.route(primary.domain)
+        ims = self._ims(route, site, pending, primary)
+        if ims is not None and site is not None and ims.site is not None and _same(ims.site, site):
+            return UserVerdict(
+                mb,
+                Verdict.SAFE,
+                "own-site",
+                f"primary {primary.domain} routes to {ims.server}, in the user's own site {site}",
+                route,
+                ims,
+            )
+        site_proxy, no_proxy = self._site_proxy(mb, primary, site, pending)
+        if no_proxy:
+            return UserVerdict(mb, Verdict.SAFE, "no-site-proxy", no_proxy, route, ims)
+        if ims is not None and ims.build is None:
+            pending.append(
+                _Open(
+                    "build-unknown",
+                    f"{primary.domain} routes to {ims.server} (site {ims.site or '?'}), whose IMS build is not known "
+                    f"(give --ims {ims.host}=BUILD, or its logs with --logs)",
+                )
+            )
+        elif ims is not None and ims.build is not None:
+            label, has_bug = build_status(ims.build)
+            if has_bug is False:
+                return UserVerdict(
+                    mb,
+                    Verdict.SAFE,
+                    "fixed-build",
+                    f"primary {primary.domain} routes to {ims.server} (site {ims.site or '?'}), whose IMS {label}",
+                    route,
+                    ims,
+                    site_proxy,
+                )
+            if has_bug is None:
+                pending.append(
+                    _Open("build-not-5x", f"{ims.server} runs {label}: not an Exchange 5.0/5.5 IMS build")
+                )
+        if pending:
+            return UserVerdict(mb, Verdict.UNKNOWN, pending[0].code, pending[0].reason, route, ims, site_proxy)
+        assert ims is not None and ims.build is not None  # every condition held
+        return UserVerdict(
+            mb,
+            Verdict.AT_RISK,
+            "q178436",
+            f"primary {primary.domain} routes to {ims.server} (site {ims.site}, IMS {ims.build} < "
+            f"{fixed_build(ims.build)}); home server {home} is in site {site}; site proxy {site_proxy} exists",
+            route,
+            ims,
+            site_proxy,
+        )
+
+    def _ims(self, route: Route | None, site: str | None, pending: list[_Open], primary: Proxy) -> Ims | None:
+        """The IMS the primary domain routes to: of several best MX hosts, one in another site, unfixed first."""
+        domain = primary.domain
+        if route is None:
+            pending.append(_Open("no-route", f"no MX or A record for {domain} (give --zone FILE or --mx {domain}=HOST)"))
+            return None
+        found = [i for i in (self.table.find(h, self.routes) for h in route.hosts) if i is not None]
+        if not found:
+            pending.append(
+                _Open(
+                    "not-an-ims",
+                    f"{domain} routes to {', '.join(route.hosts)}, no Exchange server known here "
+                    "(give --ims HOST=BUILD, or --logs)",
+                )
+            )
+            return None
+
+        def rank(i: Ims) -> tuple[bool, int]:
+            has_bug = build_status(i.build)[1] if i.build else None
+            return (_same(i.site, site), {True: 0, None: 1, False: 2}[has_bug])
+
+        ims = min(found, key=rank)
+        if ims.site is None:
+            pending.append(
+                _Open("ims-site-unknown", f"{domain} routes to {ims.server}, whose site is not known "
+                      f"(give --site {ims.server}=SITE)")
+            )  # fmt: skip
+        return ims
+
+    def _site_proxy(self, mb: Mailbox, primary: Proxy, site: str | None, pending: list[_Open]) -> tuple[str | None, str]:
+        """(a secondary SMTP proxy of the user's own site, '') or (None, why none is: a safe reason) or (None, '')."""
+        undecided: list[str] = []
+        elsewhere: list[str] = []
+        for p in mb.smtp:
+            if p is primary or p.domain == primary.domain:
+                continue
+            label = p.domain.split(".", 1)[0]
+            # Site addressing names the domain after the site or its server (user2@imc2.company.com, @west.company.com).
+            if (mb.home_server and label.upper() == mb.home_server) or _same(label, site):
+                return p.address, ""
+            route = self.routes.route(p.domain)
+            found = [i for i in (self.table.find(h, self.routes) for h in route.hosts)] if route else []
+            if any(i is not None and _same(i.site, site) for i in found):
+                return p.address, ""
+            if site is None or route is None or any(i is None or i.site is None for i in found):
+                undecided.append(p.address)
+            else:
+                where = ", ".join(sorted({f"{i.server} in {i.site}" for i in found if i is not None}))
+                elsewhere.append(f"{p.address} routes to {where}")
+        if undecided:
+            pending.append(
+                _Open(
+                    "site-proxy-unknown",
+                    f"cannot tell whether {', '.join(undecided)} belongs to the user's site {site or '?'} "
+                    "(no route, or no known site for its mail host)",
+                )
+            )
+            return None, ""
+        if elsewhere:
+            return None, f"no site-specific proxy: {'; '.join(elsewhere)}, not the user's site {site}"
+        return None, f"no secondary SMTP proxy outside {primary.domain}"
