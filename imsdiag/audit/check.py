@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..rules.q178436 import FIXED_BUILDS, build_status
 from ..rules.common import parse_build
+from ..rules.q178436 import FIXED_BUILDS, build_status
 from .builds import ImsTable
 from .records import Ims, Mailbox, Proxy, Route, UserVerdict, Verdict
 from .routing import Routes
@@ -55,9 +55,15 @@ class Checker:
                 mb, Verdict.AT_RISK, "looping", f"{seen}; {verdict.reason}", verdict.route, verdict.ims, None, passes
             )
         return UserVerdict(
-            mb, verdict.verdict, verdict.code, f"{verdict.reason}; {seen}", verdict.route, verdict.ims,
-            verdict.site_proxy, passes,
-        )  # fmt: skip
+            mb,
+            verdict.verdict,
+            verdict.code,
+            f"{verdict.reason}; {seen}",
+            verdict.route,
+            verdict.ims,
+            verdict.site_proxy,
+            passes,
+        )
 
     def _judge(self, mb: Mailbox) -> UserVerdict:
         smtp = mb.smtp
@@ -116,9 +122,7 @@ class Checker:
                     site_proxy,
                 )
             if has_bug is None:
-                pending.append(
-                    _Open("build-not-5x", f"{ims.server} runs {label}: not an Exchange 5.0/5.5 IMS build")
-                )
+                pending.append(_Open("build-not-5x", f"{ims.server} runs {label}: not an Exchange 5.0/5.5 IMS build"))
         if pending:
             return UserVerdict(mb, Verdict.UNKNOWN, pending[0].code, pending[0].reason, route, ims, site_proxy)
         assert ims is not None and ims.build is not None  # every condition held
@@ -137,7 +141,9 @@ class Checker:
         """The IMS the primary domain routes to: of several best MX hosts, one in another site, unfixed first."""
         domain = primary.domain
         if route is None:
-            pending.append(_Open("no-route", f"no MX or A record for {domain} (give --zone FILE or --mx {domain}=HOST)"))
+            pending.append(
+                _Open("no-route", f"no MX or A record for {domain} (give --zone FILE or --mx {domain}=HOST)")
+            )
             return None
         found = [i for i in (self.table.find(h, self.routes) for h in route.hosts) if i is not None]
         if not found:
@@ -157,12 +163,16 @@ class Checker:
         ims = min(found, key=rank)
         if ims.site is None:
             pending.append(
-                _Open("ims-site-unknown", f"{domain} routes to {ims.server}, whose site is not known "
-                      f"(give --site {ims.server}=SITE)")
-            )  # fmt: skip
+                _Open(
+                    "ims-site-unknown",
+                    f"{domain} routes to {ims.server}, whose site is not known (give --site {ims.server}=SITE)",
+                )
+            )
         return ims
 
-    def _site_proxy(self, mb: Mailbox, primary: Proxy, site: str | None, pending: list[_Open]) -> tuple[str | None, str]:
+    def _site_proxy(
+        self, mb: Mailbox, primary: Proxy, site: str | None, pending: list[_Open]
+    ) -> tuple[str | None, str]:
         """(a secondary SMTP proxy of the user's own site, '') or (None, why none is: a safe reason) or (None, '')."""
         undecided: list[str] = []
         elsewhere: list[str] = []

@@ -83,7 +83,7 @@ def read_csv(
         elif len(row) > len(header):
             issues.append(ParseIssue(loc, "long-row", f"{len(row)} fields for {len(header)} columns; extra ignored"))
         fields: dict[str, list[str]] = {}
-        for key, cell in zip(header, row):
+        for key, cell in zip(header, row, strict=False):  # short rows were reported above
             if key in PROXIES:
                 fields.setdefault(key, []).extend(split_values(cell, sep))
             else:
@@ -97,7 +97,9 @@ def read_csv(
     return mailboxes, info
 
 
-def _rows(reader: Iterator[list[str]], skip: int, path: str, issues: list[ParseIssue]) -> Iterator[tuple[int, list[str]]]:
+def _rows(
+    reader: Iterator[list[str]], skip: int, path: str, issues: list[ParseIssue]
+) -> Iterator[tuple[int, list[str]]]:
     """(first line of the record, fields); a record csv cannot read ends the file with an issue, never a crash."""
     line_num = getattr(reader, "line_num", 0)
     while True:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..models import Location, ParseIssue
 from .csvexport import read_csv, sniff
-from .ldif import read_ldif, looks_like_ldif
+from .ldif import looks_like_ldif, read_ldif
 from .records import ExportFile, Mailbox
 from .textfile import decode, read_bytes
 

@@ -53,7 +53,9 @@ def read_ldif(path: str, text: str, issues: list[ParseIssue]) -> tuple[list[Mail
             mailboxes.append(got)
         else:
             skipped[got] += 1
-    return mailboxes, ExportFile(path, LDIF, rows=rows, mailboxes=len(mailboxes), skipped=tuple(sorted(skipped.items())))
+    return mailboxes, ExportFile(
+        path, LDIF, rows=rows, mailboxes=len(mailboxes), skipped=tuple(sorted(skipped.items()))
+    )
 
 
 def _records(path: str, text: str, issues: list[ParseIssue]) -> Iterator[tuple[int, dict[str, list[str]]]]:

@@ -42,6 +42,6 @@ def parse_site_option(text: str) -> tuple[str, str]:
 
 
 def parse_separator(text: str) -> str:
-    if len(text) != 1 or text.isalnum() or text in "\r\n\"":
+    if len(text) != 1 or text.isalnum() or text in '\r\n"':
         raise ValueError(f"{text!r} is not one punctuation character such as % or ;")
     return text

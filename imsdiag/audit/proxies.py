@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 
@@ -111,7 +112,7 @@ def dn_server(dn: str) -> str | None:
         name = dn.strip()
         return name.upper() or None
     pairs = dn_parts(dn)
-    for (k, v), nxt in zip(pairs, pairs[1:]):
+    for (k, v), nxt in itertools.pairwise(pairs):
         if k == "cn" and v.lower() == "servers" and nxt[0] == "cn" and nxt[1]:
             return nxt[1].upper()
     return None

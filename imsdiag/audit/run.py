@@ -11,7 +11,7 @@ from ..settings import ScanSettings
 from ..textsafe import safe_text
 from .builds import ImsTable
 from .check import Checker
-from .exports import read_exports
+from .exports import Exports, read_exports
 from .records import Mailbox, ZoneRecord
 from .routing import Routes
 from .summary import AuditResult, summarise
@@ -51,7 +51,7 @@ def audit(settings: AuditSettings) -> AuditResult:
     return summarise(verdicts, exports.files, issues, settings.zones, settings.logs, notes)
 
 
-def _read_exports(settings: AuditSettings):  # type: ignore[no-untyped-def]
+def _read_exports(settings: AuditSettings) -> Exports:
     try:
         exports = read_exports(settings.exports, settings.separator)
     except OSError as exc:

@@ -25,20 +25,43 @@ Exit codes:
 
 @click.command(name="audit", epilog=AUDIT_EXIT_CODES_HELP)
 @click.argument("exports", nargs=-1, required=True, metavar="EXPORT...", type=click.Path(dir_okay=False))
-@click.option("--zone", "zones", multiple=True, metavar="FILE", type=click.Path(dir_okay=False),
-              help="BIND zone file with the MX and A records of the mail domains; repeatable.")  # fmt: skip
+@click.option(
+    "--zone",
+    "zones",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="BIND zone file with the MX and A records of the mail domains; repeatable.",
+)
 @click.option("--mx", multiple=True, type=MX, help="Mail for DOMAIN goes to HOST (wins over --zone); repeatable.")
 @click.option("--ims", multiple=True, type=IMS_BUILD, help="The IMS on HOST runs BUILD (wins over --logs); repeatable.")
-@click.option("--site", "sites", multiple=True, type=SERVER_SITE,
-              help="Exchange server SERVER is in site SITE (wins over the export); repeatable.")  # fmt: skip
-@click.option("--logs", multiple=True, metavar="PATH",
-              help="IMS logs to learn builds from (banners, Received lines), as scan reads them; repeatable.")  # fmt: skip
-@click.option("--separator", type=SEPARATOR,
-              help="Between the values of a multi-valued field [% for the Administrator's export, ; for PowerShell].")  # fmt: skip
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    type=SERVER_SITE,
+    help="Exchange server SERVER is in site SITE (wins over the export); repeatable.",
+)
+@click.option(
+    "--logs",
+    multiple=True,
+    metavar="PATH",
+    help="IMS logs to learn builds from (banners, Received lines), as scan reads them; repeatable.",
+)
+@click.option(
+    "--separator",
+    type=SEPARATOR,
+    help="Between the values of a multi-valued field [% for the Administrator's export, ; for PowerShell].",
+)
 @click.option("-f", "--format", "fmt", type=AUDIT_FORMAT, default="terminal", show_default=True)
 @click.option("-o", "--output", type=click.Path(), help="Write the report here (atomically) instead.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True,
-              help="Exit 1 when a mailbox is at least this severe (at risk = error, unknown = warning).")  # fmt: skip
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a mailbox is at least this severe (at risk = error, unknown = warning).",
+)
 @click.option("--config", "config_file", type=click.Path(), hidden=True)
 @click.option("--isolated", is_flag=True, hidden=True)
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
@@ -104,8 +127,9 @@ def audit_cmd(
         severe = (v.verdict.severity for v in result.verdicts)
         code = ExitCode.FINDINGS if any(s is not None and s.rank >= threshold for s in severe) else ExitCode.OK
     decided = decide(ctx, code)
-    options = ReportOptions(color="never" if output else color, verbose=verbose, fail_on=fail_on,
-                            tool_version=__version__)  # fmt: skip
+    options = ReportOptions(
+        color="never" if output else color, verbose=verbose, fail_on=fail_on, tool_version=__version__
+    )
     write_report(get_audit_reporter(fmt, options), result, output, report_stream(output), inputs=inputs)
     if not quiet and fmt != "terminal":
         click.echo(

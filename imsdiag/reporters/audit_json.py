@@ -29,7 +29,9 @@ def user_dict(v: UserVerdict) -> dict[str, Any]:
         "code": v.code,
         "reason": v.reason,
         "route": {"domain": v.route.domain, "hosts": list(v.route.hosts), "how": v.route.how} if v.route else None,
-        "ims": {"host": v.ims.host, "server": v.ims.server, "site": v.ims.site, "build": v.ims.build} if v.ims else None,
+        "ims": {"host": v.ims.host, "server": v.ims.server, "site": v.ims.site, "build": v.ims.build}
+        if v.ims
+        else None,
         "site_proxy": v.site_proxy,
         "looping_passes": v.looping,
         "path": mb.location.path,
@@ -93,10 +95,15 @@ def audit_document(result: AuditResult, version: str = "") -> dict[str, Any]:
             "total": result.issue_total,
             "counts": dict(result.issue_counts),
             "examples": [
-                {"path": i.location.path, "line": i.location.line, "code": i.code, "message": i.message,
-                 "excerpt": i.excerpt}
+                {
+                    "path": i.location.path,
+                    "line": i.location.line,
+                    "code": i.code,
+                    "message": i.message,
+                    "excerpt": i.excerpt,
+                }
                 for i in result.issues
-            ],  # fmt: skip
+            ],
         },
         "notes": list(result.notes),
     }

@@ -106,8 +106,9 @@ def _issues(result: AuditResult, console: Console) -> None:
     table.add_column("What", overflow="fold", ratio=1)
     for issue in result.issues:
         what = issue.message + (f": {issue.excerpt}" if issue.excerpt else "")
-        table.add_row(safe_cell(issue.code, 40), location_text(issue.location.path, issue.location.line),
-                      safe_cell(what, 300))  # fmt: skip
+        table.add_row(
+            safe_cell(issue.code, 40), location_text(issue.location.path, issue.location.line), safe_cell(what, 300)
+        )
     console.print(table)
 
 
