@@ -7,6 +7,7 @@ from typing import ClassVar, TextIO
 
 from ..audit.summary import AuditResult
 from ..jsontext import clean_text
+from ..textsafe import safe_text
 from .base import Reporter
 
 COLUMNS = (
@@ -30,7 +31,8 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(text: str | None) -> str:
-    value = clean_text(text)
+    """Export text made safe for a terminal (the CSV may go to one) and for a spreadsheet."""
+    value = safe_text(clean_text(text), None)
     return "'" + value if value.startswith(_FORMULA) else value
 
 
