@@ -216,7 +216,8 @@ def test_hostile_export_content_never_reaches_the_terminal_raw(tmp_path: Path) -
     )
     zone = ROOT / ZONES[0]
     for fmt in ("terminal", "json", "sarif", "csv"):
-        code, out, _ = run(str(export), "--zone", str(zone), "--ims", "imc1.company.com=5.5.1960.3", "--site", "IMC1=East", "-v", "-f", fmt)
+        facts = ("--zone", str(zone), "--ims", "imc1.company.com=5.5.1960.3", "--site", "IMC1=East")
+        code, out, _ = run(str(export), *facts, "-v", "-f", fmt)
         assert code == 1
         assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     _, out, _ = run(str(export), "--zone", str(zone), "-v", "--color", "always")

@@ -22,9 +22,14 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 @SETTINGS
-@given(rows=st.lists(st.tuples(NAME, LOCAL, st.lists(st.tuples(LOCAL, DOMAIN), min_size=1, max_size=4)), max_size=8),
-       sep=st.sampled_from(["%", "|", "#"]), delimiter=st.sampled_from([",", "\t"]))  # fmt: skip
-def test_csv_round_trip(tmp_path: Path, rows: list[tuple[str, str, list[tuple[str, str]]]], sep: str, delimiter: str) -> None:
+@given(
+    rows=st.lists(st.tuples(NAME, LOCAL, st.lists(st.tuples(LOCAL, DOMAIN), min_size=1, max_size=4)), max_size=8),
+    sep=st.sampled_from(["%", "|", "#"]),
+    delimiter=st.sampled_from([",", "\t"]),
+)
+def test_csv_round_trip(
+    tmp_path: Path, rows: list[tuple[str, str, list[tuple[str, str]]]], sep: str, delimiter: str
+) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(["Obj-Class", "Display Name", "Alias Name", "Home-Server", "E-mail Addresses"])

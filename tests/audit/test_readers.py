@@ -22,9 +22,14 @@ def write(tmp_path: Path, text: str, name: str = "export.csv", encoding: str = "
 
 def test_q164628_default_order_and_changed_order_give_the_same_proxies(tmp_path: Path) -> None:
     # Q164628: by default MS, SMTP, X400, CCMAIL; after an edit e.g. CCMAIL, MS, SMTP, X.400.
-    default = "MS:COMPANY/WEST/USER2%SMTP:user2@company.com%smtp:user2@imc2.company.com%X400:c=US;a= ;p=Company;o=West;s=Two;g=User;%CCMAIL:Two, User at WEST"
-    changed = "CCMAIL:Two, User at WEST%MS:COMPANY/WEST/USER2%smtp:user2@imc2.company.com%SMTP:user2@company.com%X400:c=US;a= ;p=Company;o=West;s=Two;g=User;"
-    text = f'{HEADER}\r\nMailbox,User Two,user2,USER2,IMC2,"{default}"\r\nMailbox,User Two,user2b,USER2B,IMC2,"{changed}"\r\n'
+    x400 = "X400:c=US;a= ;p=Company;o=West;s=Two;g=User;"
+    ms, cc = "MS:COMPANY/WEST/USER2", "CCMAIL:Two, User at WEST"
+    default = f"{ms}%SMTP:user2@company.com%smtp:user2@imc2.company.com%{x400}%{cc}"
+    changed = f"{cc}%{ms}%smtp:user2@imc2.company.com%SMTP:user2@company.com%{x400}"
+    text = (
+        f'{HEADER}\r\nMailbox,User Two,user2,USER2,IMC2,"{default}"\r\n'
+        f'Mailbox,User Two,user2b,USER2B,IMC2,"{changed}"\r\n'
+    )
     boxes, info, issues = read_export(write(tmp_path, text))
     assert info.format == "dsexport" and issues == []
     a, b = boxes
@@ -70,7 +75,8 @@ def test_encodings_bom_and_crlf(tmp_path: Path, encoding: str) -> None:
 
 
 def test_tab_separated_columns(tmp_path: Path) -> None:
-    text = HEADER.replace(",", "\t") + "\nMailbox\tTwo\tuser2\tUSER2\tIMC2\tSMTP:user2@company.com%smtp:u2@imc2.company.com\n"
+    row = "Mailbox\tTwo\tuser2\tUSER2\tIMC2\tSMTP:user2@company.com%smtp:u2@imc2.company.com\n"
+    text = HEADER.replace(",", "\t") + "\n" + row
     (mb,), info, _ = read_export(write(tmp_path, text))
     assert info.format == "dsexport" and len(mb.smtp) == 2
 
@@ -94,13 +100,19 @@ def test_export_without_a_site_or_home_server_column(tmp_path: Path) -> None:
 
 
 def test_multi_line_quoted_field_keeps_the_record_start_line(tmp_path: Path) -> None:
-    text = f'{HEADER}\nMailbox,"Two\nLines",two,TWO,IMC1,SMTP:two@company.com\nMailbox,Next,next,NEXT,IMC1,SMTP:n@company.com\n'
+    text = (
+        f'{HEADER}\nMailbox,"Two\nLines",two,TWO,IMC1,SMTP:two@company.com\n'
+        "Mailbox,Next,next,NEXT,IMC1,SMTP:n@company.com\n"
+    )
     boxes, _, _ = read_export(write(tmp_path, text))
     assert [(b.mailbox, b.location.line) for b in boxes] == [("two", 2), ("next", 4)]
 
 
 def test_custom_recipients_and_lists_are_skipped_and_counted(tmp_path: Path) -> None:
-    text = f"{HEADER}\nRemote,P,p,P,,SMTP:p@partner.example\nDist-List,L,l,L,,SMTP:l@company.com\nMailbox,M,m,M,IMC1,SMTP:m@company.com\n"
+    text = (
+        f"{HEADER}\nRemote,P,p,P,,SMTP:p@partner.example\nDist-List,L,l,L,,SMTP:l@company.com\n"
+        "Mailbox,M,m,M,IMC1,SMTP:m@company.com\n"
+    )
     boxes, info, _ = read_export(write(tmp_path, text))
     assert [b.mailbox for b in boxes] == ["m"]
     assert info.skipped == (("Dist-List", 1), ("Remote", 1))
@@ -138,7 +150,8 @@ def test_powershell_csv_type_line_bom_and_semicolons_inside_x400(tmp_path: Path)
     text = (
         "#TYPE Selected.Microsoft.ActiveDirectory.Management.ADUser\r\n"
         '"Name","SamAccountName","proxyAddresses"\r\n'
-        '"Two, User","user2","SMTP:user2@company.com;smtp:user2@imc2.company.com;X400:c=US;a= ;p=Company;o=West;s=Two;"\r\n'
+        '"Two, User","user2","SMTP:user2@company.com;smtp:user2@imc2.company.com;'
+        'X400:c=US;a= ;p=Company;o=West;s=Two;"\r\n'
     )
     (mb,), info, issues = read_export(write(tmp_path, text, encoding="utf-8-sig"))
     assert (info.format, issues, mb.mailbox, mb.display_name) == ("proxy-csv", [], "user2", "Two, User")
@@ -168,7 +181,8 @@ def test_bom_utf16_ldif(tmp_path: Path) -> None:
 
 
 def test_proxy_and_dn_helpers() -> None:
-    assert split_values("X400:c=US;a= ;p=Company;o=West;s=Two;%SMTP:a@b.com", "%")[0] == "X400:c=US;a= ;p=Company;o=West;s=Two;"
+    x400 = "X400:c=US;a= ;p=Company;o=West;s=Two;"
+    assert split_values(f"{x400}%SMTP:a@b.com", "%")[0] == x400
     assert x400_site("c=US;a= ;p=Company;o=West;s=Two;g=User;") == "West"
     assert ms_site("COMPANY/WEST/USER2") == "WEST" and ms_site("no-slashes") is None
     assert dn_site("cn=IMC2,cn=Servers,cn=Configuration,ou=West,o=Company") == "West"
