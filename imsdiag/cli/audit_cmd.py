@@ -62,8 +62,13 @@ Exit codes:
     show_default=True,
     help="Exit 1 when a mailbox is at least this severe (at risk = error, unknown = warning).",
 )
-@click.option("--config", "config_file", type=click.Path(), hidden=True)
-@click.option("--isolated", is_flag=True, hidden=True)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Config file for reading --logs (zones, host aliases) [default: the nearest one, as scan finds it].",
+)
+@click.option("--isolated", is_flag=True, help="Read no config file for --logs.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
 @click.option("-v", "--verbose", count=True, help="List the safe mailboxes too.")
