@@ -71,6 +71,8 @@ class ScanSettings:
     """Year for year-less syslog stamps; None takes each file's modification year."""
     follow_links: bool = False
     """Follow symlinks met in a folder to targets outside it (`--follow-links`); skipped with a note otherwise."""
+    directory: tuple[str, ...] = ()
+    """Directory exports (`scan --directory`) that give the Q178436 rule each user's real proxies."""
     full_parse: bool = False
     """Read every file with its full parser, never a fast extractor (also `IMSDIAG_FULL_PARSE=1`): for comparing."""
 
@@ -116,6 +118,7 @@ class RunSettings:
             # A pipe is read once, like stdin: an index entry for it would describe input that is gone.
             use_index=not cli.get("no_index") and not any(is_stream_path(p) for p in paths),
             follow_links=bool(cli.get("follow_links")),
+            directory=tuple(cli.get("directory") or ()),
         )
         fail_on = pick("fail_on", DEFAULT_FAIL_ON)
         baseline = pick("baseline")

@@ -84,6 +84,14 @@ from .common import (
     is_flag=True,
     help="Print how many findings each rule made instead of the findings (JSON with --format json/jsonl).",
 )
+@click.option(
+    "--directory",
+    multiple=True,
+    metavar="EXPORT",
+    type=click.Path(dir_okay=False),
+    help="Directory export (as for imsdiag audit): Q178436 findings take the user's proxies from it and name "
+    "the other users at risk; repeatable.",
+)
 @click.option("--baseline", type=click.Path(exists=True), help="Report only findings not in FILE.")
 @click.option("--write-baseline", type=click.Path(), help="Record the current findings in FILE.")
 @common_input_options
