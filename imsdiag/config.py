@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
+from .audit.options import parse_ims_option, parse_mx_option, parse_site_option
 from .errors import ConfigError
 from .models import Severity
 from .names import normalize_host
@@ -57,6 +58,14 @@ class Config:
     baseline: Path | None = None
     """Resolved against the folder of the config file."""
     jobs: int | None = None
+    mx: tuple[tuple[str, str], ...] | None = None
+    """`imsdiag audit`: (domain, host) pairs, as `--mx` gives them."""
+    ims: tuple[tuple[str, str], ...] | None = None
+    """`imsdiag audit`: (IMS host, build) pairs, as `--ims` gives them."""
+    site: tuple[tuple[str, str], ...] | None = None
+    """`imsdiag audit`: (Exchange server, site) pairs, as `--site` gives them."""
+    zone: tuple[Path, ...] | None = None
+    """`imsdiag audit`: BIND zone files, resolved against the folder of the config file."""
     source: Path | None = None
     """The file these values came from (None when no file was found)."""
 
@@ -200,6 +209,10 @@ _KEYS: dict[str, tuple[str, _Converter]] = {
     "format": ("format", lambda v, now, base: _format(v)),
     "baseline": ("baseline", lambda v, now, base: base / _string(v)),
     "jobs": ("jobs", lambda v, now, base: _int(v, 1, max_jobs())),
+    "mx": ("mx", lambda v, now, base: tuple(parse_mx_option(p) for p in _pairs(v))),
+    "ims": ("ims", lambda v, now, base: tuple(parse_ims_option(p) for p in _pairs(v))),
+    "site": ("site", lambda v, now, base: tuple(parse_site_option(p) for p in _pairs(v))),
+    "zone": ("zone", lambda v, now, base: tuple(base / p for p in _split_list(v))),
 }
 KNOWN_KEYS: tuple[str, ...] = tuple(_KEYS)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -65,10 +66,11 @@ Exit codes:
 @click.option(
     "--config",
     "config_file",
-    type=click.Path(dir_okay=False),
-    help="Config file for reading --logs (zones, host aliases) [default: the nearest one, as scan finds it].",
+    type=click.Path(path_type=Path),  # a folder or FIFO is refused by the config reader (exit 3)
+    help="Config file (mx, ims, site and zone keys; zones and host aliases for --logs) [default: the nearest "
+    "imsdiag.toml, pyproject.toml [tool.imsdiag] or setup.cfg [imsdiag], as scan finds it].",
 )
-@click.option("--isolated", is_flag=True, help="Read no config file for --logs.")
+@click.option("--isolated", is_flag=True, help="Read no config file.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
 @click.option("-v", "--verbose", count=True, help="List the safe mailboxes too.")
@@ -109,18 +111,19 @@ def audit_cmd(
     from ..output import resolve_target, write_report
     from ..reporters import ReportOptions, get_audit_reporter
 
+    cfg = load_run_config(ctx, quiet, verbose)
+    # The config file's routing and IMS facts first, so the command line's win for the same name.
+    zones = tuple(str(p) for p in cfg.zone or ()) + zones
     inputs = (*exports, *zones, *logs)
     if output and output != "-":
         resolve_target(output, "report", inputs, False)
-    scan_settings = None
-    if logs:
-        scan_settings = run_settings(ctx, load_run_config(ctx, quiet, verbose), paths=tuple(logs)).scan
+    scan_settings = run_settings(ctx, cfg, paths=tuple(logs)).scan if logs else None
     settings = AuditSettings(
         exports=exports,
         zones=zones,
-        mx=mx,
-        ims=ims,
-        sites=sites,
+        mx=(*(cfg.mx or ()), *mx),
+        ims=(*(cfg.ims or ()), *ims),
+        sites=(*(cfg.site or ()), *sites),
         logs=logs,
         separator=separator,
         scan=scan_settings,

@@ -251,3 +251,25 @@ def test_import_of_the_cli_does_not_load_the_audit() -> None:
 
 def test_verdict_severity() -> None:
     assert Verdict.AT_RISK.severity is not None and Verdict.SAFE.severity is None
+
+
+def test_routing_and_ims_facts_from_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "dns").mkdir()
+    (tmp_path / "dns" / "company.com.zone").write_text((ROOT / ZONES[0]).read_text())
+    (tmp_path / "imsdiag.toml").write_text(
+        'zone = ["dns/company.com.zone"]\n'
+        'mx = { "company.co.uk" = "imc2.company.com" }\n'
+        'ims = { "imc1.company.com" = "5.5.2232.9", "imc2.company.com" = "5.5.1960.3" }\n'
+        'site = { IMC3 = "North" }\n'
+    )
+    export = str(ROOT / D / "company-dsexport.csv")
+    config = ["--config", str(tmp_path / "imsdiag.toml"), "-f", "json", "-q"]
+    _, out, _ = run(export, *config)
+    got = {u["mailbox"]: (u["verdict"], u["code"]) for u in json.loads(out)["users"]}
+    assert got["user2"] == ("safe", "fixed-build") and got["kate"] == ("at-risk", "q178436")
+    # The command line wins for the same host.
+    _, out, _ = run(export, *config, "--ims", "imc1.company.com=5.5.1960.3")
+    assert {u["mailbox"]: u["verdict"] for u in json.loads(out)["users"]}["user2"] == "at-risk"
+    (tmp_path / "bad.toml").write_text('ims = { "imc1" = "latest" }\n')
+    code, _, err = run(export, "--config", str(tmp_path / "bad.toml"))
+    assert code == 3 and 'bad value for "ims"' in err
