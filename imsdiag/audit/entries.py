@@ -21,6 +21,9 @@ PRIMARY = ("primarysmtpaddress", "windowsemailaddress", "mail", "emailaddress")
 KNOWN = frozenset(ALIAS + DISPLAY + PROXIES + HOME + OBJECT_CLASS + CONTAINER + PRIMARY)
 
 _PERSON_CLASSES = frozenset({"user", "person", "organizationalperson", "inetorgperson"})
+_NOT_MAILBOX = frozenset(
+    {"contact", "group", "computer", "remote", "remoteaddress", "distlist", "dl", "publicfolder", "mailcontact"}
+)
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
@@ -33,6 +36,10 @@ def mailbox_class(classes: Sequence[str]) -> str | None:
     """None when the entry is a mailbox; else the class to count it under (`Remote`, `group`, `MailContact`)."""
     if not classes:
         return None  # an export of mailboxes only has no class column
+    for c in classes:
+        # An AD contact is also a person and an organizationalPerson: what it is not decides first.
+        if norm_key(c) in _NOT_MAILBOX:
+            return c.strip()
     for c in classes:
         low = c.strip().lower()
         if "mailbox" in low or low in _PERSON_CLASSES:

@@ -131,10 +131,12 @@ def test_ldif_base64_continuation_and_groups(tmp_path: Path) -> None:
         f"proxyAddresses:: {primary}\n"
         "proxyAddresses: smtp:zoe@imc2.company.com\n\n"
         "dn: CN=Sales,OU=West,DC=company,DC=com\nobjectClass: top\nobjectClass: group\n"
-        "proxyAddresses: SMTP:sales@company.com\n"
+        "proxyAddresses: SMTP:sales@company.com\n\n"
+        "dn: CN=Partner,OU=West,DC=company,DC=com\nobjectClass: top\nobjectClass: person\n"
+        "objectClass: organizationalPerson\nobjectClass: contact\nproxyAddresses: SMTP:p@partner.example\n"
     )
     (mb,), info, issues = read_export(write(tmp_path, text, "x.ldf"))
-    assert (info.format, info.skipped, issues) == ("ldif", (("group", 1),), [])
+    assert (info.format, info.skipped, issues) == ("ldif", (("contact", 1), ("group", 1)), [])
     assert (mb.display_name, mb.home_server, mb.site, mb.location.line) == ("Zoë", "IMC2", "West", 3)
     assert mb.primary is not None and mb.primary.address == "zoe@company.com"
 
