@@ -26,9 +26,10 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
     rows=st.lists(st.tuples(NAME, LOCAL, st.lists(st.tuples(LOCAL, DOMAIN), min_size=1, max_size=4)), max_size=8),
     sep=st.sampled_from(["%", "|", "#"]),
     delimiter=st.sampled_from([",", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
 )
 def test_csv_round_trip(
-    tmp_path: Path, rows: list[tuple[str, str, list[tuple[str, str]]]], sep: str, delimiter: str
+    tmp_path: Path, rows: list[tuple[str, str, list[tuple[str, str]]]], sep: str, delimiter: str, encoding: str
 ) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
@@ -39,7 +40,10 @@ def test_csv_round_trip(
         writer.writerow(["Mailbox", name, alias, "IMC2", sep.join(proxies)])
         expected.append((alias, len({p.lower() for p in proxies})))
     path = tmp_path / "export.csv"
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    text = buffer.getvalue()
+    if encoding == "cp1252":
+        text = text.encode("cp1252", errors="replace").decode("cp1252")  # what an ANSI export can hold
+    path.write_bytes(text.encode(encoding))
     boxes, info, issues = read_export(str(path), separator=None if sep == "%" else sep)
     assert info.format == "dsexport" and issues == []
     assert [(b.mailbox, len(b.smtp)) for b in boxes] == expected
@@ -73,3 +77,24 @@ def test_ldif_base64_and_folding_round_trip(tmp_path: Path, values: list[tuple[s
     assert issues == []
     assert len(mb.smtp) == len({f"{loc}@{dom}".lower() for loc, dom, _ in values})  # duplicates are read once
     assert mb.primary is not None and mb.primary.address == f"{values[0][0]}@{values[0][1]}"
+
+
+@SETTINGS
+@given(kinds=st.lists(st.sampled_from(["good", "short", "blank"]), max_size=12), crlf=st.booleans())
+def test_bad_rows_are_reported_at_their_line(tmp_path: Path, kinds: list[str], crlf: bool) -> None:
+    lines = ["Obj-Class,Display Name,Alias Name,Home-Server,E-mail Addresses"]
+    good_at, short_at = [], []
+    for n, kind in enumerate(kinds):
+        if kind == "good":
+            lines.append(f"Mailbox,U{n},u{n},IMC1,SMTP:u{n}@company.com%smtp:u{n}@imc1.company.com")
+            good_at.append(len(lines))
+        elif kind == "short":
+            lines.append("Mailbox,Cut short")
+            short_at.append(len(lines))
+        else:
+            lines.append("")
+    path = tmp_path / "export.csv"
+    path.write_text(("\r\n" if crlf else "\n").join(lines) + "\n", newline="")
+    boxes, _, issues = read_export(str(path))
+    assert [(i.location.line, i.code) for i in issues] == [(n, "short-row") for n in short_at]
+    assert [b.location.line for b in boxes] == good_at
