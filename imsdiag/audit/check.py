@@ -8,7 +8,7 @@ that IMS in another site; a secondary proxy of the user's own site; that IMS's b
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..rules.common import parse_build
 from ..rules.q178436 import FIXED_BUILDS, build_status
@@ -51,19 +51,11 @@ class Checker:
             return verdict
         seen = f"looping now in the logs given ({passes} passes, scan rule Q178436)"
         if verdict.verdict is Verdict.UNKNOWN:
-            return UserVerdict(
-                mb, Verdict.AT_RISK, "looping", f"{seen}; {verdict.reason}", verdict.route, verdict.ims, None, passes
+            # The loop itself proves what the facts could not decide.
+            return replace(
+                verdict, verdict=Verdict.AT_RISK, code="looping", reason=f"{seen}; {verdict.reason}", looping=passes
             )
-        return UserVerdict(
-            mb,
-            verdict.verdict,
-            verdict.code,
-            f"{verdict.reason}; {seen}",
-            verdict.route,
-            verdict.ims,
-            verdict.site_proxy,
-            passes,
-        )
+        return replace(verdict, reason=f"{verdict.reason}; {seen}", looping=passes)
 
     def _judge(self, mb: Mailbox) -> UserVerdict:
         smtp = mb.smtp
