@@ -112,3 +112,12 @@ def test_short_ims_name_and_a_loop_already_seen() -> None:
     seen = Checker(Routes.build(ZONE), table, {"USER2@company.com": 42}).check(box(*KB_USER2, home="IMC9", site=None))
     assert (seen.verdict, seen.code, seen.looping) == (Verdict.AT_RISK, "looping", 42)
     assert seen.reason.startswith("looping now in the logs given (42 passes")
+
+
+def test_a_safe_user_seen_looping_is_flagged() -> None:
+    table = ImsTable.build([box("SMTP:a@company.com", home="IMC1", site="East")], [("IMC1", "5.5.2232.9")])
+    got = Checker(Routes.build(ZONE), table, {"user2@company.com": 5}).check(box(*KB_USER2))
+    assert (got.verdict, got.code, got.looping) == (Verdict.SAFE, "fixed-build", 5)
+    assert got.reason.endswith(
+        "yet looping now in the logs given (5 passes, scan rule Q178436): is the export current?"
+    )
