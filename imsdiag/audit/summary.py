@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..models import ParseIssue
-from ..rules.q178436 import build_status
+from ..rules.q178436 import FIXED_BUILDS, build_status
 from .check import fixed_build
 from .records import ExportFile, Ims, UserVerdict, Verdict
 
@@ -67,6 +67,10 @@ class AuditResult:
     """Most users at risk first: the first one with any is the IMS to patch first."""
     fix: str = FIX
     workaround: str = WORKAROUND
+    fixed_builds: tuple[tuple[str, str], ...] = tuple(
+        (f"{v[0]}.{v[1]}", f"{v[0]}.{v[1]}.{b[0]}.{b[1]}") for v, b in sorted(FIXED_BUILDS.items())
+    )
+    """(version, first fixed IMS build) for each Exchange version the bug is in (KB Q189270)."""
     notes: tuple[str, ...] = field(default=())
 
     def count(self, verdict: Verdict) -> int:

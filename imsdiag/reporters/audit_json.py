@@ -7,7 +7,6 @@ from typing import Any, ClassVar, TextIO
 from ..audit.records import UserVerdict, Verdict
 from ..audit.summary import AuditResult, ImsSummary
 from ..jsontext import dumps
-from ..rules.q178436 import FIXED_BUILDS
 from .base import Reporter
 from .records import tool_dict
 
@@ -67,7 +66,7 @@ def audit_document(result: AuditResult, version: str = "") -> dict[str, Any]:
             "unknown": result.count(Verdict.UNKNOWN),
             "skipped": sum(n for f in result.files for _, n in f.skipped),
             "patch_first": first.host if first else None,
-            "fixed_builds": {f"{k[0]}.{k[1]}": f"{k[0]}.{k[1]}.{v[0]}.{v[1]}" for k, v in sorted(FIXED_BUILDS.items())},
+            "fixed_builds": dict(result.fixed_builds),
         },
         "fix": result.fix,
         "workaround": result.workaround,
