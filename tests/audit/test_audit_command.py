@@ -273,3 +273,14 @@ def test_routing_and_ims_facts_from_the_config_file(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text('ims = { "imc1" = "latest" }\n')
     code, _, err = run(export, "--config", str(tmp_path / "bad.toml"))
     assert code == 3 and 'bad value for "ims"' in err
+
+
+def test_output_file_and_refusing_to_overwrite_an_input(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_bytes((ROOT / D / "company-attributes.csv").read_bytes())
+    out = tmp_path / "audit.csv"
+    code, stdout, _ = run(str(export), "--zone", str(ROOT / ZONES[0]), "-f", "csv", "-o", str(out), "-q")
+    assert code == 0 and stdout == "" and out.read_text().startswith("Mailbox,Display Name,Home-Server")
+    code, _, err = run(str(export), "-f", "csv", "-o", str(export))
+    assert code == 3 and "input" in err and export.read_bytes() == (ROOT / D / "company-attributes.csv").read_bytes()
+    assert run(str(export), "-f", "xml")[0] == 2
