@@ -67,16 +67,17 @@ def read_csv(
     skipped: Counter[str] = Counter()
     rows = 0
     header: list[str] = []
+    names: list[str] = []
     for start, row in _rows(reader, skip, path, issues):
         if not header:
-            header = [norm_key(h) for h in row]
+            header, names = [norm_key(h) for h in row], [h.strip() for h in row]
             continue
         if not any(cell.strip() for cell in row):
             continue
         rows += 1
         loc = Location(path, start)
         if len(row) < len(header):
-            missing = ", ".join(h for h in header[len(row) :] if h) or "?"
+            missing = ", ".join(h for h in names[len(row) :] if h) or "?"
             issues.append(ParseIssue(loc, "short-row", f"{len(row)} of {len(header)} fields (missing: {missing})"))
             if not any(k in PROXIES for k in header[: len(row)]):
                 continue
