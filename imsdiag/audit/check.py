@@ -43,6 +43,25 @@ class Checker:
         self.routes = routes
         self.table = table
         self.looping = {k.lower(): v for k, v in (looping or {}).items()}
+        # An export has thousands of mailboxes and a handful of domains and mail hosts: decide each once.
+        self._routes: dict[str, Route | None] = {}
+        self._found: dict[str, Ims | None] = {}
+        self._builds: dict[str, tuple[str, bool | None]] = {}
+
+    def _route(self, domain: str) -> Route | None:
+        if domain not in self._routes:
+            self._routes[domain] = self.routes.route(domain)
+        return self._routes[domain]
+
+    def _find(self, host: str) -> Ims | None:
+        if host not in self._found:
+            self._found[host] = self.table.find(host, self.routes)
+        return self._found[host]
+
+    def _status(self, build: str) -> tuple[str, bool | None]:
+        if build not in self._builds:
+            self._builds[build] = build_status(build)
+        return self._builds[build]
 
     def check(self, mb: Mailbox) -> UserVerdict:
         verdict = self._judge(mb)
@@ -82,7 +101,7 @@ class Checker:
         if site is None:
             hint = f" (give --site {mb.home_server}=SITE)" if mb.home_server else ""
             pending.append(_Open("home-site-unknown", f"home server {home} is in no known site{hint}"))
-        route = self.routes.route(primary.domain)
+        route = self._route(primary.domain)
         ims = self._ims(route, site, pending, primary)
         if ims is not None and site is not None and ims.site is not None and _same(ims.site, site):
             return UserVerdict(
@@ -105,7 +124,7 @@ class Checker:
                 )
             )
         elif ims is not None and ims.build is not None:
-            label, has_bug = build_status(ims.build)
+            label, has_bug = self._status(ims.build)
             if has_bug is False:
                 return UserVerdict(
                     mb,
@@ -140,7 +159,7 @@ class Checker:
                 _Open("no-route", f"no MX or A record for {domain} (give --zone FILE or --mx {domain}=HOST)")
             )
             return None
-        found = [i for i in (self.table.find(h, self.routes) for h in route.hosts) if i is not None]
+        found = [i for i in (self._find(h) for h in route.hosts) if i is not None]
         if not found:
             pending.append(
                 _Open(
@@ -152,7 +171,7 @@ class Checker:
             return None
 
         def rank(i: Ims) -> tuple[bool, int]:
-            has_bug = build_status(i.build)[1] if i.build else None
+            has_bug = self._status(i.build)[1] if i.build else None
             return (_same(i.site, site), {True: 0, None: 1, False: 2}[has_bug])
 
         ims = min(found, key=rank)
@@ -178,8 +197,8 @@ class Checker:
             # Site addressing names the domain after the site or its server (user2@imc2.company.com, @west.company.com).
             if (mb.home_server and label.upper() == mb.home_server) or _same(label, site):
                 return p.address, ""
-            route = self.routes.route(p.domain)
-            found = [i for i in (self.table.find(h, self.routes) for h in route.hosts)] if route else []
+            route = self._route(p.domain)
+            found = [self._find(h) for h in route.hosts] if route else []
             if any(i is not None and _same(i.site, site) for i in found):
                 return p.address, ""
             if site is None or route is None or any(i is None or i.site is None for i in found):

@@ -61,8 +61,7 @@ def read_csv(
     csv.field_size_limit(MAX_FIELD)
     sep = separator or default_separator(fmt)
     skip, _ = header_line(text) or (0, "")
-    lines = text.splitlines(keepends=True)
-    reader = csv.reader(io.StringIO("".join(lines[skip:])), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(_after_lines(text, skip)), delimiter=delimiter)
     mailboxes: list[Mailbox] = []
     skipped: Counter[str] = Counter()
     rows = 0
@@ -96,6 +95,15 @@ def read_csv(
             skipped[got] += 1
     info = ExportFile(path, fmt, rows=rows, mailboxes=len(mailboxes), skipped=tuple(sorted(skipped.items())))
     return mailboxes, info
+
+
+def _after_lines(text: str, n: int) -> str:
+    """`text` from its line `n` on (0-based), without copying the lines of a large export one by one."""
+    pos = 0
+    for _ in range(n):
+        nl = text.find("\n", pos)
+        pos = len(text) if nl < 0 else nl + 1
+    return text[pos:] if pos else text
 
 
 def _rows(

@@ -18,6 +18,9 @@ from .terminal_tables import heading, location_text, plain_table, safe_cell
 
 _STYLE = {Verdict.AT_RISK: "error", Verdict.UNKNOWN: "warning", Verdict.SAFE: "good"}
 _REASON_LIMIT = 400
+_ORDER = {Verdict.AT_RISK: 0, Verdict.UNKNOWN: 1, Verdict.SAFE: 2}
+MAX_ROWS = 200
+"""Mailboxes listed in the terminal (-vv: all); a rich table of 75,000 rows takes minutes to lay out."""
 
 
 def _headline(result: AuditResult) -> Text:
@@ -126,12 +129,20 @@ class AuditTerminalReporter(Reporter[AuditResult]):
         console.print(_patch_line(result))
         read = ", ".join(f"{safe_text(f.path, 300)} ({f.format or 'not an export'})" for f in result.files)
         console.print(Text(f"Read: {read}", style="muted"))
-        shown = [v for v in result.verdicts if self.options.verbose or v.verdict is not Verdict.SAFE]
+        listed = [v for v in result.verdicts if self.options.verbose or v.verdict is not Verdict.SAFE]
+        # At risk first: with thousands of mailboxes the screen shows those, and the CSV or JSON has them all.
+        listed.sort(key=lambda v: _ORDER[v.verdict])
+        shown = listed if self.options.verbose >= 2 else listed[:MAX_ROWS]
         if shown:
             console.print()
             title = "Mailboxes" if self.options.verbose else "Mailboxes at risk or unknown (-v shows the safe ones too)"
-            console.print(heading(title))
+            console.print(heading(title, len(shown), len(listed)))
             console.print(_users_table(shown))
+            if len(shown) < len(listed):
+                more = (
+                    f"{len(listed) - len(shown):,} more: -vv lists them all, --format csv or json gives every mailbox"
+                )
+                console.print(Text(more, style="muted"))
         if result.ims:
             console.print()
             console.print(heading("IMS that primary domains route to (most users at risk first)"))

@@ -284,3 +284,21 @@ def test_output_file_and_refusing_to_overwrite_an_input(tmp_path: Path) -> None:
     code, _, err = run(str(export), "-f", "csv", "-o", str(export))
     assert code == 3 and "input" in err and export.read_bytes() == (ROOT / D / "company-attributes.csv").read_bytes()
     assert run(str(export), "-f", "xml")[0] == 2
+
+
+def test_the_terminal_lists_at_most_max_rows_at_risk_first(tmp_path: Path) -> None:
+    from imsdiag.reporters.audit_terminal import MAX_ROWS
+
+    rows = ["Alias Name,Home-Server,E-mail Addresses,Obj-Container"]
+    rows += [f"safe{i},IMC1,SMTP:s{i}@company.com,/o=Company/ou=East/cn=Recipients" for i in range(5)]
+    rows += [
+        f"u{i},IMC2,SMTP:u{i}@company.com%smtp:u{i}@imc2.company.com,/o=Company/ou=West/cn=Recipients"
+        for i in range(MAX_ROWS + 50)
+    ]
+    export = tmp_path / "many.csv"
+    export.write_text("\n".join(rows) + "\n")
+    args = [str(export), "--zone", str(ROOT / ZONES[0]), "--ims", "imc1.company.com=5.5.1960.3", "-v"]
+    code, out, _ = run(*args)
+    assert code == 1 and f"Mailboxes ({MAX_ROWS} of {MAX_ROWS + 55})" in out
+    assert "55 more: -vv lists them all" in out and "safe0" not in out  # at risk first, the safe ones cut
+    assert "safe0" in run(*args, "-v")[1]  # -v twice: every mailbox
