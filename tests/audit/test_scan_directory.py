@@ -62,3 +62,10 @@ def test_an_export_that_cannot_be_read_is_an_input_error(tmp_path: Path) -> None
     empty.write_text("not,an,export\n")
     code, _, err = scan(LOGS, "--directory", str(empty))
     assert code == 3 and "no mailbox found in the directory export" in err
+
+
+def test_the_report_never_replaces_the_directory_export(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_bytes(Path(EXPORT).read_bytes())
+    code, _, err = scan(LOGS, "--directory", str(export), "-o", str(export))
+    assert code == 3 and "refusing to write" in err and export.read_bytes() == Path(EXPORT).read_bytes()
