@@ -193,19 +193,21 @@ class Checker:
         for p in mb.smtp:
             if p is primary or p.domain == primary.domain:
                 continue
-            label = p.domain.split(".", 1)[0]
-            # Site addressing names the domain after the site or its server (user2@imc2.company.com, @west.company.com).
-            if (mb.home_server and label.upper() == mb.home_server) or _same(label, site):
-                return p.address, ""
             route = self._route(p.domain)
             found = [self._find(h) for h in route.hosts] if route else []
             if any(i is not None and _same(i.site, site) for i in found):
                 return p.address, ""
-            if site is None or route is None or any(i is None or i.site is None for i in found):
-                undecided.append(p.address)
-            else:
+            if site is not None and found and all(i is not None and i.site is not None for i in found):
+                # The route is known and leads to other sites: whatever the name says, not the user's site.
                 where = ", ".join(sorted({f"{i.server} in {i.site}" for i in found if i is not None}))
                 elsewhere.append(f"{p.address} routes to {where}")
+                continue
+            label = p.domain.split(".", 1)[0]
+            # No route known: site addressing names the domain after the server or the site
+            # (user2@imc2.company.com, user2@west.company.com).
+            if (mb.home_server and label.upper() == mb.home_server) or _same(label, site):
+                return p.address, ""
+            undecided.append(p.address)
         if undecided:
             pending.append(
                 _Open(

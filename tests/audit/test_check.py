@@ -121,3 +121,14 @@ def test_a_safe_user_seen_looping_is_flagged() -> None:
     assert got.reason.endswith(
         "yet looping now in the logs given (5 passes, scan rule Q178436): is the export current?"
     )
+
+
+def test_a_known_route_beats_the_site_name_in_a_domain() -> None:
+    # west.company.com is named after the user's site but its MX is IMC1 in East: not a site proxy.
+    routes = Routes.build([*ZONE, mx("west.company.com", "imc1.company.com")])
+    table = ImsTable.build([box("SMTP:a@company.com", home="IMC1", site="East")], [("IMC1", "5.5.1960.3")])
+    got = Checker(routes, table).check(box("SMTP:user2@company.com", "smtp:user2@west.company.com"))
+    assert (got.verdict, got.code) == (Verdict.SAFE, "no-site-proxy"), got.reason
+    # With no route for it, the name is what there is to go by.
+    unrouted = Checker(Routes.build(ZONE), table).check(box("SMTP:user2@company.com", "smtp:user2@west.company.com"))
+    assert (unrouted.verdict, unrouted.site_proxy) == (Verdict.AT_RISK, "user2@west.company.com")
