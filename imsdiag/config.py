@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
+from .audit.options import parse_ims_option, parse_mx_option, parse_site_option
 from .errors import ConfigError
 from .models import Severity
 from .names import normalize_host
@@ -61,6 +62,14 @@ class Config:
     """`local` or `dask`."""
     scheduler: str | None = None
     """A running Dask scheduler's address (implies the dask engine)."""
+    mx: tuple[tuple[str, str], ...] | None = None
+    """`imsdiag audit`: (domain, host) pairs, as `--mx` gives them."""
+    ims: tuple[tuple[str, str], ...] | None = None
+    """`imsdiag audit`: (IMS host, build) pairs, as `--ims` gives them."""
+    site: tuple[tuple[str, str], ...] | None = None
+    """`imsdiag audit`: (Exchange server, site) pairs, as `--site` gives them."""
+    zone: tuple[Path, ...] | None = None
+    """`imsdiag audit`: BIND zone files, resolved against the folder of the config file."""
     source: Path | None = None
     """The file these values came from (None when no file was found)."""
 
@@ -214,6 +223,10 @@ _KEYS: dict[str, tuple[str, _Converter]] = {
     "jobs": ("jobs", lambda v, now, base: _int(v, 1, max_jobs())),
     "engine": ("engine", lambda v, now, base: parse_engine(_string(v))),
     "scheduler": ("scheduler", lambda v, now, base: _string(v)),
+    "mx": ("mx", lambda v, now, base: tuple(parse_mx_option(p) for p in _pairs(v))),
+    "ims": ("ims", lambda v, now, base: tuple(parse_ims_option(p) for p in _pairs(v))),
+    "site": ("site", lambda v, now, base: tuple(parse_site_option(p) for p in _pairs(v))),
+    "zone": ("zone", lambda v, now, base: tuple(base / p for p in _split_list(v))),
 }
 KNOWN_KEYS: tuple[str, ...] = tuple(_KEYS)
 

@@ -24,6 +24,7 @@ from .settings import ScanSettings
 from .sources import InputFile, discover
 
 if TYPE_CHECKING:
+    from .audit.directory import Directory
     from .index import EventIndex
 
 # `parse_input` and `ParsedFile` stay importable from here: explain and tools read single files the scan's way.
@@ -53,13 +54,14 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None, watch: Re
 
         require()  # a missing extra fails before any file is read too
     files, walk_issues = collect_inputs(settings)
+    directory = _directory(settings)  # a bad export fails before the logs are read
     index = _open_index(settings) if watch is None else None
     totals, dating, dated_note = _read(files, walk_issues, settings, index, progress, watch)
     _require_evidence(totals.stats, files, settings)
     evidence = build_evidence(totals.corr, settings)
     stats = [replace(s, server=evidence.canonical(s.server) or s.server) if s.server else s for s in totals.stats]
     zone_notes = [o.note() for o in evidence.offsets]
-    shown = _diagnose(evidence, settings, policy)
+    shown = _diagnose(evidence, settings, policy, directory)
     context = ScanContext(
         names=evidence.hosts.aliases(),
         not_hosts=tuple(sorted(evidence.hosts.not_hosts)),
@@ -88,7 +90,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None, watch: Re
         seconds=time.monotonic() - started,
         suppressed=shown.suppressed,
         filtered=shown.filtered,
-        notes=scan_notes(corr, stats, settings, dated_note, zone_notes) + index_notes,
+        notes=scan_notes(corr, stats, settings, dated_note, zone_notes) + index_notes + _directory_note(directory),
         first_time=evidence.first_time,
         last_time=evidence.last_time,
         host_joins=summary.host_joins(evidence, shown.found),
@@ -190,10 +192,25 @@ def build_evidence(corr: Correlator, settings: ScanSettings) -> Evidence:
     return freeze(corr, settings.host_aliases, settings.server_tz, infer_zones=settings.tz is None)
 
 
-def _diagnose(ev: Evidence, settings: ScanSettings, policy: Policy) -> Shown:
+def _diagnose(ev: Evidence, settings: ScanSettings, policy: Policy, directory: Directory | None = None) -> Shown:
     """Loops from the evidence, findings from the loops, and the user's choice of them (the policy, applied once)."""
     loops = loop_detector.detect(ev, settings.min_passes, settings.window_seconds)
-    return policy.apply(run_rules(loops, RuleContext.from_evidence(ev)))
+    return policy.apply(run_rules(loops, RuleContext.from_evidence(ev, directory)))
+
+
+def _directory(settings: ScanSettings) -> Directory | None:
+    if not settings.directory:
+        return None
+    from .audit.directory import load_directory  # only with --directory
+
+    return load_directory(settings.directory)
+
+
+def _directory_note(directory: Directory | None) -> tuple[str, ...]:
+    if directory is None:
+        return ()
+    issues = f", {len(directory.issues)} parse issue(s) (imsdiag audit lists them)" if directory.issues else ""
+    return (f"directory: {len(directory.mailboxes)} mailbox(es) from {', '.join(directory.paths)}{issues}",)
 
 
 def _close_index(

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import click.shell_completion
 
+from .audit.options import parse_ims_option, parse_mx_option, parse_separator, parse_site_option
 from .config import parse_host_alias_option, parse_server_tz_option, parse_severity_option
 from .timewindow import parse_duration, parse_when, parse_zone
 
@@ -119,6 +120,18 @@ def _scan_format_names() -> tuple[str, ...]:
     return FORMAT_CHOICES
 
 
+def _audit_format_names() -> tuple[str, ...]:
+    from .reporters import AUDIT_REPORTERS
+
+    return tuple(AUDIT_REPORTERS)
+
+
+MX = Checked("DOMAIN=HOST", parse_mx_option)
+IMS_BUILD = Checked("HOST=BUILD", parse_ims_option)
+SERVER_SITE = Checked("SERVER=SITE", parse_site_option)
+SEPARATOR = Checked("CHAR", parse_separator)
+AUDIT_FORMAT = LazyChoice(_audit_format_names, "the audit reporters' names")
+"""`audit --format NAME`: every registered audit reporter."""
 LOG_FORMAT = LazyChoice(_parser_names, "the parsers' names", case_sensitive=False)
 """`--log-format NAME`, any case."""
 SCAN_FORMAT = LazyChoice(_scan_format_names, "the scan reporters' names")

@@ -75,6 +75,8 @@ class ScanSettings:
     """Year for year-less syslog stamps; None takes each file's modification year."""
     follow_links: bool = False
     """Follow symlinks met in a folder to targets outside it (`--follow-links`); skipped with a note otherwise."""
+    directory: tuple[str, ...] = ()
+    """Directory exports (`scan --directory`) that give the Q178436 rule each user's real proxies."""
     full_parse: bool = False
     """Read every file with its full parser, never a fast extractor (also `IMSDIAG_FULL_PARSE=1`): for comparing."""
     engine: str = "local"
@@ -128,6 +130,7 @@ class RunSettings:
             # A scheduler address alone asks for the cluster; `engine = "local"` beside it is refused by `scan`.
             engine=pick("engine") or ("dask" if scheduler else "local"),
             scheduler=scheduler,
+            directory=tuple(cli.get("directory") or ()),
         )
         fail_on = pick("fail_on", DEFAULT_FAIL_ON)
         baseline = pick("baseline")

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
+NOT_LOGS = frozenset({"directory"})
+"""Folders of sample_logs that hold no logs (directory exports for `imsdiag audit`): no scan scenario."""
 CORPUS = Path(os.environ.get("IMSDIAG_CORPUS", ROOT.parent / "shared" / "corpus"))
 SCHEMAS = CORPUS.parent / "schemas"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
-DOCS = (ROOT / "README.md", ROOT / "docs" / "output-formats.md")
+DOCS = (ROOT / "README.md", ROOT / "docs" / "output-formats.md", ROOT / "docs" / "audit.md")
 _MARKER = re.compile(r"^<!-- example: (.+?) -->$")
 
 

@@ -1,6 +1,6 @@
 """The command line: options -> settings -> library -> reporter -> exit code. No diagnosis happens here.
 
-One module per command (`scan_cmd`, `explain_cmd`, `rules_cmd`); what they share is in `common`.
+One module per command (`scan_cmd`, `explain_cmd`, `rules_cmd`, `audit_cmd`); what they share is in `common`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import click
 
 from .. import __version__
 from ..boundary import ImsdiagGroup
+from .audit_cmd import audit_cmd
 from .common import EXIT_CODES_HELP
 from .explain_cmd import explain_cmd
 from .rules_cmd import rules_cmd
@@ -37,6 +38,7 @@ def cli(debug: bool) -> None:
 cli.add_command(scan)
 cli.add_command(explain_cmd)
 cli.add_command(rules_cmd)
+cli.add_command(audit_cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -102,6 +102,14 @@ from .common import (
     is_flag=True,
     help="Print how many findings each rule made instead of the findings (JSON with --format json/jsonl).",
 )
+@click.option(
+    "--directory",
+    multiple=True,
+    metavar="EXPORT",
+    type=click.Path(dir_okay=False),
+    help="Directory export (as for imsdiag audit): Q178436 findings take the user's proxies from it and name "
+    "the other users at risk; repeatable.",
+)
 @click.option("--baseline", type=click.Path(exists=True), help="Report only findings not in FILE.")
 @click.option("--write-baseline", type=click.Path(), help="Record the current findings in FILE.")
 @common_input_options
@@ -139,16 +147,17 @@ def scan(
     run = run_settings(ctx, load_run_config(ctx, quiet, verbose), format=fmt)
     # A bad baseline or an output path that will be refused is reported now, not after a long scan.
     known = load_baseline(run.baseline) if run.baseline else None
+    inputs = (*paths, *run.scan.directory)  # a directory export is read too: -o must not replace it
     for target, what in ((output, "report"), (write_baseline, "baseline")):
         if target and target != "-":
-            resolve_target(target, what, paths, follow_links)
+            resolve_target(target, what, inputs, follow_links)
     check_window(ctx, run)
     if run.scan.scheduler and run.scan.engine != "dask":
         raise click.BadParameter("a scheduler is for --engine dask", ctx, param_hint="--scheduler")
     result = run_scan(replace(run.scan, baseline=known or frozenset()), make_progress(quiet, color))
     if write_baseline:
         # Every finding, the known ones too: a new baseline replaces the old one.
-        n = write_baseline_file(write_baseline, result.found, inputs=paths, follow_links=follow_links)
+        n = write_baseline_file(write_baseline, result.found, inputs=inputs, follow_links=follow_links)
         if not quiet:
             click.echo(f"imsdiag: wrote {n} finding(s) to baseline {write_baseline}", err=True)
     name = choose_format(run.format, os.environ)
@@ -158,7 +167,7 @@ def scan(
     # Decided before the report is written: a reader that leaves early (`| head -1`) changes nothing.
     decided = decide(ctx, exit_for(result, run.fail_on))
     reporter = statistics_reporter(name, options) if statistics else get_reporter(name, options)
-    write_report(reporter, result, output, report_stream(output), inputs=paths, follow_links=follow_links)
+    write_report(reporter, result, output, report_stream(output), inputs=inputs, follow_links=follow_links)
     if not quiet and name != "terminal":
         _stderr_summary(result)
     ctx.exit(decided)

@@ -1,4 +1,4 @@
-"""Reporter registry: every output format of `scan` and of `explain`, chosen by name with `--format`."""
+"""Reporter registry: every output format of `scan`, `explain` and `audit`, chosen by name with `--format`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from ..result import ScanResult
+from .audit_csv import AuditCsvReporter
+from .audit_json import AuditJsonReporter
+from .audit_sarif import AuditSarifReporter
+from .audit_terminal import AuditTerminalReporter
 from .base import Reporter, ReportOptions
 from .explain_html import ExplainHtmlReporter
 from .explain_json import ExplainJsonReporter
@@ -22,6 +26,7 @@ from .terminal import TerminalReporter
 from .text import TextReporter
 
 if TYPE_CHECKING:
+    from ..audit.summary import AuditResult
     from ..explain import Explanation
 
 R = TypeVar("R")
@@ -43,6 +48,10 @@ REPORTERS: dict[str, type[Reporter[ScanResult]]] = {
 
 EXPLAIN_REPORTERS: dict[str, type[Reporter[Explanation]]] = {
     cls.name: cls for cls in (ExplainTerminalReporter, ExplainJsonReporter, ExplainHtmlReporter)
+}
+
+AUDIT_REPORTERS: dict[str, type[Reporter[AuditResult]]] = {
+    cls.name: cls for cls in (AuditTerminalReporter, AuditJsonReporter, AuditCsvReporter, AuditSarifReporter)
 }
 
 FORMAT_CHOICES: tuple[str, ...] = ("auto", *REPORTERS)
@@ -79,13 +88,20 @@ def get_explain_reporter(name: str, options: ReportOptions | None = None) -> Rep
     return _make(EXPLAIN_REPORTERS, name, options)
 
 
+def get_audit_reporter(name: str, options: ReportOptions | None = None) -> Reporter[AuditResult]:
+    """A reporter instance for audit's format `name`."""
+    return _make(AUDIT_REPORTERS, name, options)
+
+
 __all__ = [
+    "AUDIT_REPORTERS",
     "EXPLAIN_REPORTERS",
     "FORMAT_CHOICES",
     "REPORTERS",
     "ReportOptions",
     "Reporter",
     "choose_format",
+    "get_audit_reporter",
     "get_explain_reporter",
     "get_reporter",
     "statistics_reporter",

@@ -6,12 +6,15 @@ import abc
 import inspect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..evidence import Evidence
 from ..hostmap import HostMap
 from ..models import Finding, Loop, Severity
 from ..ruleinfo import RuleInfo
+
+if TYPE_CHECKING:  # the audit package is only loaded when `scan --directory` gives an export
+    from ..audit.directory import Directory
 
 
 @dataclass(frozen=True)
@@ -26,14 +29,17 @@ class RuleContext:
     """The scan's host map: every name of a machine -> its canonical name."""
     addresses: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Local part -> every address seen with it."""
+    directory: Directory | None = None
+    """The directory export of `scan --directory`: a user's real proxies instead of the ones the logs suggest."""
 
     @classmethod
-    def from_evidence(cls, ev: Evidence) -> RuleContext:
+    def from_evidence(cls, ev: Evidence, directory: Directory | None = None) -> RuleContext:
         return cls(
             builds=tuple(sorted((s, b) for s, bs in ev.builds.items() for b in bs)),
             ims_servers=ev.ims_servers,
             hosts=ev.hosts,
             addresses=ev.addresses,
+            directory=directory,
         )
 
     def proxies_of(self, address: str) -> list[str]:

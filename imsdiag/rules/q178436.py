@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..humanize import duration, plural
 from ..models import Confidence, Direction, Event, Finding, Loop, LoopKind, ReportKind, Severity
@@ -109,7 +109,10 @@ class Q178436(Rule):
     with status 0); an IMS build below 5.5.2186.0 or 5.0.1461.6; every pass a new message;
     the relay's `Received:` hops repeating in the archived copy with no IMS hop between them; the
     recipient's domain routing back to the same IMS (the IMS accepts the address inbound); the
-    user's other SMTP proxy seen in the logs.
+    user's other SMTP proxy seen in the logs, or, with a directory export (`scan --directory
+    EXPORT`), confirmed from it: the looping address is the user's primary proxy and the user has
+    another. With the export the finding also names the other mailboxes at risk through the same
+    IMS that have not looped yet (`imsdiag audit`, docs/audit.md, judges every mailbox).
 
     Which evidence gives which verdict (every row is a case of the variation matrix in
     `tests/test_variation_matrix.py`, checked for the address, the ring, the passes and the build):
@@ -197,7 +200,7 @@ class Q178436(Rule):
             reasons=reasons,
             cause=case.cause(),
             fix=self._fix(case.address, case.proxies, ims_hosts, loop),
-            details=_details(loop, related),
+            details=_details(loop, related) + case.directory_details,
             builds=case.builds,
             build_verdict="; ".join(f"{s} {t}" for s, t in case.build_lines) or "no IMS build in the logs read",
             fingerprint_extra=loop.subject_stem or "",
@@ -285,12 +288,20 @@ class _Case:
     build_lines: list[tuple[str, str]]
     below: list[str]
     proxies: list[str]
+    confirmed: str = ""
+    """The directory export's word on the user's proxies (`scan --directory`), '' without one."""
+    directory_details: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, loop: Loop, ims_hosts: list[str], ctx: RuleContext, inferred: bool) -> _Case:
         address = loop.addresses[0] if loop.addresses else "(unknown address)"
         builds = sorted({(s, b) for s, b in ctx.builds if s in loop.hosts or s in ims_hosts})
         verdicts = [(server, *build_status(build)) for server, build in builds]
+        proxies = sorted(a for a in ctx.proxies_of(address) if a != address)
+        confirmed = ""
+        details: list[tuple[str, str]] = []
+        if ctx.directory is not None:
+            proxies, confirmed, details = _from_directory(ctx, address, ims_hosts, builds, loop, proxies)
         return cls(
             address=address,
             ims_hosts=ims_hosts,
@@ -299,7 +310,9 @@ class _Case:
             builds=builds,
             build_lines=[(server, text) for server, text, _ in verdicts],
             below=[server for server, _, has_bug in verdicts if has_bug],
-            proxies=sorted(a for a in ctx.proxies_of(address) if a != address),
+            proxies=proxies,
+            confirmed=confirmed,
+            directory_details=details,
         )
 
     def reasons(self, loop: Loop) -> list[str]:
@@ -320,7 +333,9 @@ class _Case:
             for e in loop.events
         ):
             reasons.append(f"the domain of {self.address} routes back to the same IMS (it accepts the address inbound)")
-        if self.proxies:
+        if self.confirmed:
+            reasons.append(self.confirmed)
+        elif self.proxies:
             reasons.append(f"the user has another SMTP proxy: {', '.join(self.proxies)}")
         passes = loop.passes or 0
         if passes >= 3 and loop.messages * 2 >= passes:
@@ -357,6 +372,42 @@ class _Case:
             "recipient and sends the receipt out again as a new message (KB Q178436). The bug is in IMS builds "
             "before 5.5.2186.0 (5.5) and 5.0.1461.6 (5.0)."
         )
+
+
+def _from_directory(
+    ctx: RuleContext, address: str, ims_hosts: list[str], builds: list[tuple[str, str]], loop: Loop, guessed: list[str]
+) -> tuple[list[str], str, list[tuple[str, str]]]:
+    """(the user's other proxies, the confirming reason or '', details) from `scan --directory`'s export."""
+    directory = ctx.directory
+    assert directory is not None
+    mb = directory.mailbox_of(address)
+    if mb is None:
+        return guessed, "", [("Directory", f"no mailbox of the directory export has the proxy {address}")]
+    others = sorted(p.address for p in mb.smtp if p.address.lower() != address.lower())
+    primary = mb.primary
+    where = f"{mb.mailbox} at {mb.location}, home server {mb.home_server or '?'}, site {mb.site or '?'}"
+    details = [("Directory", where)]
+    confirmed = ""
+    if primary is not None and primary.address.lower() == address.lower() and others:
+        confirmed = (
+            f"the directory export confirms it: {address} is the user's primary SMTP proxy, and the user also has "
+            f"{', '.join(others)} ({mb.location})"
+        )
+    else:
+        shown = primary.address if primary else "none"
+        details.append(("Directory", f"{address} is not the user's primary proxy there (primary: {shown})"))
+    at_risk = directory.not_looped_yet(address, ims_hosts[0], builds, loop.addresses)
+    if at_risk:
+        names = ", ".join(f"{v.mailbox.mailbox} (line {v.mailbox.location.line})" for v in at_risk[:20])
+        more = f" and {len(at_risk) - 20} more" if len(at_risk) > 20 else ""
+        details.append(
+            (
+                "Also at risk",
+                f"{len(at_risk)} other mailbox(es) of the export, not looping yet, with the same shape through "
+                f"{ims_hosts[0]}: {names}{more} (imsdiag audit lists them with their reasons)",
+            )
+        )
+    return others, confirmed, details
 
 
 def _details(loop: Loop, related: list[Loop]) -> list[tuple[str, str]]:
