@@ -8,15 +8,21 @@ from ...models import Direction, Event, EventTally, Source, TimeQuality
 from ..base import ParseContext
 from ..common import evolve
 
-HostFacts = tuple[str, str | None, Direction, str | None, str | None, str | None, str | None]
-"""(source, server, direction, peer host, peer ip, origin host, origin ip): what host evidence learns from an event."""
+HostFacts = (
+    tuple[str, str | None, Direction, str | None, str | None, str | None, str | None]
+    | tuple[str, str | None, Direction, str | None, str | None, str | None, str | None, str | None]
+)
+"""(source, server, direction, peer host, peer ip, origin host, origin ip[, helo]): what host evidence learns
+from an event; the HELO name only where the log gives one with the peer (Exim's `H=host (helo) [ip]`)."""
 
 
 class TallyBuilder:
     """The ordinary events of one stretch of a file, summed up the way the Correlator would learn them."""
 
-    def __init__(self, ctx: ParseContext) -> None:
+    def __init__(self, ctx: ParseContext, server_source: str = "content") -> None:
         self.ctx = ctx
+        self._server_source = server_source
+        """How the events' server was named (the Correlator ranks the sources): the syslog host is content."""
         self._since = ctx.since
         self._until = ctx.until
         self._templates: dict[str, Event] = {}
@@ -71,17 +77,19 @@ class TallyBuilder:
         return tally
 
     def _event(self, facts: HostFacts) -> Event:
-        source, server, direction, peer_host, peer_ip, origin_host, origin_ip = facts
+        source, server, direction, peer_host, peer_ip, origin_host, origin_ip = facts[:7]
+        helo = facts[7] if len(facts) > 7 else None
         template = self._templates.get(source)
         if template is None:
             template = self._templates[source] = Event(location=self.ctx.loc(0), source=Source(source))
         return evolve(
             template,
             server=server,
-            server_source="content" if server else None,
+            server_source=self._server_source if server else None,
             direction=direction,
             peer_host=peer_host,
             peer_ip=peer_ip,
             origin_host=origin_host,
             origin_ip=origin_ip,
+            helo=helo,
         )
