@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
 from ...models import Direction, EventTally, TimeQuality
-from ...names import normalize_address
+from ...names import normalize_address, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
-from ..exim import _EximReader, peer_of, recipients_of
+from ..common import OpenIds
+from ..exim import _EximReader, _Msg, fields_of, peer_of, recipients_of, size_of
 from .blocks import Blocks
 from .tally import TallyBuilder
 
@@ -48,6 +50,34 @@ BLOCK_SIZE = 1 << 20
 _IN, _OUT, _LOCAL = Direction.IN, Direction.OUT, Direction.LOCAL
 
 
+@dataclass(slots=True)
+class _LazyMsg(_Msg):
+    """A message's state whose arrival the walk read: its size, Message-ID and subject are parsed when asked for."""
+
+    arrival: str | None = None
+    """The body of the `<=` line not parsed yet (most messages' events are only summed up, never built)."""
+
+
+class _LazyReader(_EximReader):
+    """The full parser's reader, completing a state the walk left unparsed before it reads the state."""
+
+    def __init__(self, ctx: ParseContext) -> None:
+        super().__init__(ctx)
+        self.open: OpenIds[_LazyMsg] = OpenIds(_LazyMsg, ctx)  # type: ignore[assignment]
+
+    def _state(self, mid: str, when: datetime | None) -> _LazyMsg:
+        state = self.open.state(mid, when)
+        body = state.arrival
+        if body is not None:
+            # What `_EximReader._arrival` takes from the line besides the sender and client (kept already).
+            state.arrival = None
+            fields = fields_of(body)
+            state.size = size_of(fields.get("S"))
+            state.message_id = normalize_message_id(fields.get("id"))
+            state.subject = fields.get("T")
+        return state
+
+
 def extract_exim(stream: BinaryIO, ctx: ParseContext, block_size: int | None = None) -> Iterator[Record | EventTally]:
     """`EximParser.parse`'s records, with ordinary arrivals and deliveries summed up in EventTally records."""
     # BLOCK_SIZE is read at each call, not bound as a default, so the tests can shrink it.
@@ -59,7 +89,7 @@ class _EximBlocks:
 
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.reader = _EximReader(ctx)
+        self.reader = _LazyReader(ctx)
         self.tally = TallyBuilder(ctx, self.reader.server_source or "content")
         self.lineno = 0
         self._times: dict[tuple[str, str | None, str | None], tuple[datetime | None, TimeQuality]] = {}
@@ -203,8 +233,8 @@ class _EximBlocks:
     def _arrival(self, mid: str, body: str, when: tuple[datetime | None, TimeQuality]) -> bool:
         """`_EximReader._arrival` for an ordinary message: its state and facts; False: the full parser's line.
 
-        Only the sender and the client stay in the state: size, Message-ID and subject are read from it
-        for the events of null-sender and report messages only, whose arrival the full parser reads.
+        The sender and the client go into the state now; size, Message-ID and subject only when the full
+        parser reads a line of the message (`_LazyReader._state`), for a bounce or a loop text.
         """
         token = body.split(" ", 1)[0]
         sender = "" if token == "<>" else self._address(token)
@@ -215,6 +245,7 @@ class _EximBlocks:
             return False  # the id's earlier arrival was a bounce: the full parser keeps that
         state = self.reader.open.state(mid, when[0])
         state.sender = sender
+        state.arrival = body
         host, helo, ip = peer_of(body)
         state.client_host, state.client_ip = host, ip
         facts = ("exim", self.reader.server, _IN, host, ip, None, None, helo)
