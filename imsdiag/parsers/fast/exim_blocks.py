@@ -6,14 +6,14 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import BinaryIO
+from datetime import datetime, timedelta
+from typing import Any, BinaryIO
 
 from ...models import Direction, EventTally, TimeQuality
-from ...names import normalize_address, normalize_message_id
+from ...names import normalize_address, normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
 from ..common import OpenIds
-from ..exim import _EximReader, _Msg, fields_of, peer_of, recipients_of, size_of
+from ..exim import _HOST, _EximReader, _Msg, fields_of, recipients_of, size_of
 from .blocks import Blocks
 from .tally import TallyBuilder
 
@@ -48,6 +48,9 @@ BLOCK_SIZE = 1 << 20
 """Bytes read at a time (`blocks.BLOCK_SIZE`); the differential tests make it small to cut lines at every place."""
 
 _IN, _OUT, _LOCAL = Direction.IN, Direction.OUT, Direction.LOCAL
+_NO_PEER: tuple[None, None, None] = (None, None, None)
+_59S = timedelta(seconds=59)
+_UNKNOWN: Any = object()
 
 
 @dataclass(slots=True)
@@ -94,6 +97,8 @@ class _EximBlocks:
         self.lineno = 0
         self._times: dict[tuple[str, str | None, str | None], tuple[datetime | None, TimeQuality]] = {}
         self._addresses: dict[str, str | None] = {}
+        self._minutes: dict[tuple[str, str | None], tuple[datetime, TimeQuality] | None] = {}
+        self._peers: dict[str, tuple[str | None, str | None, str | None]] = {}
 
     def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally]:
         blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
@@ -142,7 +147,7 @@ class _EximBlocks:
         lines = body.count(b"\n") + 1
         self.lineno += lines
         self.ctx.count("lines", lines)
-        yield from self._walk(text, first, odd)
+        yield from self._walk(text, first, lines, odd)
         tally = self.tally.flush(self.lineno)
         if tally is not None:
             yield tally
@@ -179,12 +184,13 @@ class _EximBlocks:
                 at = low.find(hint, end)
         return sorted(odd)
 
-    def _walk(self, text: str, first: int, odd: list[int]) -> Iterator[Record | EventTally]:
+    def _walk(self, text: str, first: int, lines: int, odd: list[int]) -> Iterator[Record | EventTally]:
         """The block's lines in order: message-id lines here, `odd` ones by the full parser, the rest counted."""
         pos, lineno = 0, first  # the newline at offset `pos` starts line `lineno + 1`
         walked = 0
         k, n_odd = 0, len(odd)
         next_odd = odd[0] if odd else len(text)
+        times = self._times
         for m in _EVENT.finditer(text):
             start = m.start()
             while next_odd <= start:
@@ -203,12 +209,9 @@ class _EximBlocks:
             if flag == "Frozen":
                 self.ctx.count("frozen")
                 continue
-            key = (date, ms, zone)
-            when = self._times.get(key)
+            when = times.get((date, ms, zone))
             if when is None:
-                if len(self._times) >= TIME_CACHE:
-                    self._times.clear()
-                when = self._times[key] = self.reader.convert(date, ms, zone)
+                when = self._time(date, ms, zone)
             if self._arrival(mid, body or "", when) if flag == "<=" else self._delivery(mid, body or "", when):
                 continue
             lineno += text.count("\n", pos, start)
@@ -220,7 +223,45 @@ class _EximBlocks:
             yield from self._full_line(_line_bytes(text, pos), lineno + 1)
             k += 1
         # The lines neither walked nor read by the full parser are `other` lines without loop text.
-        self.ctx.count("other", text.count("\n") - walked - n_odd)
+        self.ctx.count("other", lines - walked - n_odd)
+
+    def _time(self, date: str, ms: str | None, zone: str | None) -> tuple[datetime | None, TimeQuality]:
+        """`_EximReader.convert`, remembered; from the stamp's minute when the whole minute has one UTC offset."""
+        if len(self._times) >= TIME_CACHE:
+            self._times.clear()
+            self._minutes.clear()
+        minute = (date[:16], zone)
+        base = self._minutes.get(minute, _UNKNOWN)
+        if base is _UNKNOWN:
+            base = self._minutes[minute] = self._minute(date[:16], zone)
+        second = int(date[17:19])
+        if base is None or second > 59:  # a stamp fromisoformat refuses, or a clock change: convert it
+            got = self.reader.convert(date, ms, zone)
+        else:
+            micro = int((ms[1:] + "000000")[:6]) if ms else 0  # `common.frac6`
+            got = (base[0] + timedelta(seconds=second, microseconds=micro), base[1])
+        self._times[(date, ms, zone)] = got
+        return got
+
+    def _minute(self, minute: str, zone: str | None) -> tuple[datetime, TimeQuality] | None:
+        """The UTC time of second 0 of `minute`, when second 59 is 59 s later (one offset all minute long)."""
+        start, quality = self.reader.convert(minute + ":00", None, zone)
+        end, _ = self.reader.convert(minute + ":59", None, zone)
+        if start is None or end is None or end - start != _59S:
+            return None
+        return start, quality
+
+    def _peer(self, body: str) -> tuple[str | None, str | None, str | None]:
+        """`exim.peer_of`, remembered by the `H=` text it reads."""
+        m = _HOST.search(body)
+        if m is None:
+            return _NO_PEER
+        got = self._peers.get(m[0])
+        if got is None:
+            if len(self._peers) >= ADDRESS_CACHE:
+                self._peers.clear()
+            got = self._peers[m[0]] = (normalize_host(m["host"]), m["helo"] or None, m["ip"])
+        return got
 
     def _address(self, token: str) -> str | None:
         addr = self._addresses.get(token)
@@ -246,7 +287,7 @@ class _EximBlocks:
         state = self.reader.open.state(mid, when[0])
         state.sender = sender
         state.arrival = body
-        host, helo, ip = peer_of(body)
+        host, helo, ip = self._peer(body)
         state.client_host, state.client_ip = host, ip
         facts = ("exim", self.reader.server, _IN, host, ip, None, None, helo)
         self.tally.add(when[0], when[1], facts, (sender, *recipients_of(body)))
@@ -257,7 +298,7 @@ class _EximBlocks:
         state = self.reader.open.state(mid, when[0])
         if state.sender == "" or state.report_kind.is_report:
             return False
-        host, helo, ip = peer_of(body)
+        host, helo, ip = self._peer(body)
         remote = host is not None or ip is not None
         facts = (
             "exim",

@@ -56,7 +56,7 @@ class TallyBuilder:
             self.times[key] = self.times.get(key, 0) + 1
         if facts not in self.peers:
             self.peers[facts] = None
-        group = tuple(a for a in addresses if a and "@" in a)
+        group = tuple([a for a in addresses if a and "@" in a])  # a list is quicker to build than a generator
         if group and group not in self.addresses:
             self.addresses[group] = None
 
