@@ -135,6 +135,12 @@ _HOSTILE = [
     "2025-02-17 17:53:25 H=mx.j.example [192.0.2.12] F=<j@j.example> rejected RCPT <k@k.example>: "
     'Too many "Received" headers - suspected mail loop\n',
     "2025-02-17 17:53:25 H=mx.j.example [192.0.2.12] F=<shop@j.example> rejected RCPT <k@k.example>: relay denied\n",
+    "2025-02-17 17:53:26 H=mx.j.example [192.0.2.12] F=<a@j.example> rejected RCPT <b@k>: Routing LOOP detected\n",
+    f"2025-02-17 17:53:26 {_A} == c@k.example R=dnslookup T=remote_smtp defer (-1): 554 5.4.14 HOP count exceeded\n",
+    f"2025-02-17 17:53:26 {_A} == d@k.example R=dnslookup T=remote_smtp defer (-1): 554 5.4.14 try later\n",
+    "2025-02-17 17:53:27 SMTP connection from mx.k.example [192.0.2.26] closed: greeted me with my own hostname\n",
+    "op loop hop 2025-02-17 17:53:27 op\n",
+    "2025-02-17 17:53:27 Loops Back To Myself: op, stop, drop, hoop\n",
     f"mail.example.com exim[3751842]: 2021-07-17 23:20:49 {_A} <= judy@j.example H=mx.j.example [192.0.2.12] S=5\n",
     f"mail.example.com exim[3751842]: 2021-07-17 23:20:49 {_A} => kim@k.example R=r T=t H=mx.k.example [192.0.2.13]\n",
     "2019-10-22 03:39:17 mx1.fqdn.local exim[29786]: dovecot_login authenticator failed for (User) [192.0.2.37]\n",

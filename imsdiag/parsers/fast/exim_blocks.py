@@ -35,8 +35,8 @@ _UNSTAMPED = re.compile(r"\n(?!" + _STAMP + r")")
 """A line `exim._LINE` does not read (blank, comment, syslog prefix, junk): the full parser's."""
 _ODD_CHAR = re.compile(r"[^\x01-\x7f]")
 """Not ASCII, or NUL: the full parser decodes such a line (UTF-8, else Windows-1252) and counts its NULs."""
-_HINTS = (b"hop", b"loop", b"received", b"5.4.14", b"greeted")
-"""`common._LOOP_HINT` in lower case: a line without one carries no loop text."""
+_HINTS = (b"op", b"received", b"5.4.14", b"greeted")
+"""`common._LOOP_HINT` in lower case (`op` checked for `hop` or `loop`): a line without one carries no loop text."""
 _CLASSIFIED = ("**", "==")
 """Flags whose body the full parser reads for loop text (`_EximReader._delivery`); other lines' flags never."""
 MAX_ODD = 256
@@ -171,6 +171,10 @@ class _EximBlocks:
         for hint in _HINTS:
             at = low.find(hint)
             while at >= 0:
+                # `op` stands for `hop` and `loop` (one pass over the block instead of two).
+                if hint == b"op" and low[at - 1 : at] != b"h" and low[at - 2 : at] != b"lo":
+                    at = low.find(hint, at + 2)
+                    continue
                 start = text.rfind("\n", 0, at + 1)  # `at` is an offset in body, one less than in text
                 if start not in odd:
                     line = _EVENT.match(text, start)
