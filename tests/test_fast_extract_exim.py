@@ -161,6 +161,11 @@ _HOSTILE = [
     f"2016-11-06 13:11:04 {_C} => v@v.example R=dnslookup T=remote_smtp H=mx.v.example [192.0.2.23]\n",
     f"2016-11-06 13:11:05 {_C} <= walt@w.example H=mx.w.example [192.0.2.24] P=esmtp S=9 for x@x.example\n",
     f"2016-11-06 13:11:06 {_C} => y@y.example R=dnslookup T=remote_smtp H=mx.y.example [192.0.2.25]\n",
+    f"2020-10-29 20:24:01 +9999 {_A} => z@z.example R=dnslookup T=remote_smtp H=mx.z.example [192.0.2.27]\n",
+    f"2020-10-29 20:24:01 -2359 {_A} => z@z.example R=dnslookup T=remote_smtp H=mx.z.example [192.0.2.27]\n",
+    f"9999-12-31 23:59:30 -0001 {_A} => z@z.example R=dnslookup T=remote_smtp H=mx.z.example [192.0.2.27]\n",
+    f"0001-01-01 00:00:30 +0001 {_A} => z@z.example R=dnslookup T=remote_smtp H=mx.z.example [192.0.2.27]\n",
+    f"9999-12-31 23:59:30 {_A} => z@z.example R=dnslookup T=remote_smtp H=mx.z.example [192.0.2.27]\n",
     "2020-10-29 20:24:02\n",
     "2020-10-29 20:24:02 +0100\n",
 ]
@@ -196,6 +201,23 @@ def test_hostile_exim_lines(tmp_path: Path, block: int | None, cr: bool) -> None
         until=datetime.fromisoformat("2020-10-29T20:23:00+00:00"),
     )
     assert compare_exim([tmp_path], window, block=block) == 5
+
+
+def test_zones_and_clock_changes(tmp_path: Path) -> None:
+    """Zone-less stamps in a zone with summer time: the hour that repeats, the hour that never was, the years' ends."""
+    from zoneinfo import ZoneInfo
+
+    stamps = ["2020-10-25 02:30:00", "2020-10-25 02:59:59", "2020-10-25 03:00:01", "2020-03-29 02:30:00"]
+    stamps += ["2020-03-29 01:59:59.5", "2020-03-29 03:00:00", "0001-01-01 00:00:00", "9999-12-31 23:59:59"]
+    lines = []
+    for i, stamp in enumerate(stamps):
+        mid = f"1kYERi-0007o{i}-5P"
+        lines.append(f"{stamp} {mid} <= a{i}@a.example H=mx.a.example [192.0.2.{i}] P=esmtp S=1 for b@b.example\n")
+        lines.append(f"{stamp} {mid} => b@b.example R=dnslookup T=remote_smtp H=mx.b.example [192.0.2.99]\n")
+    (tmp_path / "mainlog").write_text("".join(lines) * 2)
+    for tz in (ZoneInfo("Europe/Berlin"), timezone(timedelta(hours=-3)), None):
+        settings = ScanSettings(paths=(str(tmp_path),), log_format="exim", tz=tz)
+        assert compare_exim([tmp_path], settings, block=150) == 1
 
 
 def test_time_window_and_zones() -> None:

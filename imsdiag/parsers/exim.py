@@ -170,13 +170,13 @@ class _EximReader:
         """The UTC time of a stamp's parts (`ms` and `zone` as `_LINE` captures them) and its quality."""
         try:
             naive = datetime.fromisoformat(date + frac6(ms))
-        except ValueError:
+            if zone is None:
+                return self.ctx.localize(naive, self.server)
+            sign = -1 if zone[0] == "-" else 1
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+            return naive.replace(tzinfo=timezone(sign * offset)).astimezone(timezone.utc), TimeQuality.EXACT
+        except (ValueError, OverflowError):  # a bad date, a `+9999` zone, a year 1 or 9999 moved out of range
             return None, TimeQuality.NONE
-        if zone is None:
-            return self.ctx.localize(naive, self.server)
-        sign = -1 if zone[0] == "-" else 1
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
-        return naive.replace(tzinfo=timezone(sign * offset)).astimezone(timezone.utc), TimeQuality.EXACT
 
     def _line(self, m: re.Match[str], lineno: int, text: str) -> Iterator[Record]:
         when, quality = self._time(m)
