@@ -50,6 +50,7 @@ BLOCK_SIZE = 1 << 20
 _IN, _OUT, _LOCAL = Direction.IN, Direction.OUT, Direction.LOCAL
 _NO_PEER: tuple[None, None, None] = (None, None, None)
 _59S = timedelta(seconds=59)
+_SECONDS = [timedelta(seconds=s) for s in range(60)]
 _UNKNOWN: Any = object()
 
 
@@ -242,8 +243,10 @@ class _EximBlocks:
         if base is None or second > 59:  # a stamp fromisoformat refuses, or a clock change: convert it
             got = self.reader.convert(date, ms, zone)
         else:
-            micro = int((ms[1:] + "000000")[:6]) if ms else 0  # `common.frac6`
-            got = (base[0] + timedelta(seconds=second, microseconds=micro), base[1])
+            when = base[0] + _SECONDS[second]
+            if ms:
+                when += timedelta(microseconds=int((ms[1:] + "000000")[:6]))  # `common.frac6`
+            got = (when, base[1])
         self._times[(date, ms, zone)] = got
         return got
 
