@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from ..models import Direction, Event, ReportKind, Source, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
-from .base import ParseContext, Parser, Record, iter_lines
+from .base import ParseContext, Parser, Record, ScanRecord, iter_lines
 from .common import OpenIds, classify_loop_text, evolve, frac6, is_comment, limited_issue, score_share, sniff_lines
 from .queue_state import QueueState
 
@@ -108,6 +108,13 @@ class EximParser(Parser):
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
         return _EximReader(ctx).run(stream)
 
+    has_extractor = True
+
+    def extract(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[ScanRecord]:
+        from .fast.exim_blocks import extract_exim  # the fast extractor builds on this module
+
+        return extract_exim(stream, ctx)
+
 
 class _EximReader:
     """Per-file state of one Exim mainlog read."""
@@ -123,21 +130,26 @@ class _EximReader:
         self._last_stamp: tuple[str | None, ...] = ()
         self._last_time: tuple[datetime | None, TimeQuality] = (None, TimeQuality.NONE)
 
-    def run(self, stream: BinaryIO) -> Iterator[Record]:
-        for lineno, text in iter_lines(stream, self.ctx):
+    def run(self, stream: BinaryIO, start: int = 0) -> Iterator[Record]:
+        """Every line of `stream`, numbered after line `start` (a fast extractor hands the rest of a file over)."""
+        for lineno, text in iter_lines(stream, self.ctx, start):
             self.ctx.count("lines")
-            if is_comment(text):
-                self.ctx.count("comments")
-                continue
-            if text.startswith("********"):  # the test harness's `******** SERVER ********` section marker
-                self.ctx.count("separators")
-                continue
-            m = self._match(text)
-            if m is None:
-                self.ctx.count("unparsed")
-                limited_issue(self.ctx, lineno, "not-exim", "line does not start with an Exim time stamp", text)
-                continue
-            yield from self._line(m, lineno, text)
+            yield from self.handle(lineno, text)
+
+    def handle(self, lineno: int, text: str) -> Iterator[Record]:
+        """One line (not counted in `lines`: the caller counts them)."""
+        if is_comment(text):
+            self.ctx.count("comments")
+            return
+        if text.startswith("********"):  # the test harness's `******** SERVER ********` section marker
+            self.ctx.count("separators")
+            return
+        m = self._match(text)
+        if m is None:
+            self.ctx.count("unparsed")
+            limited_issue(self.ctx, lineno, "not-exim", "line does not start with an Exim time stamp", text)
+            return
+        yield from self._line(m, lineno, text)
 
     @staticmethod
     def _match(text: str) -> re.Match[str] | None:
@@ -151,20 +163,20 @@ class _EximReader:
     def _time(self, m: re.Match[str]) -> tuple[datetime | None, TimeQuality]:
         key = (m["date"], m["ms"], m["zone"])
         if key != self._last_stamp:
-            self._last_stamp, self._last_time = key, self._convert(m)
+            self._last_stamp, self._last_time = key, self.convert(m["date"], m["ms"], m["zone"])
         return self._last_time
 
-    def _convert(self, m: re.Match[str]) -> tuple[datetime | None, TimeQuality]:
+    def convert(self, date: str, ms: str | None, zone: str | None) -> tuple[datetime | None, TimeQuality]:
+        """The UTC time of a stamp's parts (`ms` and `zone` as `_LINE` captures them) and its quality."""
         try:
-            naive = datetime.fromisoformat(m["date"] + frac6(m["ms"]))
-        except ValueError:
+            naive = datetime.fromisoformat(date + frac6(ms))
+            if zone is None:
+                return self.ctx.localize(naive, self.server)
+            sign = -1 if zone[0] == "-" else 1
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+            return naive.replace(tzinfo=timezone(sign * offset)).astimezone(timezone.utc), TimeQuality.EXACT
+        except (ValueError, OverflowError):  # a bad date, a `+9999` zone, a year 1 or 9999 moved out of range
             return None, TimeQuality.NONE
-        zone = m["zone"]
-        if zone is None:
-            return self.ctx.localize(naive, self.server)
-        sign = -1 if zone[0] == "-" else 1
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
-        return naive.replace(tzinfo=timezone(sign * offset)).astimezone(timezone.utc), TimeQuality.EXACT
 
     def _line(self, m: re.Match[str], lineno: int, text: str) -> Iterator[Record]:
         when, quality = self._time(m)

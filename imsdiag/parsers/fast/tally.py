@@ -8,18 +8,33 @@ from ...models import Direction, Event, EventTally, Source, TimeQuality
 from ..base import ParseContext
 from ..common import evolve
 
-HostFacts = tuple[str, str | None, Direction, str | None, str | None, str | None, str | None]
-"""(source, server, direction, peer host, peer ip, origin host, origin ip): what host evidence learns from an event."""
+HostFacts = (
+    tuple[str, str | None, Direction, str | None, str | None, str | None, str | None]
+    | tuple[str, str | None, Direction, str | None, str | None, str | None, str | None, str | None]
+)
+"""(source, server, direction, peer host, peer ip, origin host, origin ip[, helo]): what host evidence learns
+from an event; the HELO name only where the log gives one with the peer (Exim's `H=host (helo) [ip]`)."""
+
+
+SENT_CAP = 65536
+"""Host facts (and address groups) remembered as sent per file, so memory stays flat on logs of ever-new peers."""
 
 
 class TallyBuilder:
     """The ordinary events of one stretch of a file, summed up the way the Correlator would learn them."""
 
-    def __init__(self, ctx: ParseContext) -> None:
+    def __init__(self, ctx: ParseContext, server_source: str = "content") -> None:
         self.ctx = ctx
+        self._server_source = server_source
+        """How the events' server was named (the Correlator ranks the sources): the syslog host is content."""
         self._since = ctx.since
         self._until = ctx.until
         self._templates: dict[str, Event] = {}
+        # Host facts and address groups already sent in an earlier tally of this file: the Correlator
+        # learning them again changes nothing (joins, names, talks and addresses are sets that keep the
+        # first), so each goes out once, not once per tally (a log with many kept events flushes often).
+        self._sent_peers: set[HostFacts] = set()
+        self._sent_addresses: set[tuple[str, ...]] = set()
         self._clear()
 
     def _clear(self) -> None:
@@ -48,10 +63,10 @@ class TallyBuilder:
                 return
             key = (when, server or "", quality is TimeQuality.ZONE_ASSUMED)
             self.times[key] = self.times.get(key, 0) + 1
-        if facts not in self.peers:
+        if facts not in self.peers and facts not in self._sent_peers:
             self.peers[facts] = None
-        group = tuple(a for a in addresses if a and "@" in a)
-        if group and group not in self.addresses:
+        group = tuple([a for a in addresses if a and "@" in a])  # a list is quicker to build than a generator
+        if group and group not in self.addresses and group not in self._sent_addresses:
             self.addresses[group] = None
 
     def flush(self, lineno: int) -> EventTally | None:
@@ -67,21 +82,29 @@ class TallyBuilder:
             peers=tuple(self._event(f) for f in self.peers),
             addresses=tuple(self.addresses),
         )
+        if len(self._sent_peers) + len(self.peers) > SENT_CAP:
+            self._sent_peers.clear()  # forgetting only costs sending one again
+        self._sent_peers.update(self.peers)
+        if len(self._sent_addresses) + len(self.addresses) > SENT_CAP:
+            self._sent_addresses.clear()
+        self._sent_addresses.update(self.addresses)
         self._clear()
         return tally
 
     def _event(self, facts: HostFacts) -> Event:
-        source, server, direction, peer_host, peer_ip, origin_host, origin_ip = facts
+        source, server, direction, peer_host, peer_ip, origin_host, origin_ip = facts[:7]
+        helo = facts[7] if len(facts) > 7 else None
         template = self._templates.get(source)
         if template is None:
             template = self._templates[source] = Event(location=self.ctx.loc(0), source=Source(source))
         return evolve(
             template,
             server=server,
-            server_source="content" if server else None,
+            server_source=self._server_source if server else None,
             direction=direction,
             peer_host=peer_host,
             peer_ip=peer_ip,
             origin_host=origin_host,
             origin_ip=origin_ip,
+            helo=helo,
         )
