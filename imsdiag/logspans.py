@@ -1,6 +1,6 @@
 """Explain through the index: the lines of a log span that name an id, read again and parsed in full.
 
-A scan that reads a Postfix or Sendmail log with the fast extractor stores only what detection keeps and,
+A scan that reads a Postfix, Sendmail or Exim log with a fast extractor stores only what detection keeps and,
 for each block of the log, a LogSpan: where it lies and the ids its lines name. Explain reads those spans
 from the log again and parses just the lines holding the ids asked for, with the full parser, the year
 tracker set as the scan had it there. A message's lines all carry its queue id, so the queue ids of the
@@ -19,13 +19,19 @@ from .index.spanfile import SpanFile
 from .inputs import open_input
 from .models import Event, LogSpan
 from .parsers import by_name
+from .parsers.base import ParseContext, Record, decode
+from .parsers.exim import EximParser, _EximReader
 from .parsers.run import make_context
 from .parsers.syslog import SyslogParser, YearTracker, handle_line
 from .settings import ScanSettings
 from .sources import InputFile
 
-_QUEUE_ID = re.compile(rb"\]: ([0-9A-Za-z]{6,20}): ")
-"""The queue id a Postfix or Sendmail line starts its message with."""
+_QUEUE_ID = re.compile(
+    rb"\]: ([0-9A-Za-z]{6,20}): "
+    rb"|^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}(?:\.[0-9]{1,6})?(?: [+-][0-9]{4})?(?: \[[0-9]{1,10}\])? "
+    rb"([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) "
+)
+"""The queue id a Postfix or Sendmail line starts its message with, or an Exim line's message id."""
 SKIP_CHUNK = 1 << 20
 KEEP_BYTES = 48 << 20
 """Span bytes one explain keeps in memory for its later lookups, lower-case copies included (a span is 1 MiB)."""
@@ -53,30 +59,25 @@ class SpanReader:
         for _span, _lineno, line in self._lines(f, spans, norms):
             m = _QUEUE_ID.search(line)
             if m is not None:
-                out.add(m[1].decode("ascii").lower())
+                out.add((m[1] or m[2]).decode("ascii").lower())
         return out
 
     def events(self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str]) -> list[Event]:
         """The events the full parser makes of the lines of `spans` that name one of `norms`, in file order."""
-        parser = by_name(f.format) if f.format else None
-        if not isinstance(parser, SyslogParser):
-            return []
         st_mtime = f.mtime_ns / 1e9
         stored = InputFile(display=f.display, path=Path(f.path), size=f.size, mtime=st_mtime, server_hint=f.server_hint)
         ctx = make_context(stored, self.settings)
-        years = YearTracker(ctx)
-        handlers = parser.line_handlers(ctx)
+        reader = _line_reader(f.format, ctx)
+        if reader is None:
+            return []
         out: list[Event] = []
         at: LogSpan | None = None
         for span, lineno, line in self._lines(f, spans, norms):
-            if span is not at:  # date the span's lines as the scan's read had them dated there
+            if span is not at:
                 at = span
-                years._year, years._month, years.last_stamp = span.year, span.month, None
-                ctx.year_hint = span.year_hint
-            text = line.rstrip(b"\r").decode("ascii", errors="replace")
-            out.extend(r for r in handle_line(text, lineno, ctx, years, handlers) if isinstance(r, Event))
-        for h in handlers:
-            out.extend(r for r in h.finish() if isinstance(r, Event))
+                reader.start(span)
+            out.extend(r for r in reader.line(lineno, _text(line)) if isinstance(r, Event))
+        out.extend(r for r in reader.finish() if isinstance(r, Event))
         return out
 
     def _lines(self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str]) -> Iterator[tuple[LogSpan, int, bytes]]:
@@ -136,3 +137,55 @@ class SpanReader:
                 data = raw.read(span.length)
                 done += len(data)
                 yield span.offset, data
+
+
+def _text(raw: bytes) -> str:
+    """A line as the line reader gives it to a parser: no CR, decoded (UTF-8, else Windows-1252), no NUL."""
+    return decode(raw.rstrip(b"\r")).replace("\x00", "\ufffd")
+
+
+class _SyslogLines:
+    """Chosen lines of a Postfix or Sendmail log through the full parser's handlers."""
+
+    def __init__(self, parser: SyslogParser, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.years = YearTracker(ctx)
+        self.handlers = parser.line_handlers(ctx)
+
+    def start(self, span: LogSpan) -> None:
+        """Date the span's lines as the scan's read had them dated there."""
+        self.years._year, self.years._month, self.years.last_stamp = span.year, span.month, None
+        self.ctx.year_hint = span.year_hint
+
+    def line(self, lineno: int, text: str) -> Iterator[Record]:
+        return handle_line(text, lineno, self.ctx, self.years, self.handlers)
+
+    def finish(self) -> Iterator[Record]:
+        for h in self.handlers:
+            yield from h.finish()
+
+
+class _EximLines:
+    """Chosen lines of an Exim mainlog through the full parser's reader (its stamps carry their year)."""
+
+    def __init__(self, ctx: ParseContext) -> None:
+        self.reader = _EximReader(ctx)
+
+    def start(self, span: LogSpan) -> None:
+        return None
+
+    def line(self, lineno: int, text: str) -> Iterator[Record]:
+        return self.reader.handle(lineno, text)
+
+    def finish(self) -> Iterator[Record]:
+        return iter(())
+
+
+def _line_reader(fmt: str | None, ctx: ParseContext) -> _SyslogLines | _EximLines | None:
+    """The full parser's per-line reader for a stored log's format (None: no spans of that format)."""
+    parser = by_name(fmt) if fmt else None
+    if isinstance(parser, SyslogParser):
+        return _SyslogLines(parser, ctx)
+    if isinstance(parser, EximParser):
+        return _EximLines(ctx)
+    return None

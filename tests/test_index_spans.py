@@ -1,6 +1,6 @@
 """The index filled from the fast extractor: spans of the log instead of its ordinary events.
 
-A scan with the index reads Postfix and Sendmail logs with the fast extractor and stores its records (the
+A scan with the index reads Postfix, Sendmail and Exim logs with the fast extractors and stores its records (the
 events detection keeps, tallies of the rest) and, per block of the log, a LogSpan naming the ids on its
 lines. Explain reads those lines again. These tests hold it to the full read: the same findings as the
 scan without the index and as the full parser, and for every id asked the same story as explain without
@@ -34,9 +34,11 @@ LOGS = {
     "activeweb": CORPUS / "maillogs" / "postfix_NoLE_activeweb" / "mail.log",
     "gomaillex": CORPUS / "maillogs" / "sendmail_postfix_gomaillex" / "maillog",
     "forwarding-loop": SAMPLES / "postfix-forwarding-loop",
+    "exim-ddgrey": CORPUS / "maillogs" / "exim_ddgrey_mainlog" / "mainlog",
+    "exim-hop-limit": SAMPLES / "exim-hop-limit",
 }
-_MESSAGE_ID = re.compile(rb"message-id=<([^>\s]{1,200})>")
-_QUEUE_ID = re.compile(rb"postfix/\w+\[\d+\]: ([0-9A-F]{8,12}): ")
+_MESSAGE_ID = re.compile(rb"message-id=<([^>\s]{1,200})>| <= .* id=<?([^>\s]{1,200})")
+_QUEUE_ID = re.compile(rb"postfix/\w+\[\d+\]: ([0-9A-F]{8,12}): |:\d\d (\w{6}-\w{6,11}-\w{2,4}) ")
 BLOCK = 4096
 """Small blocks: a message's lines fall in several spans, as they do in a large log."""
 
@@ -74,7 +76,7 @@ def _ids(folder: Path, per_kind: int = 6) -> list[str]:
     )
     out: list[str] = []
     for pattern, wrap in ((_MESSAGE_ID, "<{}>"), (_QUEUE_ID, "{}")):
-        found = list(dict.fromkeys(m[1].decode() for m in pattern.finditer(data)))
+        found = list(dict.fromkeys((m[1] or m[2]).decode() for m in pattern.finditer(data)))
         step = max(1, len(found) // per_kind)
         out += [wrap.format(i) for i in [*found[::step][:per_kind], *found[-1:]]]
     return list(dict.fromkeys(out))
@@ -127,8 +129,13 @@ def test_scans_and_stories_through_spans_equal_the_full_read(name: str, mode: st
     idents = _ids(folder)
     assert len(idents) >= 4
     for ident in idents:
+        try:
+            scanned = explain(ident, dataclasses.replace(settings, use_index=False))
+        except MessageNotFound:  # named only on lines no event is made of (an Exim `SA:` line): both say so
+            with pytest.raises(MessageNotFound):
+                explain(ident, settings)
+            continue
         indexed = explain(ident, settings)
-        scanned = explain(ident, dataclasses.replace(settings, use_index=False))
         assert indexed.used_index and not scanned.used_index
         assert _story(indexed) == _story(scanned), ident
         assert [f.fingerprint for f in indexed.findings] == [f.fingerprint for f in scanned.findings], ident

@@ -109,6 +109,7 @@ class EximParser(Parser):
         return _EximReader(ctx).run(stream)
 
     has_extractor = True
+    extractor_spans = True
 
     def extract(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[ScanRecord]:
         from .fast.exim_blocks import extract_exim  # the fast extractor builds on this module

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from ...models import Direction, EventTally, TimeQuality
+from ...models import Direction, EventTally, LogSpan, TimeQuality
 from ...names import normalize_address, normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
 from ..common import OpenIds
 from ..exim import _HOST, _EximReader, _Msg, fields_of, recipients_of, size_of
+from ..postfix import next_id_of
 from .blocks import Blocks
 from .tally import TallyBuilder
 
@@ -82,8 +83,13 @@ class _LazyReader(_EximReader):
         return state
 
 
-def extract_exim(stream: BinaryIO, ctx: ParseContext, block_size: int | None = None) -> Iterator[Record | EventTally]:
-    """`EximParser.parse`'s records, with ordinary arrivals and deliveries summed up in EventTally records."""
+def extract_exim(
+    stream: BinaryIO, ctx: ParseContext, block_size: int | None = None
+) -> Iterator[Record | EventTally | LogSpan]:
+    """`EximParser.parse`'s records, with ordinary arrivals and deliveries summed up in EventTally records.
+
+    With `ctx.spans`, each block the walk read is followed by its LogSpan (the index keeps those).
+    """
     # BLOCK_SIZE is read at each call, not bound as a default, so the tests can shrink it.
     return _EximBlocks(ctx).run(stream, block_size or BLOCK_SIZE)
 
@@ -101,10 +107,12 @@ class _EximBlocks:
         self._minutes: dict[tuple[str, str | None], tuple[datetime, TimeQuality] | None] = {}
         self._peers: dict[str, tuple[str | None, str | None, str | None]] = {}
 
-    def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally]:
+    def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally | LogSpan]:
         blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
+        offset = 0
         for block in blocks:
-            yield from self._block(block)
+            yield from self._block(block, offset)
+            offset += len(block)
         if blocks.rest is not None:
             yield from self._full(blocks.rest)  # type: ignore[arg-type]  # readline is all iter_lines uses
 
@@ -130,10 +138,12 @@ class _EximBlocks:
 
     # -- blocks ----------------------------------------------------------------------------------------
 
-    def _block(self, block: bytes) -> Iterator[Record | EventTally]:
+    def _block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
         body = block[:-1] if block.endswith(b"\n") else block
         if b"\r" in body:
-            if body.count(b"\r") != body.count(b"\r\n") or body.endswith(b"\r"):
+            if body.endswith(b"\r"):  # the last line's CRLF (or a last CR): the line reader drops it too
+                body = body[:-1]
+            if body.count(b"\r") != body.count(b"\r\n"):
                 yield from self._full(io.BytesIO(block))  # bare CRs: the line reader splits them
                 return
             body = body.replace(b"\r\n", b"\n")
@@ -152,6 +162,9 @@ class _EximBlocks:
         tally = self.tally.flush(self.lineno)
         if tally is not None:
             yield tally
+        if self.ctx.spans:
+            # Lines the full parser read are stored as events; the span lets explain read the others again.
+            yield LogSpan(self.ctx.loc(first + 1), offset, len(block), None, 0, self.ctx.year_hint, _span_ids(text))
 
     def _odd_lines(self, body: bytes, text: str) -> list[int] | None:
         """Offsets (of the newline before each) of the lines the full parser reads; None when too many."""
@@ -320,6 +333,25 @@ class _EximBlocks:
         first = body.split(" ", 2)[0].rstrip(":")
         self.tally.add(when[0], when[1], facts, (state.sender, self._address(first)))
         return True
+
+
+def _span_ids(text: str) -> tuple[tuple[str, str], ...]:
+    """Every message id, Message-ID (`id=` of an arrival) and next-leg id (`OK id=`) the block's lines name."""
+    ids: dict[tuple[str, str], None] = {}
+    for m in _EVENT.finditer(text):
+        ids[(m[4].lower(), "queue_id")] = None
+        body = m[6]
+        if not body:
+            continue
+        if m[5] == "<=":
+            value = normalize_message_id(fields_of(body).get("id"))  # as the full parser reads it
+            if value:
+                ids[(value.lower(), "message_id")] = None
+        else:
+            forwarded = next_id_of(body)
+            if forwarded:
+                ids[(forwarded.lower(), "next_id")] = None
+    return tuple(ids)
 
 
 def _line_bytes(text: str, start: int) -> bytes:
