@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
 NOT_LOGS = frozenset({"directory"})
 """Folders of sample_logs that hold no logs (directory exports for `imsdiag audit`): no scan scenario."""
+LOG_SAMPLES = tuple(sorted(p.name for p in SAMPLES.iterdir() if p.is_dir() and p.name not in NOT_LOGS))
+"""The shipped samples that hold logs (every folder of sample_logs/ but the directory exports)."""
 CORPUS = Path(os.environ.get("IMSDIAG_CORPUS", ROOT.parent / "shared" / "corpus"))
 SCHEMAS = CORPUS.parent / "schemas"
 

@@ -30,13 +30,13 @@ from imsdiag.output import render
 from imsdiag.reporters import get_reporter
 from imsdiag.result import ScanResult
 from imsdiag.settings import ScanSettings
-from tests.conftest import SAMPLES
+from tests.conftest import LOG_SAMPLES, SAMPLES
 from tests.matrix.report import SEED, allpairs_combos
 from tests.matrix.world import build_world
 
 pytestmark = pytest.mark.slow
 
-SAMPLE_DIRS = sorted(d.name for d in SAMPLES.iterdir() if d.is_dir())
+SAMPLE_DIRS = list(LOG_SAMPLES)
 
 
 def _cluster(**config: object) -> LocalCluster:

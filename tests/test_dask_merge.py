@@ -19,7 +19,7 @@ from imsdiag.rules import RuleContext, run_rules
 from imsdiag.settings import ScanSettings
 from imsdiag.sources import InputFile
 from tests.clirunner import cli_runner
-from tests.conftest import SAMPLES
+from tests.conftest import LOG_SAMPLES, SAMPLES
 
 SETTINGS = ScanSettings(paths=(), year_hint=1999)
 """A year given, so every file takes part in the first merge (year-less ones wait otherwise)."""
@@ -48,7 +48,7 @@ def _tree(parts: list[Correlator], fan_in: int) -> Correlator:
 @pytest.fixture(scope="module")
 def outcomes() -> list[FileOutcome]:
     """Every file of the shipped samples: IMS logs, tracking logs, archives, Postfix, Sendmail, Exim, messages."""
-    return [o for d in sorted(SAMPLES.iterdir()) if d.is_dir() for o in _read(d)]
+    return [o for name in LOG_SAMPLES for o in _read(SAMPLES / name)]
 
 
 @pytest.mark.parametrize("fan_in", [2, 3, 8])

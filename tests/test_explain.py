@@ -30,7 +30,7 @@ from imsdiag.reporters.explain_json import explanation_dict
 from imsdiag.reporters.explain_terminal import ExplainTerminalReporter
 from imsdiag.settings import ScanSettings
 from imsdiag.sources import InputFile
-from tests.conftest import NOT_LOGS, ROOT, SAMPLES
+from tests.conftest import LOG_SAMPLES, ROOT, SAMPLES
 from tests.factories import finding
 
 MX1 = """\
@@ -433,7 +433,7 @@ def test_link_beyond_the_recent_events_rereads_only_the_files_before_it(
     assert lines(expl) == [(MX1_HOST, 3), (MX1_HOST, 4), (MX2_HOST, 3), (MX2_HOST, 4)]
 
 
-@pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.iterdir() if p.is_dir() and p.name not in NOT_LOGS))
+@pytest.mark.parametrize("sample", LOG_SAMPLES)
 def test_shipped_samples_tell_the_same_story_with_and_without_the_index(sample: str, tmp_path: Path) -> None:
     settings = ScanSettings(paths=(str(SAMPLES / sample),), use_index=True, index_path=str(tmp_path / "ix.sqlite"))
     ids = [fnd.message_ids[0] for fnd in engine.scan(settings).findings if fnd.message_ids]

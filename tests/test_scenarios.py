@@ -21,10 +21,10 @@ from imsdiag.reporters import REPORTERS, ReportOptions, get_reporter
 from imsdiag.result import ScanResult
 from imsdiag.settings import ScanSettings
 
-from .conftest import NOT_LOGS, ROOT, SAMPLES, SCHEMAS
+from .conftest import LOG_SAMPLES, ROOT, SCHEMAS
 
 GOLDEN = Path(__file__).parent / "golden"
-SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir() and p.name not in NOT_LOGS)
+SCENARIOS = list(LOG_SAMPLES)
 REGEN = os.environ.get("IMSDIAG_REGEN_GOLDEN") == "1"
 EXTENSIONS = {
     "json": "json",

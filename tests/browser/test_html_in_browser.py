@@ -21,11 +21,11 @@ from imsdiag.result import ScanResult
 from imsdiag.settings import ScanSettings
 from tools.headless import Browser, chromium, file_url, find_chromium, png_size
 
-from ..conftest import ROOT, SAMPLES
+from ..conftest import LOG_SAMPLES, ROOT, SAMPLES
 
 pytestmark = pytest.mark.slow
 
-SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
+SCENARIOS = list(LOG_SAMPLES)
 Q178436 = "q178436-site-connector"
 WIDTH = 1100
 
