@@ -276,3 +276,31 @@ def test_the_cluster_feeds_the_progress_bar(address: str, generated: Path, tmp_p
     assert progress.total == (len(result.files), progress.bytes) and progress.done == len(result.files)
     assert sorted(progress.files) == sorted(s.path for s in result.files)
     assert not (tmp_path / "ix").exists()  # workers elsewhere could not write this machine's index
+
+
+def test_audit_learns_from_the_logs_on_the_cluster_as_locally(address: str) -> None:
+    """`audit --logs` reads the logs with the scan's engine: on the cluster it learns the same builds and loops."""
+    from imsdiag.cli import cli
+    from tests.clirunner import cli_runner
+
+    directory = SAMPLES / "directory"
+    args = [
+        "audit",
+        str(directory / "company-dsexport.csv"),
+        "--zone",
+        str(directory / "company.com.zone"),
+        "--logs",
+        str(SAMPLES / "q178436-site-connector"),
+        "--isolated",
+        "-f",
+        "json",
+    ]
+    local = cli_runner().invoke(cli, args)
+    remote = cli_runner().invoke(cli, [*args, "--engine", "dask", "--scheduler", address])
+    assert (local.exit_code, remote.exit_code) == (1, 1), remote.output
+    local_doc, remote_doc = json.loads(local.stdout), json.loads(remote.stdout)
+    assert remote_doc == local_doc
+    user2 = next(u for u in remote_doc["users"] if u["mailbox"].startswith("user2"))
+    assert user2["verdict"] == "at-risk" and user2["looping_passes"] == 42
+    bad = cli_runner().invoke(cli, [*args, "--scheduler", address, "--engine", "local"])
+    assert bad.exit_code == 2 and "a scheduler is for --engine dask" in bad.output

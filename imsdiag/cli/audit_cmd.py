@@ -12,7 +12,7 @@ from ..boundary import decide
 from ..errors import ExitCode
 from ..models import Severity
 from ..params import AUDIT_FORMAT, IMS_BUILD, MX, SEPARATOR, SERVER_SITE
-from .common import FAIL_ON, load_run_config, report_stream, run_settings
+from .common import FAIL_ON, check_engine, engine_options, load_run_config, report_stream, run_settings
 
 AUDIT_EXIT_CODES_HELP = """\b
 Exit codes:
@@ -54,6 +54,7 @@ Exit codes:
     type=SEPARATOR,
     help="Between the values of a multi-valued field [% for the Administrator's export, ; for PowerShell].",
 )
+@engine_options
 @click.option("-f", "--format", "fmt", type=AUDIT_FORMAT, default="terminal", show_default=True)
 @click.option("-o", "--output", type=click.Path(), help="Write the report here (atomically) instead.")
 @click.option(
@@ -117,7 +118,9 @@ def audit_cmd(
     inputs = (*exports, *zones, *logs)
     if output and output != "-":
         resolve_target(output, "report", inputs, False)
-    scan_settings = run_settings(ctx, cfg, paths=tuple(logs)).scan if logs else None
+    run = run_settings(ctx, cfg, paths=tuple(logs))
+    check_engine(ctx, run)
+    scan_settings = run.scan if logs else None
     settings = AuditSettings(
         exports=exports,
         zones=zones,

@@ -14,7 +14,7 @@ from ..errors import ExitCode, InputError
 from ..models import Severity
 from ..params import HOST_ALIAS, LOG_FORMAT, SERVER_ZONE, ZONE
 from ..result import ScanResult
-from ..settings import RunSettings
+from ..settings import ENGINES, RunSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 FAIL_ON = ("error", "warning", "info", "never")
@@ -132,3 +132,23 @@ def report_stream(output: str | None) -> TextIO:
     if sys.stdout is None and (output is None or output == "-"):
         raise InputError("standard output is closed: give -o FILE to write the report")
     return sys.stdout
+
+
+def engine_options(func: F) -> F:
+    """`--engine` and `--scheduler`: where the logs are parsed (`scan`, and `audit --logs`)."""
+    func = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="A running Dask scheduler (tcp://host:8786) for --engine dask; without it a local cluster of -j workers.",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        help="Parse here (local) or on a Dask cluster (dask; pip install 'imsdiag[dask]') [local].",
+    )(func)
+
+
+def check_engine(ctx: click.Context, run: RunSettings) -> None:
+    """A scheduler names a Dask cluster: with the local engine it is a mistake, not something to ignore."""
+    if run.scan.scheduler and run.scan.engine != "dask":
+        raise click.BadParameter("a scheduler is for --engine dask", ctx, param_hint="--scheduler")

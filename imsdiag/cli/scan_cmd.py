@@ -16,7 +16,6 @@ from ..settings import (
     DEFAULT_FORMAT,
     DEFAULT_MIN_PASSES,
     DEFAULT_WINDOW,
-    ENGINES,
     MIN_PASSES_RANGE,
     max_jobs,
 )
@@ -24,8 +23,10 @@ from ..timewindow import WHEN_HELP, format_duration
 from .common import (
     EXIT_CODES_HELP,
     FAIL_ON,
+    check_engine,
     check_window,
     common_input_options,
+    engine_options,
     exit_for,
     load_run_config,
     report_stream,
@@ -87,16 +88,7 @@ from .common import (
     type=click.IntRange(1, max_jobs()),
     help=f"Parse files in N processes, at most {max_jobs()} (4 per CPU) [number of CPUs].",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    help="Parse here (local) or on a Dask cluster (dask; pip install 'imsdiag[dask]') [local].",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="A running Dask scheduler (tcp://host:8786) for --engine dask; without it a local cluster of -j workers.",
-)
+@engine_options
 @click.option(
     "--statistics",
     is_flag=True,
@@ -152,8 +144,7 @@ def scan(
         if target and target != "-":
             resolve_target(target, what, inputs, follow_links)
     check_window(ctx, run)
-    if run.scan.scheduler and run.scan.engine != "dask":
-        raise click.BadParameter("a scheduler is for --engine dask", ctx, param_hint="--scheduler")
+    check_engine(ctx, run)
     result = run_scan(replace(run.scan, baseline=known or frozenset()), make_progress(quiet, color))
     if write_baseline:
         # Every finding, the known ones too: a new baseline replaces the old one.
