@@ -33,7 +33,7 @@ _QUEUE_ID = re.compile(
 )
 """The queue id a Postfix or Sendmail line starts its message with, or an Exim line's message id."""
 SKIP_CHUNK = 1 << 20
-KEEP_BYTES = 48 << 20
+KEEP_BYTES = 24 << 20
 """Span bytes one explain keeps in memory for its later lookups, lower-case copies included (a span is 1 MiB)."""
 
 

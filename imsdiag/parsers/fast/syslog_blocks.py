@@ -11,6 +11,7 @@ from typing import BinaryIO
 from ...models import Direction, EventTally, LogSpan, TimeQuality
 from ...names import normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
+from ..common import _LOOP_TEXTS
 from ..postfix import (
     _RELAY_DAEMONS,
     _WARNING_QID,
@@ -42,8 +43,10 @@ _LINE = re.compile(
 )
 _PF_QID = re.compile(r"NOQUEUE|[0-9A-F]{6,20}|[0-9A-Za-z]{12,20}")
 """`postfix._QID`'s id: a line whose first word is another id is a line without one to Postfix."""
-_HINTS = (b"hop", b"loop", b"received", b"5.4.14", b"greeted")
-"""`common._LOOP_HINT` in lower case: a line holding one may carry loop evidence, and goes to the full parser."""
+_HINTS = (b"loop", b"received", b"5.4.14", b"greeted", *(p.encode() for p, _ in _LOOP_TEXTS if "hop" in p))
+"""`common._LOOP_HINT` in lower case, its `hop` spelt out as the loop texts that hold it ("too many hops", "hop
+count exceeded"): a line holding one may carry loop evidence, and goes to the full parser. A bare `hop` sent
+every line naming a host like shop.example there (a sixth of a generated log), and with it whole blocks."""
 MAX_ODD = 256
 """Lines per block for the full parser beyond which the whole block goes to it (cheaper than finding them)."""
 
