@@ -8,8 +8,7 @@ from ..audit.records import UserVerdict, Verdict
 from ..audit.summary import AuditResult
 from ..jsontext import clean_text, dumps
 from .base import Reporter
-from .records import tool_dict
-from .sarif import INFORMATION_URI, SARIF_SCHEMA, artifact_uri
+from .sarif import artifact_uri, sarif_log
 
 RULES = (
     {
@@ -64,7 +63,6 @@ class AuditSarifReporter(Reporter[AuditResult]):
     description: ClassVar[str] = "SARIF 2.1.0, each user at risk or unknown at its export file and line"
 
     def report(self, result: AuditResult, out: TextIO) -> None:
-        tool = tool_dict(self.options.tool_version)
         notes = [
             {"level": "warning", "message": {"text": f"{n} parse issue(s) {code}"}, "descriptor": {"id": code}}
             for code, n in result.issue_counts
@@ -72,22 +70,6 @@ class AuditSarifReporter(Reporter[AuditResult]):
         invocation: dict[str, Any] = {"executionSuccessful": True}
         if notes:
             invocation["toolExecutionNotifications"] = notes
-        doc = {
-            "$schema": SARIF_SCHEMA,
-            "version": "2.1.0",
-            "runs": [
-                {
-                    "tool": {
-                        "driver": {
-                            "name": tool["name"],
-                            "version": tool["version"],
-                            "informationUri": INFORMATION_URI,
-                            "rules": list(RULES),
-                        }
-                    },
-                    "invocations": [invocation],
-                    "results": [_result(v) for v in result.verdicts if v.verdict is not Verdict.SAFE],
-                }
-            ],
-        }
+        results = [_result(v) for v in result.verdicts if v.verdict is not Verdict.SAFE]
+        doc = sarif_log(self.options.tool_version, list(RULES), invocation, results)
         out.write(dumps(doc) + "\n")

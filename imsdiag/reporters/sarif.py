@@ -107,6 +107,19 @@ def invocation(result: ScanResult) -> dict[str, Any]:
     return inv
 
 
+def sarif_log(
+    tool_version: str, rules: list[dict[str, Any]], run_invocation: dict[str, Any], results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A SARIF 2.1.0 log of one run of imsdiag (`scan`'s and `audit`'s share it)."""
+    tool = tool_dict(tool_version)
+    driver = {"name": tool["name"], "version": tool["version"], "informationUri": INFORMATION_URI, "rules": rules}
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": driver}, "invocations": [run_invocation], "results": results}],
+    }
+
+
 class SarifReporter(Reporter[ScanResult]):
     """A SARIF 2.1.0 log with one run; the rules are the ones the result describes."""
 
@@ -117,25 +130,9 @@ class SarifReporter(Reporter[ScanResult]):
         findings = result.findings
         infos = rule_infos(result)
         index = {info.id: n for n, info in enumerate(infos)}
-        tool = tool_dict(self.options.tool_version)
-        return {
-            "$schema": SARIF_SCHEMA,
-            "version": "2.1.0",
-            "runs": [
-                {
-                    "tool": {
-                        "driver": {
-                            "name": tool["name"],
-                            "version": tool["version"],
-                            "informationUri": INFORMATION_URI,
-                            "rules": [rule_descriptor(info) for info in infos],
-                        }
-                    },
-                    "invocations": [invocation(result)],
-                    "results": [sarif_result(f, index[f.rule_id]) for f in findings],
-                }
-            ],
-        }
+        rules = [rule_descriptor(info) for info in infos]
+        results = [sarif_result(f, index[f.rule_id]) for f in findings]
+        return sarif_log(self.options.tool_version, rules, invocation(result), results)
 
     def report(self, result: ScanResult, out: TextIO) -> None:
         out.write(dumps(self.document(result)) + "\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from ..base import MAX_LINE
@@ -88,3 +88,11 @@ class Blocks:
                 continue
             carry = data[cut:]
             yield data[:cut]
+
+
+def with_offsets(blocks: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
+    """Each block with its byte offset in the (decompressed) stream: a LogSpan points the index at it."""
+    offset = 0
+    for block in blocks:
+        yield block, offset
+        offset += len(block)

@@ -15,7 +15,7 @@ from ..base import ParseContext, Record, iter_lines
 from ..common import OpenIds
 from ..exim import _HOST, _EximReader, _Msg, fields_of, recipients_of, size_of
 from ..postfix import next_id_of
-from .blocks import Blocks
+from .blocks import Blocks, with_offsets
 from .tally import TallyBuilder
 
 # `exim._LINE`'s stamp, spelt with [0-9]: the walk reads only ASCII lines, where `\d` means the same.
@@ -109,10 +109,8 @@ class _EximBlocks:
 
     def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally | LogSpan]:
         blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
-        offset = 0
-        for block in blocks:
+        for block, offset in with_offsets(blocks):
             yield from self._block(block, offset)
-            offset += len(block)
         if blocks.rest is not None:
             yield from self._full(blocks.rest)  # type: ignore[arg-type]  # readline is all iter_lines uses
 

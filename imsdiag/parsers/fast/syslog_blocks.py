@@ -27,7 +27,7 @@ from ..postfix import (
 from ..postfix import _Msg as _State
 from ..postfix import _relay_of as relay_of
 from ..syslog import ProgramHandler, YearTracker, bsd_time, handle_line
-from .blocks import BLOCK_SIZE, Blocks
+from .blocks import BLOCK_SIZE, Blocks, with_offsets
 from .tally import TallyBuilder
 
 _NOT_SPACE = rb"[^\t-\r\x1c- "  # what `\S` of a str pattern leaves out, among ASCII bytes
@@ -89,10 +89,8 @@ class _SyslogBlocks:
 
     def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally | LogSpan]:
         blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
-        offset = 0
-        for block in blocks:
+        for block, offset in with_offsets(blocks):
             yield from self._block(block, offset)
-            offset += len(block)
         if blocks.rest is not None:
             yield from self._full(blocks.rest)  # type: ignore[arg-type]  # readline is all iter_lines uses
         for h in self.handlers:
