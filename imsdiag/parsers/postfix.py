@@ -365,4 +365,5 @@ POSTFIX = SyslogFormat(
     description="Postfix syslog (mail.log / maillog)",
     sniff_program=re.compile(r"postfix(?:-[\w.-]{1,64})?/"),
     handler=PostfixHandler,
+    walked=True,
 )
