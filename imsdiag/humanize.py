@@ -87,6 +87,19 @@ def plural(n: int, word: str, plural_form: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (plural_form or word + 's')}"
 
 
+def passes_text(finding: Finding) -> str:
+    """`42 round trips of the ring (42 messages)`; what is known when the round trips are not."""
+    counts = []
+    if finding.messages:
+        counts.append(plural(finding.messages, "message"))
+    if finding.hops:
+        counts.append(f"{finding.hops} hops")
+    extra = f" ({', '.join(counts)})" if counts else ""
+    if finding.passes is None:
+        return f"unknown{extra}"
+    return f"{plural(finding.passes, 'round trip')} of the ring{extra}"
+
+
 def ring_kind(hosts: Sequence[str], shape: RingShape) -> RingShape:
     """What the hosts show: no host is an unknown ring, one host a loop inside that MTA, else `shape`."""
     if shape is RingShape.UNKNOWN or not hosts:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..humanize import finding_ring, format_period, format_rate, format_span, plural, stamp, utc
+from ..humanize import finding_ring, format_period, format_rate, format_span, passes_text, plural, stamp, utc
 from ..models import Evidence, Finding, RingShape
 from .html_layout import RingLayout, TimelineLayout, implied_edges, ring_layout, timeline_layout
 
@@ -74,19 +74,6 @@ def _facts(f: Finding) -> list[tuple[str, str]]:
         more = f" ({plural(len(f.message_ids), 'message')} involved)" if len(f.message_ids) > 1 else ""
         facts.append(("Explain", f"imsdiag explain {f.message_ids[0]}{more}"))
     return facts
-
-
-def passes_text(f: Finding) -> str:
-    """`42 round trips of the ring (42 messages)`, as the terminal report says it."""
-    counts = []
-    if f.messages:
-        counts.append(plural(f.messages, "message"))
-    if f.hops:
-        counts.append(f"{f.hops} hops")
-    extra = f" ({', '.join(counts)})" if counts else ""
-    if f.passes is None:
-        return f"unknown{extra}"
-    return f"{plural(f.passes, 'round trip')} of the ring{extra}"
 
 
 def _edge_row(

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..console import make_console
-from ..humanize import finding_ring, format_period, format_rate, format_span, plural, utc
+from ..humanize import finding_ring, format_period, format_rate, format_span, passes_text, plural, utc
 from ..models import Evidence, Finding, Severity
 from ..result import ScanResult
 from ..textsafe import safe_text
@@ -249,7 +249,7 @@ def _facts_grid(finding: Finding, g: _Glyphs, verbose: int) -> Table:
     rows.append(("Ring", Text(safe_text(ring, LINE_LIMIT), style="host")))
     if finding.addresses:
         rows.append(("Address" if len(finding.addresses) == 1 else "Addresses", _addresses(finding)))
-    rows.append(("Passes", _passes(finding)))
+    rows.append(("Passes", Text(passes_text(finding))))
     rows.append(("Period" if finding.period_seconds is not None else "When", _period(finding, g)))
     if finding.build_verdict:
         rows.append(("Build", _safe_paragraph(finding.build_verdict, LINE_LIMIT)))
@@ -276,19 +276,6 @@ def _facts_grid(finding: Finding, g: _Glyphs, verbose: int) -> Table:
         name.pad_right(width + 2 - name.cell_len)
         grid.add_row(name, fact)
     return grid
-
-
-def _passes(finding: Finding) -> Text:
-    """`42 round trips of the ring (42 messages)`; what is known when the round trips are not."""
-    counts = []
-    if finding.messages:
-        counts.append(plural(finding.messages, "message"))
-    if finding.hops:
-        counts.append(f"{finding.hops} hops")
-    extra = f" ({', '.join(counts)})" if counts else ""
-    if finding.passes is None:
-        return Text(f"unknown{extra}")
-    return Text(f"{plural(finding.passes, 'round trip')} of the ring{extra}")
 
 
 def _period(finding: Finding, g: _Glyphs) -> Text:
