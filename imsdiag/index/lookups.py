@@ -125,8 +125,10 @@ class Lookups(IndexCore):
                 found.extend((file_of[block], ids, event) for ids, event in events_carrying(text, wanted[block]))
                 for span in spans_in(text, wanted[block]):
                     spans.setdefault(file_of[block], []).append(span)
-            if spans or (self.span_reader is not None and self._spanned_files(found)):
-                found = self._with_spans(conn, found, spans, set(norms))
+            # A stored event's message goes on in the spans: its queue id's other lines are read too.
+            stored_qids = self._stored_queue_ids(found) if self.span_reader is not None else {}
+            if spans or stored_qids:
+                found = self._with_spans(conn, found, spans, stored_qids, set(norms))
         return [(ids, event) for _file, ids, event in found]
 
     def _with_spans(
@@ -134,6 +136,7 @@ class Lookups(IndexCore):
         conn: sqlite3.Connection,
         found: list[tuple[int, list[tuple[str, str]], Event]],
         spans: dict[int, list[LogSpan]],
+        stored_qids: dict[int, set[str]],
         norms: set[str],
     ) -> list[tuple[int, list[tuple[str, str]], Event]]:
         """`found` with the events of the spans' lines that carry one of `norms`, in file and line order.
@@ -146,10 +149,6 @@ class Lookups(IndexCore):
             self.warn("explain: the index holds log spans but no reader was given: ordinary lines left out")
             return found
         seen = {_identity(e) for _f, _ids, e in found}
-        # A stored event's message goes on in the spans: its queue id's other lines are read too.
-        stored_qids: dict[int, set[str]] = {}
-        for file_id in self._spanned_files(found):
-            stored_qids[file_id] = {n for f, ids, _e in found if f == file_id for n, k in ids if k == "queue_id"}
         added: list[tuple[int, list[tuple[str, str]], Event]] = []
         for file_id in sorted({*spans, *stored_qids}):
             file_spans = spans.get(file_id, [])
@@ -174,10 +173,14 @@ class Lookups(IndexCore):
             return found
         return sorted([*found, *added], key=lambda x: (x[0], x[2].location.line))
 
-    def _spanned_files(self, found: list[tuple[int, list[tuple[str, str]], Event]]) -> set[int]:
-        """The files of `found` stored with spans (read by the fast extractor), whose queue ids go on there."""
-        files = {f for f, ids, _e in found if any(k == "queue_id" for _n, k in ids)}
-        return {f for f in files if f in self._extracted_files()}
+    def _stored_queue_ids(self, found: list[tuple[int, list[tuple[str, str]], Event]]) -> dict[int, set[str]]:
+        """File -> the queue ids of `found` in files stored with spans (the fast extractor read them)."""
+        out: dict[int, set[str]] = {}
+        for file_id, ids, _event in found:
+            qids = [n for n, kind in ids if kind == "queue_id"]
+            if qids and file_id in self._extracted_files():
+                out.setdefault(file_id, set()).update(qids)
+        return out
 
     def _extracted_files(self) -> set[int]:
         """Ids of the files stored with LogSpans (the fast extractor read them)."""
