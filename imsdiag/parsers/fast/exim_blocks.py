@@ -106,6 +106,8 @@ class _EximBlocks:
         self._addresses: dict[str, str | None] = {}
         self._minutes: dict[tuple[str, str | None], tuple[datetime, TimeQuality] | None] = {}
         self._peers: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._span_ids: dict[tuple[str, str], None] | None = {} if ctx.spans else None
+        """The ids named on the lines of the block being walked, when the index is filled from this read."""
 
     def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally | LogSpan]:
         blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
@@ -160,9 +162,10 @@ class _EximBlocks:
         tally = self.tally.flush(self.lineno)
         if tally is not None:
             yield tally
-        if self.ctx.spans:
+        if self._span_ids is not None:
             # Lines the full parser read are stored as events; the span lets explain read the others again.
-            yield LogSpan(self.ctx.loc(first + 1), offset, len(block), None, 0, self.ctx.year_hint, _span_ids(text))
+            ids, self._span_ids = tuple(self._span_ids), {}
+            yield LogSpan(self.ctx.loc(first + 1), offset, len(block), None, 0, self.ctx.year_hint, ids)
 
     def _odd_lines(self, body: bytes, text: str) -> list[int] | None:
         """Offsets (of the newline before each) of the lines the full parser reads; None when too many."""
@@ -207,7 +210,10 @@ class _EximBlocks:
         k, n_odd = 0, len(odd)
         next_odd = odd[0] if odd else len(text)
         times = self._times
+        span_ids = self._span_ids
         for m in _EVENT.finditer(text):
+            if span_ids is not None:
+                _note_ids(m, span_ids)
             start = m.start()
             while next_odd <= start:
                 lineno += text.count("\n", pos, next_odd)
@@ -333,23 +339,21 @@ class _EximBlocks:
         return True
 
 
-def _span_ids(text: str) -> tuple[tuple[str, str], ...]:
-    """Every message id, Message-ID (`id=` of an arrival) and next-leg id (`OK id=`) the block's lines name."""
-    ids: dict[tuple[str, str], None] = {}
-    for m in _EVENT.finditer(text):
-        ids[(m[4].lower(), "queue_id")] = None
-        body = m[6]
-        if not body:
-            continue
-        if m[5] == "<=":
-            value = normalize_message_id(fields_of(body).get("id"))  # as the full parser reads it
-            if value:
-                ids[(value.lower(), "message_id")] = None
-        else:
-            forwarded = next_id_of(body)
-            if forwarded:
-                ids[(forwarded.lower(), "next_id")] = None
-    return tuple(ids)
+def _note_ids(m: re.Match[str], ids: dict[tuple[str, str], None]) -> None:
+    """The ids an `_EVENT` line names, for its block's span: its message id, an arrival's Message-ID (`id=`), a
+    delivery's next-leg id (`OK id=`)."""
+    ids[(m[4].lower(), "queue_id")] = None
+    body = m[6]
+    if not body:
+        return
+    if m[5] == "<=":
+        value = normalize_message_id(fields_of(body).get("id"))  # as the full parser reads it
+        if value:
+            ids[(value.lower(), "message_id")] = None
+    else:
+        forwarded = next_id_of(body)
+        if forwarded:
+            ids[(forwarded.lower(), "next_id")] = None
 
 
 def _line_bytes(text: str, start: int) -> bytes:
