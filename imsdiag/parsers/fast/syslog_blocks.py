@@ -68,6 +68,12 @@ def extract_syslog(
     return _SyslogBlocks(ctx, handlers).run(stream, block_size or BLOCK_SIZE)
 
 
+def _queue_id(raw: bytes) -> str:
+    """A line's first word when Postfix takes it for a queue id (`NOQUEUE` too), else ""."""
+    qid = raw.decode("ascii")
+    return qid if qid and _PF_QID.fullmatch(qid) is not None else ""
+
+
 class _SyslogBlocks:
     """Per-file state: the handlers (shared with the full parser for the lines it reads), year and tally."""
 
@@ -188,19 +194,24 @@ class _SyslogBlocks:
     def _full_line_ids(self, qid_raw: bytes, rest_raw: bytes) -> None:
         """The ids of a line the full parser reads, for the span: it may change a message's state (a Message-ID
         line with a loop hint in it) without making an event that would carry them."""
-        assert self._span_ids is not None
-        qid = qid_raw.decode("ascii", errors="replace")
-        if not qid or qid == "NOQUEUE" or _PF_QID.fullmatch(qid) is None:
-            return
-        self._span_ids[(qid.lower(), "queue_id")] = None
-        rest = rest_raw.decode("ascii", errors="replace")
+        qid = _queue_id(qid_raw)
+        if qid and qid != "NOQUEUE":
+            self._note_ids(qid, rest_raw.decode("ascii"))
+
+    def _note_ids(self, qid: str, rest: str) -> None:
+        """The ids a queue-id line names, for its block's span: the queue id, a cleanup line's Message-ID (as
+        `postfix.note_queue_info` reads it) and a delivery's `queued as` id."""
+        ids = self._span_ids
+        assert ids is not None
+        ids[(qid.lower(), "queue_id")] = None
         if rest.startswith("message-id="):
             value = normalize_message_id(rest[len("message-id=") :].split(" ", 1)[0])
             if value:
-                self._span_ids[(value.lower(), "message_id")] = None
-        forwarded = next_id_of(rest)
-        if forwarded:
-            self._span_ids[(forwarded.lower(), "next_id")] = None
+                ids[(value.lower(), "message_id")] = None
+        elif rest.startswith("to="):
+            forwarded = next_id_of(rest)
+            if forwarded:
+                ids[(forwarded.lower(), "next_id")] = None
 
     def _program(self, prog: bytes) -> tuple[int, str]:
         known = self._programs.get(prog)
@@ -253,15 +264,15 @@ class _SyslogBlocks:
         """
         handler = self.postfix
         assert handler is not None
-        qid = qid_raw.decode("ascii")
-        if not qid or _PF_QID.fullmatch(qid) is None:
+        qid = _queue_id(qid_raw)
+        if not qid:
             # No queue id: only `warning: QID: ...` touches state; the rest is counted and ignored.
             msg = qid_raw + b": " + rest_raw if qid_raw else rest_raw
             return not msg.startswith(b"warning: ") or _WARNING_QID.match(msg.decode("ascii")) is None
         if qid == "NOQUEUE":
             return True  # a reject without loop text
         if self._span_ids is not None:
-            self._span_ids[(qid.lower(), "queue_id")] = None
+            self._note_ids(qid, rest_raw.decode("ascii"))
         if daemon == "bounce":
             return False  # bounce links make the candidates: the full parser's
         if rest_raw == b"removed":
@@ -284,18 +295,12 @@ class _SyslogBlocks:
             self._qmgr_from(state, rest, when, quality, host)
         else:
             note_queue_info(daemon, state, rest)
-            if self._span_ids is not None and state.message_id and rest.startswith("message-id="):
-                self._span_ids[(state.message_id.lower(), "message_id")] = None
 
     def _delivery(
         self, daemon: str, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
     ) -> None:
         """`PostfixHandler._delivery` for a delivery that is no candidate: its facts only."""
         status = status_match(rest)
-        if self._span_ids is not None and status is not None:
-            forwarded = next_id_of(status["text"])
-            if forwarded:
-                self._span_ids[(forwarded.lower(), "next_id")] = None
         fields = parse_fields((rest[: status.start()] if status else rest) + ",")
         relay = relay_of(daemon, fields, status["text"] if status else None)
         recipient = address(fields.get("to"))
