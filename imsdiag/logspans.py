@@ -1,10 +1,11 @@
 """Explain through the index: the lines of a log span that name an id, read again and parsed in full.
 
-A scan that reads a Postfix, Sendmail or Exim log with a fast extractor stores only what detection keeps and,
-for each block of the log, a LogSpan: where it lies and the ids its lines name. Explain reads those spans
-from the log again and parses just the lines holding the ids asked for, with the full parser, the year
-tracker set as the scan had it there. A message's lines all carry its queue id, so the queue ids of the
-chosen lines are asked for too (`queue_ids`): each message is then parsed from all of its lines.
+A scan that reads a Postfix (with its Sendmail lines) or Exim log with a fast extractor stores only what
+detection keeps and, for each block of the log, a LogSpan: where it lies and the ids its lines name.
+Explain reads those spans from the log again and parses just the lines holding the ids asked for, with the
+full parser, the year tracker set as the scan had it there. A message's lines all carry its queue id, so
+the queue ids of the chosen lines are asked for too (`queue_ids`): each message is then parsed from all of
+its lines.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The index filled from the fast extractor: spans of the log instead of its ordinary events.
 
-A scan with the index reads Postfix, Sendmail and Exim logs with the fast extractors and stores its records (the
+A scan with the index reads Postfix and Exim logs with the fast extractors and stores its records (the
 events detection keeps, tallies of the rest) and, per block of the log, a LogSpan naming the ids on its
 lines. Explain reads those lines again. These tests hold it to the full read: the same findings as the
 scan without the index and as the full parser, and for every id asked the same story as explain without
