@@ -13,8 +13,8 @@ from ...names import normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
 from ..common import _LOOP_TEXTS
 from ..postfix import (
+    _FIELD,
     _RELAY_DAEMONS,
-    _WARNING_QID,
     PostfixHandler,
     address,
     daemon_of,
@@ -39,10 +39,13 @@ _LINE = re.compile(
     + _NOT_SPACE
     + rb"]{0,255}) ("
     + _NOT_SPACE
-    + rb"\[\]:]{1,128})(?:\[\d{1,10}\])?:(?:(?: ([0-9A-Za-z]{6,20}): | )([^\n]*)|(?=\n)|\Z)|[^\n]*)"
+    + rb"\[\]:]{1,128})(?:\[\d{1,10}\])?:(?:(?: (NOQUEUE|[0-9A-F]{6,20}|[0-9A-Za-z]{12,20}): | )([^\n]*)"
+    + rb"|(?=\n)|\Z)|[^\n]*)"
 )
-_PF_QID = re.compile(r"NOQUEUE|[0-9A-F]{6,20}|[0-9A-Za-z]{12,20}")
-"""`postfix._QID`'s id: a line whose first word is another id is a line without one to Postfix."""
+"""The queue id is `postfix._QID`'s: a line whose first word is another word is a line without one to Postfix,
+and its word stays in the message (the last group), as the full parser reads it."""
+_WARNING_QID_B = re.compile(rb"warning: (?:[0-9A-F]{6,20}|[0-9A-Za-z]{12,20}): ")
+"""`postfix._WARNING_QID` on bytes: its message part matches anything, so its prefix decides."""
 _HINTS = (b"loop", b"received", b"5.4.14", b"greeted", *(p.encode() for p, _ in _LOOP_TEXTS if "hop" in p))
 """`common._LOOP_HINT` in lower case, its `hop` spelt out as the loop texts that hold it ("too many hops", "hop
 count exceeded"): a line holding one may carry loop evidence, and goes to the full parser. A bare `hop` sent
@@ -68,10 +71,23 @@ def extract_syslog(
     return _SyslogBlocks(ctx, handlers).run(stream, block_size or BLOCK_SIZE)
 
 
-def _queue_id(raw: bytes) -> str:
-    """A line's first word when Postfix takes it for a queue id (`NOQUEUE` too), else ""."""
-    qid = raw.decode("ascii")
-    return qid if qid and _PF_QID.fullmatch(qid) is not None else ""
+def _to_and_relay(rest: str, end: int) -> tuple[str | None, str]:
+    """The `to=` and `relay=` fields of a delivery's text up to `end`, as `postfix.parse_fields` reads them.
+
+    The first `to=` and the first `relay=` win there too, so reading stops at the relay (the second or third
+    field) instead of going through the delays and dsn after it.
+    """
+    to: str | None = None
+    for m in _FIELD.finditer(rest, 0, end):
+        key = m[1]
+        if key == "relay":
+            return to, m[2]
+        if to is None and key == "to":
+            to = m[2]
+    return to, ""
+
+
+_UNSEEN = object()
 
 
 class _SyslogBlocks:
@@ -90,6 +106,9 @@ class _SyslogBlocks:
         self._when: tuple[datetime | None, TimeQuality] = (None, TimeQuality.NONE)
         self._last: tuple[datetime | None, TimeQuality, str | None] = (None, TimeQuality.NONE, None)
         self._times: dict[tuple[bytes, bytes], tuple[datetime | None, TimeQuality, int, int | None]] = {}
+        self._relays: dict[tuple[str, bool], tuple[str | None, str | None]] = {}
+        """(relay field, by smtp/lmtp) -> the delivery's relay host and address, when the field decides them."""
+        self._addresses: dict[str, str | None] = {}
         self._span_ids: dict[tuple[str, str], None] | None = {} if ctx.spans else None
         """The ids named on the block's lines the walk read, when the index is filled from this read."""
 
@@ -174,29 +193,34 @@ class _SyslogBlocks:
         return odd
 
     def _walk(self, body: bytes, first: int, odd: set[int]) -> Iterator[Record | EventTally]:
+        """Each line of the block read here or, when it is not Postfix's ordinary traffic, by the full parser.
+
+        The hot loop of the extractor: what a line needs is looked up in place (programs, the last stamp)
+        rather than through calls, since every call costs once per line.
+        """
         lines: list[bytes] | None = None
+        programs = self._programs
         for i, (stamp, host_raw, prog, qid, rest) in enumerate(_LINE.findall(b"\n" + body)):
-            lineno = first + i + 1
             if stamp and i not in odd:
                 # Every prefixed line moves the year tracker on, as `parse_prefix` does.
                 when, quality, host = self._time(stamp, host_raw) if (stamp, host_raw) != self._stamp else self._last
-                kind, daemon = self._program(prog)
+                kind, daemon = programs.get(prog) or self._program(prog)
                 if kind == _OTHER:
                     continue
-                if kind == _POSTFIX and self._postfix(daemon, qid, rest, when, quality, host):
-                    continue
+                if kind == _POSTFIX:
+                    if not qid:
+                        # No queue id: only `warning: QID: ...` touches state; the rest is counted and ignored.
+                        if not rest.startswith(b"warning: ") or _WARNING_QID_B.match(rest) is None:
+                            continue
+                    elif qid == b"NOQUEUE" or self._postfix(daemon, qid.decode("ascii"), rest, when, quality, host):
+                        continue  # NOQUEUE: a reject without loop text
             if lines is None:
                 lines = body.split(b"\n")
-            if self._span_ids is not None:
-                self._full_line_ids(qid, rest)
-            yield from self._full_line(lines[i], lineno)
-
-    def _full_line_ids(self, qid_raw: bytes, rest_raw: bytes) -> None:
-        """The ids of a line the full parser reads, for the span: it may change a message's state (a Message-ID
-        line with a loop hint in it) without making an event that would carry them."""
-        qid = _queue_id(qid_raw)
-        if qid and qid != "NOQUEUE":
-            self._note_ids(qid, rest_raw.decode("ascii"))
+            if self._span_ids is not None and qid and qid != b"NOQUEUE":
+                # The full parser may change a message's state (a Message-ID line with a loop hint in it)
+                # without making an event that would carry its ids.
+                self._note_ids(qid.decode("ascii"), rest.decode("ascii"))
+            yield from self._full_line(lines[i], first + i + 1)
 
     def _note_ids(self, qid: str, rest: str) -> None:
         """The ids a queue-id line names, for its block's span: the queue id, a cleanup line's Message-ID (as
@@ -252,25 +276,18 @@ class _SyslogBlocks:
     def _postfix(
         self,
         daemon: str,
-        qid_raw: bytes,
+        qid: str,
         rest_raw: bytes,
         when: datetime | None,
         quality: TimeQuality,
         host: str | None,
     ) -> bool:
-        """A Postfix line as `PostfixHandler.handle` reads it when it carries no loop text; False: not read here.
+        """A queue-id line as `PostfixHandler.handle` reads it when it carries no loop text; False: not read here.
 
         Only what a line changes is done: the queue-id state, and an ordinary event's facts in the tally.
         """
         handler = self.postfix
         assert handler is not None
-        qid = _queue_id(qid_raw)
-        if not qid:
-            # No queue id: only `warning: QID: ...` touches state; the rest is counted and ignored.
-            msg = qid_raw + b": " + rest_raw if qid_raw else rest_raw
-            return not msg.startswith(b"warning: ") or _WARNING_QID.match(msg.decode("ascii")) is None
-        if qid == "NOQUEUE":
-            return True  # a reject without loop text
         if self._span_ids is not None:
             self._note_ids(qid, rest_raw.decode("ascii"))
         if daemon == "bounce":
@@ -278,50 +295,73 @@ class _SyslogBlocks:
         if rest_raw == b"removed":
             handler.open.pop(qid, None)
             return True
-        if rest_raw.startswith(b"to="):
-            known = handler.open.get(qid)
-            if known is not None and (known.sender == "" or known.report_kind.is_report):
+        rest = rest_raw.decode("ascii")
+        state = handler.open.get(qid)
+        if state is None:
+            state = handler.open.state(qid, when)
+        else:
+            if (state.sender == "" or state.report_kind.is_report) and rest.startswith("to="):
                 return False  # a null-sender or report delivery is a candidate: built by the full parser
-        self._queue_line(daemon, handler.open.state(qid, when), rest_raw.decode("ascii"), when, quality, host)
-        return True
-
-    def _queue_line(
-        self, daemon: str, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
-    ) -> None:
-        """A queue-id line after `PostfixHandler.handle_message` took its state; any other kind only stamps it."""
+            if when is not None:
+                state.last_seen = when  # as `OpenIds.state` stamps a known id
         if rest.startswith("to="):
             self._delivery(daemon, state, rest, when, quality, host)
         elif rest.startswith("from="):
             self._qmgr_from(state, rest, when, quality, host)
         else:
             note_queue_info(daemon, state, rest)
+        return True
 
     def _delivery(
         self, daemon: str, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
     ) -> None:
         """`PostfixHandler._delivery` for a delivery that is no candidate: its facts only."""
         status = status_match(rest)
-        fields = parse_fields((rest[: status.start()] if status else rest) + ",")
-        relay = relay_of(daemon, fields, status["text"] if status else None)
-        recipient = address(fields.get("to"))
-        relayed = daemon in _RELAY_DAEMONS and state.origin == "smtpd"
+        to_raw, relay_raw = _to_and_relay(rest, status.start() if status else len(rest))
+        to_relay = daemon in _RELAY_DAEMONS
+        relay = self._relays.get((relay_raw, to_relay))
+        if relay is None:
+            relay = self._relay(daemon, relay_raw, status["text"] if status else None)
+        relayed = to_relay and state.origin == "smtpd"
         facts = (
             "postfix",
             host,
             PostfixHandler._direction(daemon),
-            normalize_host(relay["host"]) if relay else None,
-            relay["ip"] if relay else None,
+            relay[0],
+            relay[1],
             state.client_host if relayed else None,
             state.client_ip if relayed else None,
         )
-        self.tally.add(when, quality, facts, (state.sender, recipient))
+        self.tally.add(when, quality, facts, (state.sender, self._address(to_raw)))
+
+    def _relay(self, daemon: str, raw: str, note: str | None) -> tuple[str | None, str | None]:
+        """`postfix._relay_of`'s host (normalised) and address; remembered by the field's text when that decides."""
+        relay = relay_of(daemon, {"relay": raw}, note)
+        got = (normalize_host(relay["host"]), relay["ip"]) if relay else (None, None)
+        to_relay = daemon in _RELAY_DAEMONS
+        if relay.string is raw if relay else not to_relay:  # decided by the field alone, not by the status text
+            if len(self._relays) >= TIME_CACHE:
+                self._relays.clear()
+            self._relays[(raw, to_relay)] = got
+        return got
+
+    def _address(self, raw: str | None) -> str | None:
+        """`postfix.address`, remembered: a log names the same few senders and recipients again and again."""
+        if raw is None:
+            return None
+        got = self._addresses.get(raw, _UNSEEN)
+        if got is _UNSEEN:
+            if len(self._addresses) >= TIME_CACHE:
+                self._addresses.clear()
+            got = self._addresses[raw] = address(raw)
+        return got  # type: ignore[return-value]  # _UNSEEN is never stored
 
     def _qmgr_from(
         self, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
     ) -> None:
         """`PostfixHandler._qmgr_from`: an arrival (or an expiry) is an ordinary event."""
         fields = parse_fields(rest)
-        state.sender = address(fields.get("from"))
+        state.sender = self._address(fields.get("from"))
         state.size = to_int(fields.get("size")) or state.size
         state.nrcpt = to_int(fields.get("nrcpt")) or state.nrcpt
         if status_match(rest) is not None:
