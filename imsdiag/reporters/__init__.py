@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeVar
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..result import ScanResult
-from .audit_csv import AuditCsvReporter
-from .audit_json import AuditJsonReporter
-from .audit_sarif import AuditSarifReporter
-from .audit_terminal import AuditTerminalReporter
 from .base import Reporter, ReportOptions
-from .explain_html import ExplainHtmlReporter
-from .explain_json import ExplainJsonReporter
-from .explain_terminal import ExplainTerminalReporter
-from .github import GithubReporter
-from .gitlab import GitlabReporter
-from .html import HtmlReporter
-from .json_report import JsonReporter
-from .jsonl import JsonLinesReporter
-from .junit import JunitReporter
-from .sarif import SarifReporter
-from .statistics import StatisticsJsonReporter, StatisticsReporter
-from .terminal import TerminalReporter
-from .text import TextReporter
 
 if TYPE_CHECKING:
     from ..audit.summary import AuditResult
@@ -31,28 +15,60 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-REPORTERS: dict[str, type[Reporter[ScanResult]]] = {
-    cls.name: cls
-    for cls in (
-        TerminalReporter,
-        TextReporter,
-        JsonReporter,
-        JsonLinesReporter,
-        SarifReporter,
-        JunitReporter,
-        GithubReporter,
-        GitlabReporter,
-        HtmlReporter,
-    )
-}
 
-EXPLAIN_REPORTERS: dict[str, type[Reporter[Explanation]]] = {
-    cls.name: cls for cls in (ExplainTerminalReporter, ExplainJsonReporter, ExplainHtmlReporter)
-}
+class LazyRegistry(Mapping[str, "type[Reporter[R]]"], Generic[R]):
+    """Format name -> reporter class, each module imported when its format is used.
 
-AUDIT_REPORTERS: dict[str, type[Reporter[AuditResult]]] = {
-    cls.name: cls for cls in (AuditTerminalReporter, AuditJsonReporter, AuditCsvReporter, AuditSarifReporter)
-}
+    Every command checks `--format` against these names before it runs, and importing every reporter (the
+    HTML templates' engine, the audit tables, ...) cost a tenth of a second of each run's start-up.
+    """
+
+    def __init__(self, where: dict[str, str]) -> None:
+        self._where = where
+        """name -> "module:Class" inside this package."""
+
+    def __getitem__(self, name: str) -> type[Reporter[R]]:
+        module, cls = self._where[name].split(":")
+        found: type[Reporter[R]] = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+REPORTERS: LazyRegistry[ScanResult] = LazyRegistry(
+    {
+        "terminal": "terminal:TerminalReporter",
+        "text": "text:TextReporter",
+        "json": "json_report:JsonReporter",
+        "jsonl": "jsonl:JsonLinesReporter",
+        "sarif": "sarif:SarifReporter",
+        "junit": "junit:JunitReporter",
+        "github": "github:GithubReporter",
+        "gitlab": "gitlab:GitlabReporter",
+        "html": "html:HtmlReporter",
+    }
+)
+
+EXPLAIN_REPORTERS: LazyRegistry[Explanation] = LazyRegistry(
+    {
+        "terminal": "explain_terminal:ExplainTerminalReporter",
+        "json": "explain_json:ExplainJsonReporter",
+        "html": "explain_html:ExplainHtmlReporter",
+    }
+)
+
+AUDIT_REPORTERS: LazyRegistry[AuditResult] = LazyRegistry(
+    {
+        "terminal": "audit_terminal:AuditTerminalReporter",
+        "json": "audit_json:AuditJsonReporter",
+        "csv": "audit_csv:AuditCsvReporter",
+        "sarif": "audit_sarif:AuditSarifReporter",
+    }
+)
 
 FORMAT_CHOICES: tuple[str, ...] = ("auto", *REPORTERS)
 """Every value `scan --format` accepts, for click.Choice."""
@@ -62,10 +78,10 @@ def choose_format(name: str, env: Mapping[str, str]) -> str:
     """Resolve `auto`: `github` inside GitHub Actions (`GITHUB_ACTIONS` set), else `terminal`."""
     if name != "auto":
         return name
-    return GithubReporter.name if env.get("GITHUB_ACTIONS") else TerminalReporter.name
+    return "github" if env.get("GITHUB_ACTIONS") else "terminal"
 
 
-def _make(registry: Mapping[str, type[Reporter[R]]], name: str, options: ReportOptions | None) -> Reporter[R]:
+def _make(registry: LazyRegistry[R], name: str, options: ReportOptions | None) -> Reporter[R]:
     try:
         return registry[name](options)
     except KeyError:
@@ -79,6 +95,8 @@ def get_reporter(name: str, options: ReportOptions | None = None) -> Reporter[Sc
 
 def statistics_reporter(name: str, options: ReportOptions | None = None) -> Reporter[ScanResult]:
     """`--statistics`: per-rule counts, as JSON when the chosen format is a JSON one, else as text."""
+    from .statistics import StatisticsJsonReporter, StatisticsReporter
+
     cls = StatisticsJsonReporter if name in ("json", "jsonl") else StatisticsReporter
     return cls(options)
 

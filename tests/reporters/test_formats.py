@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import io
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +15,16 @@ import pytest
 
 from imsdiag.jsontext import iso_time
 from imsdiag.models import Severity
-from imsdiag.reporters import FORMAT_CHOICES, REPORTERS, Reporter, ReportOptions, choose_format, get_reporter
+from imsdiag.reporters import (
+    AUDIT_REPORTERS,
+    EXPLAIN_REPORTERS,
+    FORMAT_CHOICES,
+    REPORTERS,
+    Reporter,
+    ReportOptions,
+    choose_format,
+    get_reporter,
+)
 from imsdiag.reporters.github import GithubReporter, escape_data, escape_property
 from imsdiag.reporters.json_report import JsonReporter
 from imsdiag.reporters.jsonl import JsonLinesReporter
@@ -48,6 +59,27 @@ def test_registry_holds_every_format() -> None:
     assert FORMAT_CHOICES[0] == "auto"
     for name, cls in REPORTERS.items():
         assert cls.name == name and cls.description
+
+
+def test_registries_name_each_class_by_its_own_name() -> None:
+    # The registries import a reporter's module only when its format is used: their names are written out.
+    for registry in (REPORTERS, EXPLAIN_REPORTERS, AUDIT_REPORTERS):
+        for name, cls in registry.items():
+            assert cls.name == name and cls.description
+
+
+def test_choosing_a_format_imports_only_its_reporter() -> None:
+    code = (
+        "import sys\n"
+        "from imsdiag.cli import main\n"
+        "from imsdiag.reporters import get_reporter\n"
+        "get_reporter('json')\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('imsdiag.reporters.'))\n"
+        "print(' '.join(loaded))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert "imsdiag.reporters.json_report" in out
+    assert not {"imsdiag.reporters.html", "imsdiag.reporters.audit_terminal", "imsdiag.reporters.terminal"} & set(out)
 
 
 def test_get_reporter_unknown_lists_known() -> None:
