@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..rules.common import parse_build
-from ..rules.q178436 import FIXED_BUILDS, build_status
+from ..rules.ims import FIXED_BUILDS, build_status
 from .builds import ImsTable
 from .records import Ims, Mailbox, Proxy, Route, UserVerdict, Verdict
 from .routing import Routes
