@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from ..rules.common import parse_build
-from ..rules.q178436 import FIXED_BUILDS, build_status
+from ..rules.ims import FIXED_BUILDS, build_status
 from .builds import ImsTable
 from .records import Ims, Mailbox, Proxy, Route, UserVerdict, Verdict
 from .routing import Routes
+
+_Place = Literal["own", "elsewhere", "undecided"]
+"""Where a secondary SMTP proxy's mail goes, as far as the facts tell."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,26 @@ def fixed_build(build: str) -> str | None:
 
 def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.casefold() == b.casefold()
+
+
+def _named_for_site(domain: str, home_server: str | None, site: str | None) -> bool:
+    """Site addressing names the domain after the home server or the site (user2@imc2.company.com,
+    user2@west.company.com): what tells a proxy's site when no route is known."""
+    label = domain.split(".", 1)[0]
+    return bool(home_server and label.upper() == home_server) or _same(label, site)
+
+
+def _too_few_proxies(mb: Mailbox) -> UserVerdict:
+    """Safe: with fewer than two SMTP proxies there is no site-specific one for the receipt to miss."""
+    smtp = mb.smtp
+    if not smtp:
+        return UserVerdict(mb, Verdict.SAFE, "no-smtp-proxy", "no SMTP proxy: no Internet mail reaches it")
+    return UserVerdict(
+        mb,
+        Verdict.SAFE,
+        "one-smtp-proxy",
+        f"only one SMTP proxy ({smtp[0].address}): Q178436 needs a second, site-specific one",
+    )
 
 
 class Checker:
@@ -80,30 +104,20 @@ class Checker:
         return replace(verdict, reason=f"{verdict.reason}; {seen}", looping=passes)
 
     def _judge(self, mb: Mailbox) -> UserVerdict:
+        """The verdict from the export and the facts alone, the conditions in the order of the module docstring."""
         smtp = mb.smtp
-        if not smtp:
-            return UserVerdict(mb, Verdict.SAFE, "no-smtp-proxy", "no SMTP proxy: no Internet mail reaches it")
-        if len(smtp) == 1:
-            return UserVerdict(
-                mb,
-                Verdict.SAFE,
-                "one-smtp-proxy",
-                f"only one SMTP proxy ({smtp[0].address}): Q178436 needs a second, site-specific one",
-            )
+        if len(smtp) < 2:
+            return _too_few_proxies(mb)
         primary = mb.primary
         if primary is None:
             return UserVerdict(
                 mb, Verdict.UNKNOWN, "no-primary", "no SMTP proxy is marked primary (SMTP: in upper case)"
             )
         pending: list[_Open] = []
-        site, _ = (mb.site, mb.site_source) if mb.site else self.table.site_of(mb.home_server)
-        home = mb.home_server or "?"
-        if site is None:
-            hint = f" (give --site {mb.home_server}=SITE)" if mb.home_server else ""
-            pending.append(_Open("home-site-unknown", f"home server {home} is in no known site{hint}"))
+        site = self._home_site(mb, pending)
         route = self._route(primary.domain)
         ims = self._ims(route, site, pending, primary)
-        if ims is not None and site is not None and ims.site is not None and _same(ims.site, site):
+        if ims is not None and _same(ims.site, site):
             return UserVerdict(
                 mb,
                 Verdict.SAFE,
@@ -115,28 +129,9 @@ class Checker:
         site_proxy, no_proxy = self._site_proxy(mb, primary, site, pending)
         if no_proxy:
             return UserVerdict(mb, Verdict.SAFE, "no-site-proxy", no_proxy, route, ims)
-        if ims is not None and ims.build is None:
-            pending.append(
-                _Open(
-                    "build-unknown",
-                    f"{primary.domain} routes to {ims.server} (site {ims.site or '?'}), whose IMS build is not known "
-                    f"(give --ims {ims.host}=BUILD, or its logs with --logs)",
-                )
-            )
-        elif ims is not None and ims.build is not None:
-            label, has_bug = self._status(ims.build)
-            if has_bug is False:
-                return UserVerdict(
-                    mb,
-                    Verdict.SAFE,
-                    "fixed-build",
-                    f"primary {primary.domain} routes to {ims.server} (site {ims.site or '?'}), whose IMS {label}",
-                    route,
-                    ims,
-                    site_proxy,
-                )
-            if has_bug is None:
-                pending.append(_Open("build-not-5x", f"{ims.server} runs {label}: not an Exchange 5.0/5.5 IMS build"))
+        fixed = self._fixed(primary, ims, pending)
+        if fixed:
+            return UserVerdict(mb, Verdict.SAFE, "fixed-build", fixed, route, ims, site_proxy)
         if pending:
             return UserVerdict(mb, Verdict.UNKNOWN, pending[0].code, pending[0].reason, route, ims, site_proxy)
         assert ims is not None and ims.build is not None  # every condition held
@@ -145,11 +140,41 @@ class Checker:
             Verdict.AT_RISK,
             "q178436",
             f"primary {primary.domain} routes to {ims.server} (site {ims.site}, IMS {ims.build} < "
-            f"{fixed_build(ims.build)}); home server {home} is in site {site}; site proxy {site_proxy} exists",
+            f"{fixed_build(ims.build)}); home server {mb.home_server or '?'} is in site {site}; "
+            f"site proxy {site_proxy} exists",
             route,
             ims,
             site_proxy,
         )
+
+    def _home_site(self, mb: Mailbox, pending: list[_Open]) -> str | None:
+        """The user's home site: the export's word, else the site the table puts the home server in."""
+        site, _ = (mb.site, mb.site_source) if mb.site else self.table.site_of(mb.home_server)
+        if site is None:
+            hint = f" (give --site {mb.home_server}=SITE)" if mb.home_server else ""
+            home = mb.home_server or "?"
+            pending.append(_Open("home-site-unknown", f"home server {home} is in no known site{hint}"))
+        return site
+
+    def _fixed(self, primary: Proxy, ims: Ims | None, pending: list[_Open]) -> str:
+        """The safe reason when the IMS's build has the fix; '' otherwise (an unknown or odd build is open)."""
+        if ims is None:
+            return ""
+        if ims.build is None:
+            pending.append(
+                _Open(
+                    "build-unknown",
+                    f"{primary.domain} routes to {ims.server} (site {ims.site or '?'}), whose IMS build is not known "
+                    f"(give --ims {ims.host}=BUILD, or its logs with --logs)",
+                )
+            )
+            return ""
+        label, has_bug = self._status(ims.build)
+        if has_bug is False:
+            return f"primary {primary.domain} routes to {ims.server} (site {ims.site or '?'}), whose IMS {label}"
+        if has_bug is None:
+            pending.append(_Open("build-not-5x", f"{ims.server} runs {label}: not an Exchange 5.0/5.5 IMS build"))
+        return ""
 
     def _ims(self, route: Route | None, site: str | None, pending: list[_Open], primary: Proxy) -> Ims | None:
         """The IMS the primary domain routes to: of several best MX hosts, one in another site, unfixed first."""
@@ -193,21 +218,13 @@ class Checker:
         for p in mb.smtp:
             if p is primary or p.domain == primary.domain:
                 continue
-            route = self._route(p.domain)
-            found = [self._find(h) for h in route.hosts] if route else []
-            if any(i is not None and _same(i.site, site) for i in found):
+            place, where = self._proxy_place(mb, p, site)
+            if place == "own":
                 return p.address, ""
-            if site is not None and found and all(i is not None and i.site is not None for i in found):
-                # The route is known and leads to other sites: whatever the name says, not the user's site.
-                where = ", ".join(sorted({f"{i.server} in {i.site}" for i in found if i is not None}))
+            if place == "elsewhere":
                 elsewhere.append(f"{p.address} routes to {where}")
-                continue
-            label = p.domain.split(".", 1)[0]
-            # No route known: site addressing names the domain after the server or the site
-            # (user2@imc2.company.com, user2@west.company.com).
-            if (mb.home_server and label.upper() == mb.home_server) or _same(label, site):
-                return p.address, ""
-            undecided.append(p.address)
+            else:
+                undecided.append(p.address)
         if undecided:
             pending.append(
                 _Open(
@@ -220,3 +237,16 @@ class Checker:
         if elsewhere:
             return None, f"no site-specific proxy: {'; '.join(elsewhere)}, not the user's site {site}"
         return None, f"no secondary SMTP proxy outside {primary.domain}"
+
+    def _proxy_place(self, mb: Mailbox, proxy: Proxy, site: str | None) -> tuple[_Place, str]:
+        """Where a secondary proxy's mail goes: ("own", ''), ("elsewhere", the hosts and sites) or ("undecided", '')."""
+        route = self._route(proxy.domain)
+        found = [self._find(h) for h in route.hosts] if route else []
+        if any(i is not None and _same(i.site, site) for i in found):
+            return "own", ""
+        if site is not None and found and all(i is not None and i.site is not None for i in found):
+            # The route is known and leads to other sites: whatever the name says, not the user's site.
+            return "elsewhere", ", ".join(sorted({f"{i.server} in {i.site}" for i in found if i is not None}))
+        if _named_for_site(proxy.domain, mb.home_server, site):
+            return "own", ""
+        return "undecided", ""

@@ -75,19 +75,9 @@ def read_csv(
             continue
         rows += 1
         loc = Location(path, start)
-        if len(row) < len(header):
-            missing = ", ".join(h for h in names[len(row) :] if h) or "?"
-            issues.append(ParseIssue(loc, "short-row", f"{len(row)} of {len(header)} fields (missing: {missing})"))
-            if not any(k in PROXIES for k in header[: len(row)]):
-                continue
-        elif len(row) > len(header):
-            issues.append(ParseIssue(loc, "long-row", f"{len(row)} fields for {len(header)} columns; extra ignored"))
-        fields: dict[str, list[str]] = {}
-        for key, cell in zip(header, row, strict=False):  # short rows were reported above
-            if key in PROXIES:
-                fields.setdefault(key, []).extend(split_values(cell, sep))
-            else:
-                fields.setdefault(key, []).append(cell)
+        if not _fits(loc, row, header, names, issues):
+            continue
+        fields = _fields(header, row, sep)
         got = build_mailbox(loc, fields, fmt, issues)
         if isinstance(got, Mailbox):
             mailboxes.append(got)
@@ -95,6 +85,28 @@ def read_csv(
             skipped[got] += 1
     info = ExportFile(path, fmt, rows=rows, mailboxes=len(mailboxes), skipped=tuple(sorted(skipped.items())))
     return mailboxes, info
+
+
+def _fits(loc: Location, row: list[str], header: list[str], names: list[str], issues: list[ParseIssue]) -> bool:
+    """Whether a row is read: a short or long one is a parse issue, and a short one without its proxies is skipped."""
+    if len(row) < len(header):
+        missing = ", ".join(h for h in names[len(row) :] if h) or "?"
+        issues.append(ParseIssue(loc, "short-row", f"{len(row)} of {len(header)} fields (missing: {missing})"))
+        return any(k in PROXIES for k in header[: len(row)])
+    if len(row) > len(header):
+        issues.append(ParseIssue(loc, "long-row", f"{len(row)} fields for {len(header)} columns; extra ignored"))
+    return True
+
+
+def _fields(header: list[str], row: list[str], sep: str) -> dict[str, list[str]]:
+    """A row's cells by column key; a proxy cell holds several values, split at `sep`."""
+    fields: dict[str, list[str]] = {}
+    for key, cell in zip(header, row, strict=False):  # short rows were reported by _fits
+        if key in PROXIES:
+            fields.setdefault(key, []).extend(split_values(cell, sep))
+        else:
+            fields.setdefault(key, []).append(cell)
+    return fields
 
 
 def _after_lines(text: str, n: int) -> str:

@@ -66,22 +66,7 @@ def build_mailbox(
     skipped = mailbox_class(fields.get(next((k for k in OBJECT_CLASS if k in fields), ""), ()))
     if skipped is not None:
         return skipped
-    proxies: list[Proxy] = []
-    seen: set[str] = set()
-    for value in (v for k in PROXIES for v in fields.get(k, ())):
-        proxy, why = parse_proxy(value)
-        if proxy is None:
-            issues.append(ParseIssue(location, "bad-proxy", f"proxy address ignored: {why}", value[:200]))
-        elif proxy.raw.lower() not in seen:
-            seen.add(proxy.raw.lower())
-            proxies.append(proxy)
-    primary_col = _first(fields, PRIMARY)
-    if primary_col and not any(p.kind == "SMTP" and p.primary for p in proxies):
-        # Only a `mail`/PrimarySmtpAddress column says which address is the reply address.
-        proxy, _ = parse_proxy("SMTP:" + primary_col.removeprefix("SMTP:").removeprefix("smtp:"))
-        if proxy is not None:
-            proxies = [p for p in proxies if p.address.lower() != proxy.address.lower() or p.kind != "SMTP"]
-            proxies.insert(0, proxy)
+    proxies = _with_primary_column(_proxies(location, fields, issues), _first(fields, PRIMARY))
     home_value = _first(fields, HOME)
     home = dn_server(home_value) if home_value else None
     site, source = _site(home_value, _first(fields, CONTAINER), proxies, location, issues)
@@ -96,6 +81,31 @@ def build_mailbox(
         proxies=tuple(proxies),
         export_format=fmt,
     )
+
+
+def _proxies(location: Location, fields: Mapping[str, Sequence[str]], issues: list[ParseIssue]) -> list[Proxy]:
+    """The entry's proxy addresses in order, each once (case aside); bad ones become parse issues."""
+    proxies: list[Proxy] = []
+    seen: set[str] = set()
+    for value in (v for k in PROXIES for v in fields.get(k, ())):
+        proxy, why = parse_proxy(value)
+        if proxy is None:
+            issues.append(ParseIssue(location, "bad-proxy", f"proxy address ignored: {why}", value[:200]))
+        elif proxy.raw.lower() not in seen:
+            seen.add(proxy.raw.lower())
+            proxies.append(proxy)
+    return proxies
+
+
+def _with_primary_column(proxies: list[Proxy], primary_col: str) -> list[Proxy]:
+    """`proxies` with the primary column's address first as the primary SMTP proxy, when none is marked so."""
+    if not primary_col or any(p.kind == "SMTP" and p.primary for p in proxies):
+        return proxies
+    # Only a `mail`/PrimarySmtpAddress column says which address is the reply address.
+    proxy, _ = parse_proxy("SMTP:" + primary_col.removeprefix("SMTP:").removeprefix("smtp:"))
+    if proxy is None:
+        return proxies
+    return [proxy, *(p for p in proxies if p.address.lower() != proxy.address.lower() or p.kind != "SMTP")]
 
 
 def _site(

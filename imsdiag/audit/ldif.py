@@ -59,6 +59,7 @@ def read_ldif(path: str, text: str, issues: list[ParseIssue]) -> tuple[list[Mail
 
 
 def _records(path: str, text: str, issues: list[ParseIssue]) -> Iterator[tuple[int, dict[str, list[str]]]]:
+    """(first line, values by attribute key) per record; lines that cannot be read become parse issues."""
     fields: dict[str, list[str]] = {}
     start = 0
     for n, line in _logical_lines(text):
@@ -79,20 +80,26 @@ def _records(path: str, text: str, issues: list[ParseIssue]) -> Iterator[tuple[i
             continue
         if key == "dn" and not fields:
             start = n
-        if kind == "::":
-            decoded = _base64(value, Location(path, n), issues)
-            if decoded is None:
-                continue
-            value = decoded
-        elif kind == ":<":
-            issues.append(ParseIssue(Location(path, n), "ldif-url", "value given by URL, not read", line[:200]))
+        decoded = _value(kind, value, line, Location(path, n), issues)
+        if decoded is None:
             continue
+        value = decoded
         if not fields and key != "dn":
             issues.append(ParseIssue(Location(path, n), "bad-ldif-line", "record does not start with dn:", line[:200]))
             start = n
         fields.setdefault(key, []).append(value)
     if fields:
         yield start, fields
+
+
+def _value(kind: str, value: str, line: str, loc: Location, issues: list[ParseIssue]) -> str | None:
+    """The value as written (`:`), decoded (`::`), or None with an issue when it cannot be read (`:<` URLs)."""
+    if kind == "::":
+        return _base64(value, loc, issues)
+    if kind == ":<":
+        issues.append(ParseIssue(loc, "ldif-url", "value given by URL, not read", line[:200]))
+        return None
+    return value
 
 
 def _base64(value: str, loc: Location, issues: list[ParseIssue]) -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..models import ParseIssue
-from ..rules.q178436 import FIXED_BUILDS, build_status
+from ..rules.ims import FIXED_BUILDS, build_status
 from .check import fixed_build
 from .records import ExportFile, Ims, UserVerdict, Verdict
 

@@ -65,13 +65,8 @@ def read_zone(path: str) -> tuple[list[ZoneRecord], list[ParseIssue]]:
     owner: str | None = None
     for n, blank, tokens in _entries(text):
         loc = Location(path, n)
-        head = tokens[0].upper()
-        if head == "$ORIGIN" and len(tokens) > 1:
-            origin = absolute(tokens[1] if tokens[1].endswith(".") else tokens[1] + ".", None)
-            continue
-        if head.startswith("$"):
-            if head == "$INCLUDE":
-                issues.append(ParseIssue(loc, "zone-include", "$INCLUDE not followed: give that file with --zone too"))
+        if tokens[0].startswith("$"):
+            origin = _directive(tokens, origin, loc, issues)
             continue
         if not blank:
             owner = absolute(tokens[0], origin)
@@ -79,24 +74,42 @@ def read_zone(path: str) -> tuple[list[ZoneRecord], list[ParseIssue]]:
         if owner is None:
             issues.append(ParseIssue(loc, "bad-zone-line", "record without an owner name", " ".join(tokens)[:200]))
             continue
-        # [TTL] [class] or [class] [TTL] before the type.
-        while tokens and (tokens[0].upper() in _CLASSES or _TTL.match(tokens[0])):
-            tokens = tokens[1:]
-        if not tokens:
-            issues.append(ParseIssue(loc, "bad-zone-line", "no record type", owner))
-            continue
-        rtype, rdata = tokens[0].upper(), tokens[1:]
-        if rtype in _OTHER_TYPES:
-            continue
-        if rtype not in TYPES:
-            issues.append(ParseIssue(loc, "bad-zone-line", f"unknown record type {rtype}", " ".join(tokens)[:200]))
-            continue
-        record = _record(loc, owner, rtype, rdata, origin)
-        if record is None:
-            issues.append(ParseIssue(loc, "bad-zone-line", f"{rtype} record without its data", " ".join(tokens)[:200]))
-        else:
+        record = _typed_record(loc, owner, tokens, origin, issues)
+        if record is not None:
             records.append(record)
     return records, issues
+
+
+def _directive(tokens: list[str], origin: str | None, loc: Location, issues: list[ParseIssue]) -> str | None:
+    """The origin after a `$` line: `$ORIGIN` sets it; `$INCLUDE` is reported, not followed; `$TTL` changes nothing."""
+    head = tokens[0].upper()
+    if head == "$ORIGIN" and len(tokens) > 1:
+        return absolute(tokens[1] if tokens[1].endswith(".") else tokens[1] + ".", None)
+    if head == "$INCLUDE":
+        issues.append(ParseIssue(loc, "zone-include", "$INCLUDE not followed: give that file with --zone too"))
+    return origin
+
+
+def _typed_record(
+    loc: Location, owner: str, tokens: list[str], origin: str | None, issues: list[ParseIssue]
+) -> ZoneRecord | None:
+    """The record after its owner name, or None: a type not kept, or one that cannot be read (an issue)."""
+    # [TTL] [class] or [class] [TTL] before the type.
+    while tokens and (tokens[0].upper() in _CLASSES or _TTL.match(tokens[0])):
+        tokens = tokens[1:]
+    if not tokens:
+        issues.append(ParseIssue(loc, "bad-zone-line", "no record type", owner))
+        return None
+    rtype, rdata = tokens[0].upper(), tokens[1:]
+    if rtype in _OTHER_TYPES:
+        return None
+    if rtype not in TYPES:
+        issues.append(ParseIssue(loc, "bad-zone-line", f"unknown record type {rtype}", " ".join(tokens)[:200]))
+        return None
+    record = _record(loc, owner, rtype, rdata, origin)
+    if record is None:
+        issues.append(ParseIssue(loc, "bad-zone-line", f"{rtype} record without its data", " ".join(tokens)[:200]))
+    return record
 
 
 def _record(loc: Location, owner: str, rtype: str, rdata: list[str], origin: str | None) -> ZoneRecord | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,9 @@ from ..errors import ExitCode
 from ..models import Severity
 from ..params import AUDIT_FORMAT, IMS_BUILD, MX, SEPARATOR, SERVER_SITE
 from .common import FAIL_ON, check_engine, engine_options, load_run_config, report_stream, run_settings
+
+if TYPE_CHECKING:  # the audit package is imported when the command runs, not when the CLI starts
+    from ..audit.summary import AuditResult
 
 AUDIT_EXIT_CODES_HELP = """\b
 Exit codes:
@@ -120,7 +123,6 @@ def audit_cmd(
         resolve_target(output, "report", inputs, False)
     run = run_settings(ctx, cfg, paths=tuple(logs))
     check_engine(ctx, run)
-    scan_settings = run.scan if logs else None
     settings = AuditSettings(
         exports=exports,
         zones=zones,
@@ -129,15 +131,10 @@ def audit_cmd(
         sites=(*(cfg.site or ()), *sites),
         logs=logs,
         separator=separator,
-        scan=scan_settings,
+        scan=run.scan if logs else None,
     )
     result = audit(settings)
-    code = ExitCode.OK
-    if fail_on != "never":
-        threshold = Severity(fail_on).rank
-        severe = (v.verdict.severity for v in result.verdicts)
-        code = ExitCode.FINDINGS if any(s is not None and s.rank >= threshold for s in severe) else ExitCode.OK
-    decided = decide(ctx, code)
+    decided = decide(ctx, _exit_code(result, fail_on))
     options = ReportOptions(
         color="never" if output else color, verbose=verbose, fail_on=fail_on, tool_version=__version__
     )
@@ -149,3 +146,12 @@ def audit_cmd(
             err=True,
         )
     ctx.exit(decided)
+
+
+def _exit_code(result: AuditResult, fail_on: str) -> ExitCode:
+    """FINDINGS when a mailbox's verdict is at least as severe as --fail-on (at risk = error, unknown = warning)."""
+    if fail_on == "never":
+        return ExitCode.OK
+    threshold = Severity(fail_on).rank
+    severe = (v.verdict.severity for v in result.verdicts)
+    return ExitCode.FINDINGS if any(s is not None and s.rank >= threshold for s in severe) else ExitCode.OK

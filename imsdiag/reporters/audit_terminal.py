@@ -115,6 +115,24 @@ def _issues(result: AuditResult, console: Console) -> None:
     console.print(table)
 
 
+def _summaries(result: AuditResult, console: Console) -> None:
+    """The IMS and site tables, the fix and workaround when a mailbox is at risk, and the audit's notes."""
+    if result.ims:
+        console.print()
+        console.print(heading("IMS that primary domains route to (most users at risk first)"))
+        console.print(_ims_table(result))
+    if result.sites:
+        console.print()
+        console.print(heading("Home sites"))
+        console.print(_sites_table(result))
+    if result.count(Verdict.AT_RISK):
+        console.print()
+        console.print(Text("Fix: ", style="bold") + Text(result.fix))
+        console.print(Text("Workaround: ", style="bold") + Text(result.workaround))
+    for note in result.notes:
+        console.print(Text(safe_text(note, 500), style="muted"))
+
+
 class AuditTerminalReporter(Reporter[AuditResult]):
     """People's report: at-risk and unknown users (every user with -v), the IMS and site summaries, fix, workaround."""
 
@@ -129,34 +147,25 @@ class AuditTerminalReporter(Reporter[AuditResult]):
         console.print(_patch_line(result))
         read = ", ".join(f"{safe_text(f.path, 300)} ({f.format or 'not an export'})" for f in result.files)
         console.print(Text(f"Read: {read}", style="muted"))
-        listed = [v for v in result.verdicts if self.options.verbose or v.verdict is not Verdict.SAFE]
-        # At risk first: with thousands of mailboxes the screen shows those, and the CSV or JSON has them all.
-        listed.sort(key=lambda v: _ORDER[v.verdict])
-        shown = listed if self.options.verbose >= 2 else listed[:MAX_ROWS]
-        if shown:
-            console.print()
-            title = "Mailboxes" if self.options.verbose else "Mailboxes at risk or unknown (-v shows the safe ones too)"
-            console.print(heading(title, len(shown), len(listed)))
-            console.print(_users_table(shown))
-            if len(shown) < len(listed):
-                more = (
-                    f"{len(listed) - len(shown):,} more: -vv lists them all, --format csv or json gives every mailbox"
-                )
-                console.print(Text(more, style="muted"))
-        if result.ims:
-            console.print()
-            console.print(heading("IMS that primary domains route to (most users at risk first)"))
-            console.print(_ims_table(result))
-        if result.sites:
-            console.print()
-            console.print(heading("Home sites"))
-            console.print(_sites_table(result))
-        if result.count(Verdict.AT_RISK):
-            console.print()
-            console.print(Text("Fix: ", style="bold") + Text(result.fix))
-            console.print(Text("Workaround: ", style="bold") + Text(result.workaround))
-        for note in result.notes:
-            console.print(Text(safe_text(note, 500), style="muted"))
+        self._mailboxes(result, console)
+        _summaries(result, console)
         if result.issue_total:
             console.print()
             _issues(result, console)
+
+    def _mailboxes(self, result: AuditResult, console: Console) -> None:
+        """The mailboxes at risk or unknown (every one with -v), at most MAX_ROWS of them unless -vv."""
+        verbose = self.options.verbose
+        listed = [v for v in result.verdicts if verbose or v.verdict is not Verdict.SAFE]
+        # At risk first: with thousands of mailboxes the screen shows those, and the CSV or JSON has them all.
+        listed.sort(key=lambda v: _ORDER[v.verdict])
+        shown = listed if verbose >= 2 else listed[:MAX_ROWS]
+        if not shown:
+            return
+        console.print()
+        title = "Mailboxes" if verbose else "Mailboxes at risk or unknown (-v shows the safe ones too)"
+        console.print(heading(title, len(shown), len(listed)))
+        console.print(_users_table(shown))
+        if len(shown) < len(listed):
+            more = f"{len(listed) - len(shown):,} more: -vv lists them all, --format csv or json gives every mailbox"
+            console.print(Text(more, style="muted"))

@@ -139,6 +139,18 @@ def _loop_facts(lv: LoopView) -> list[tuple[str, str]]:
     return facts
 
 
+def _chains(expl: Explanation) -> list[dict[str, Any]]:
+    """The message's own Received chain, then each returned original's."""
+    chains = []
+    if expl.chain is not None:
+        src = f" ({expl.chain_location})" if expl.chain_location else ""
+        chains.append(chain_view(f"Received chain, oldest hop first{src}", expl.chain))
+    for n, chain in enumerate(expl.embedded, 1):
+        which = f" {n}" if len(expl.embedded) > 1 else ""
+        chains.append(chain_view(f"Returned original{which}: its own Received chain, oldest hop first", chain))
+    return chains
+
+
 def explain_context(expl: Explanation, tool_version: str) -> dict[str, Any]:
     """Everything explain.html.j2 shows, worded."""
     prefix = common_folder([s.event.location.path for s in expl.sightings])
@@ -147,13 +159,6 @@ def explain_context(expl: Explanation, tool_version: str) -> dict[str, Any]:
         (s.event.server or "?", s.event.time, f"#{i} {r.time} {r.direction} {r.envelope}")
         for i, (s, r) in enumerate(zip(expl.sightings, rows, strict=True), 1)
     ]
-    chains = []
-    if expl.chain is not None:
-        src = f" ({expl.chain_location})" if expl.chain_location else ""
-        chains.append(chain_view(f"Received chain, oldest hop first{src}", expl.chain))
-    for n, chain in enumerate(expl.embedded, 1):
-        which = f" {n}" if len(expl.embedded) > 1 else ""
-        chains.append(chain_view(f"Returned original{which}: its own Received chain, oldest hop first", chain))
     servers = sorted({m.server for m in expl.matches if m.server})
     return {
         "expl": expl,
@@ -167,7 +172,7 @@ def explain_context(expl: Explanation, tool_version: str) -> dict[str, Any]:
             {"view": finding_view(lv.finding, f"loop-{i}"), "facts": _loop_facts(lv)}
             for i, lv in enumerate(expl.loops, 1)
         ],
-        "chains": chains,
+        "chains": _chains(expl),
         "headroom_passes": any(h.remaining_passes is not None for h in expl.headroom),
         "headroom_note": Q178436_NOTE if any(f.rule_id == "Q178436" for f in expl.findings) else "",
         "findings": [finding_view(f, f"finding-{i}") for i, f in enumerate(expl.findings, 1)],

@@ -168,39 +168,17 @@ class _EximBlocks:
             yield LogSpan(self.ctx.loc(first + 1), offset, len(block), None, 0, self.ctx.year_hint, ids)
 
     def _odd_lines(self, body: bytes, text: str) -> list[int] | None:
-        """Offsets (of the newline before each) of the lines the full parser reads; None when too many."""
+        """Offsets (of the newline before each) of the lines the full parser reads; None when too many.
+
+        Called once per block, so its three searches can be functions at no cost; each returns False past MAX_ODD.
+        """
         odd: set[int] = set()
-        for m in _UNSTAMPED.finditer(text):
-            odd.add(m.start())
-            if len(odd) > MAX_ODD:
-                return None
-        if not body.isascii() or b"\x00" in body:
-            char = _ODD_CHAR.search(text)
-            while char is not None:
-                odd.add(text.rfind("\n", 0, char.start()))
-                if len(odd) > MAX_ODD:
-                    return None
-                end = text.find("\n", char.start())
-                char = _ODD_CHAR.search(text, end) if end >= 0 else None
-        low = body.lower()
-        for hint in _HINTS:
-            at = low.find(hint)
-            while at >= 0:
-                # `op` stands for `hop` and `loop` (one pass over the block instead of two).
-                if hint == b"op" and low[at - 1 : at] != b"h" and low[at - 2 : at] != b"lo":
-                    at = low.find(hint, at + 2)
-                    continue
-                start = text.rfind("\n", 0, at + 1)  # `at` is an offset in body, one less than in text
-                if start not in odd:
-                    line = _EVENT.match(text, start)
-                    if line is None or line[5] in _CLASSIFIED:  # other lines and failures: the full parser classifies
-                        odd.add(start)
-                        if len(odd) > MAX_ODD:
-                            return None
-                end = low.find(b"\n", at)
-                if end < 0:
-                    break
-                at = low.find(hint, end)
+        if not _add_unstamped(text, odd):
+            return None
+        if (not body.isascii() or b"\x00" in body) and not _add_not_ascii(text, odd):
+            return None
+        if not _add_hinted(body, text, odd):
+            return None
         return sorted(odd)
 
     def _walk(self, text: str, first: int, lines: int, odd: list[int]) -> Iterator[Record | EventTally]:
@@ -239,13 +217,16 @@ class _EximBlocks:
             lineno += text.count("\n", pos, start)
             pos = start
             yield from self._full_line(_line_bytes(text, pos), lineno + 1)
-        while k < n_odd:
-            lineno += text.count("\n", pos, odd[k])
-            pos = odd[k]
-            yield from self._full_line(_line_bytes(text, pos), lineno + 1)
-            k += 1
+        yield from self._odd_after(text, pos, lineno, odd[k:])
         # The lines neither walked nor read by the full parser are `other` lines without loop text.
         self.ctx.count("other", lines - walked - n_odd)
+
+    def _odd_after(self, text: str, pos: int, lineno: int, odd: list[int]) -> Iterator[Record | EventTally]:
+        """The `odd` lines after the block's last message-id line, by the full parser (`_walk`'s end, once a block)."""
+        for start in odd:
+            lineno += text.count("\n", pos, start)
+            pos = start
+            yield from self._full_line(_line_bytes(text, pos), lineno + 1)
 
     def _time(self, date: str, ms: str | None, zone: str | None) -> tuple[datetime | None, TimeQuality]:
         """`_EximReader.convert`, remembered; from the stamp's minute when the whole minute has one UTC offset."""
@@ -337,6 +318,51 @@ class _EximBlocks:
         first = body.split(" ", 2)[0].rstrip(":")
         self.tally.add(when[0], when[1], facts, (state.sender, self._address(first)))
         return True
+
+
+def _add_unstamped(text: str, odd: set[int]) -> bool:
+    """`odd` plus the lines `exim._LINE` does not read; False past MAX_ODD."""
+    for m in _UNSTAMPED.finditer(text):
+        odd.add(m.start())
+        if len(odd) > MAX_ODD:
+            return False
+    return True
+
+
+def _add_not_ascii(text: str, odd: set[int]) -> bool:
+    """`odd` plus the lines with a character that is not ASCII, or a NUL; False past MAX_ODD."""
+    char = _ODD_CHAR.search(text)
+    while char is not None:
+        odd.add(text.rfind("\n", 0, char.start()))
+        if len(odd) > MAX_ODD:
+            return False
+        end = text.find("\n", char.start())
+        char = _ODD_CHAR.search(text, end) if end >= 0 else None
+    return True
+
+
+def _add_hinted(body: bytes, text: str, odd: set[int]) -> bool:
+    """`odd` plus the lines with loop text (`_HINTS`) the walk cannot sum up; False past MAX_ODD."""
+    low = body.lower()
+    for hint in _HINTS:
+        at = low.find(hint)
+        while at >= 0:
+            # `op` stands for `hop` and `loop` (one pass over the block instead of two).
+            if hint == b"op" and low[at - 1 : at] != b"h" and low[at - 2 : at] != b"lo":
+                at = low.find(hint, at + 2)
+                continue
+            start = text.rfind("\n", 0, at + 1)  # `at` is an offset in body, one less than in text
+            if start not in odd:
+                line = _EVENT.match(text, start)
+                if line is None or line[5] in _CLASSIFIED:  # other lines and failures: the full parser classifies
+                    odd.add(start)
+                    if len(odd) > MAX_ODD:
+                        return False
+            end = low.find(b"\n", at)
+            if end < 0:
+                break
+            at = low.find(hint, end)
+    return True
 
 
 def _note_ids(m: re.Match[str], ids: dict[tuple[str, str], None]) -> None:

@@ -57,11 +57,13 @@ class TallyBuilder:
         server = facts[1]
         if server:
             self.servers[server] = self.servers.get(server, 0) + 1
+        else:
+            server = ""  # the times key's spelling of no server
         if when is not None:
             if (self._since and when < self._since) or (self._until and when > self._until):
                 self.outside += 1
                 return
-            key = (when, server or "", quality is TimeQuality.ZONE_ASSUMED)
+            key = (when, server, quality is TimeQuality.ZONE_ASSUMED)
             self.times[key] = self.times.get(key, 0) + 1
         if facts not in self.peers and facts not in self._sent_peers:
             self.peers[facts] = None
