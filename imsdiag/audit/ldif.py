@@ -13,7 +13,7 @@ from .entries import build_mailbox, norm_key
 from .records import ExportFile, Mailbox
 
 LDIF = "ldif"
-_ATTR = re.compile(r"^([A-Za-z][A-Za-z0-9;.-]*)(::?|:<)\s?(.*)$")
+_ATTR = re.compile(r"^([A-Za-z][A-Za-z0-9;.-]*)(:<|::?)\s?(.*)$")
 
 
 def looks_like_ldif(text: str) -> bool:

@@ -148,6 +148,14 @@ def test_ldif_bad_base64_and_bad_lines_are_issues(tmp_path: Path) -> None:
     assert [p.address for p in mb.smtp] == ["a@company.com"]
 
 
+def test_ldif_url_value_is_an_issue_not_a_proxy(tmp_path: Path) -> None:
+    # RFC 2849 `attr:< URL`: the value lives elsewhere; it must not be read as the text "< file:///...".
+    text = "dn: CN=A,DC=x\nproxyAddresses:< file:///etc/x\nproxyAddresses: SMTP:a@company.com\n"
+    (mb,), _, issues = read_export(write(tmp_path, text, "x.ldf"))
+    assert [(i.location.line, i.code) for i in issues] == [(2, "ldif-url")]
+    assert [p.address for p in mb.smtp] == ["a@company.com"] and len(mb.proxies) == 1
+
+
 def test_powershell_csv_type_line_bom_and_semicolons_inside_x400(tmp_path: Path) -> None:
     text = (
         "#TYPE Selected.Microsoft.ActiveDirectory.Management.ADUser\r\n"

@@ -130,7 +130,11 @@ class _SyslogBlocks:
             self.ctx.count("lines")
             yield from handle_line(text, lineno, self.ctx, self.years, self.handlers)
 
-    def _full_line(self, raw: bytes, lineno: int) -> Iterator[Record | EventTally]:
+    def _full_line(self, raw: bytes, lineno: int, qid: bytes = b"", rest: bytes = b"") -> Iterator[Record | EventTally]:
+        if self._span_ids is not None and qid and qid != b"NOQUEUE":
+            # The full parser may change a message's state (a Message-ID line with a loop hint in it)
+            # without making an event that would carry its ids.
+            self._note_ids(qid.decode("ascii"), rest.decode("ascii"))
         tally = self.tally.flush(lineno - 1)  # what came before keeps its place
         if tally is not None:
             yield tally
@@ -216,11 +220,7 @@ class _SyslogBlocks:
                         continue  # NOQUEUE: a reject without loop text
             if lines is None:
                 lines = body.split(b"\n")
-            if self._span_ids is not None and qid and qid != b"NOQUEUE":
-                # The full parser may change a message's state (a Message-ID line with a loop hint in it)
-                # without making an event that would carry its ids.
-                self._note_ids(qid.decode("ascii"), rest.decode("ascii"))
-            yield from self._full_line(lines[i], first + i + 1)
+            yield from self._full_line(lines[i], first + i + 1, qid, rest)
 
     def _note_ids(self, qid: str, rest: str) -> None:
         """The ids a queue-id line names, for its block's span: the queue id, a cleanup line's Message-ID (as
