@@ -121,7 +121,16 @@ _HOSTILE = [
     b"2019-01-11T06:54:52.628611+07:00 mx postfix/smtp[4]: 7E3F528BA7: to=<r@a.example>, status=sent\n",
     b"Dec 31 23:59:59 mx postfix/qmgr[3]: 7E3F528BA8: from=<q@a.example>, size=1, nrcpt=1 (queue active)\n",
     b"Jan  1 00:00:01 mx postfix/smtp[4]: 7E3F528BA8: to=<r@a.example>, relay=a.example[10.0.0.1]:25, status=sent\n",
-    b"Jan  1 00:00:02 mx postfix/qmgr[3]: 7E3F528BA8: removed",
+    # qmgr lines the extractor's `from=` shortcut must leave to `parse_fields` (or read the same way)
+    b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BA9: from=<a, status=x>, size=1, nrcpt=1 (queue active)\n",
+    b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAA: from=<>, size=2, nrcpt=1 (queue active) size=9\n",
+    b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAB: from=<e@a.example>, status=expired, returned to sender\n",
+    b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAC: from=<e@a.example>, size=, nrcpt=1 (queue active)\n",
+    b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAD: from=a=b@a.example, size=01, nrcpt=0 (queue active)\n",
+    b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAE: from=<cut, size=3, nrcpt=1 (queue active)\n",
+    b"Jan  1 00:00:04 mx postfix/local[6]: 7E3F528BAA: to=<p@a.example>, relay=local, status=sent (delivered)\n",
+    b"Jan  1 00:00:04 mx postfix/local[6]: 7E3F528BAD: to=<p@a.example>, relay=local, status=sent (delivered)\n",
+    b"Jan  1 00:00:04 mx postfix/qmgr[3]: 7E3F528BA8: removed",
 ]
 
 

@@ -87,6 +87,13 @@ def _to_and_relay(rest: str, end: int) -> tuple[str | None, str]:
     return to, ""
 
 
+_QUEUE_ACTIVE = re.compile(
+    r"from=(<[^>]{0,1000}>|[^,\s]{0,1000}), size=([^,\s]{0,1000}), nrcpt=([^,\s]{0,1000})"
+    r" \(queue active\)\Z"
+)
+"""qmgr's `from=<a>, size=N, nrcpt=N (queue active)`, read as `postfix.parse_fields` reads it: the same three
+fields, each value as its `_FIELD` takes it, and nothing after them with a `key=` or a `, status=`."""
+
 _UNSEEN = object()
 
 
@@ -360,14 +367,23 @@ class _SyslogBlocks:
         self, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
     ) -> None:
         """`PostfixHandler._qmgr_from`: an arrival (or an expiry) is an ordinary event."""
-        fields = parse_fields(rest)
-        state.sender = self._address(fields.get("from"))
-        state.size = to_int(fields.get("size")) or state.size
-        state.nrcpt = to_int(fields.get("nrcpt")) or state.nrcpt
-        if status_match(rest) is not None:
-            self.tally.add(when, quality, ("postfix", host, _UNKNOWN, None, None, None, None), (state.sender,))
-            return
-        if state.arrival_sent or "size" not in fields:
+        common = _QUEUE_ACTIVE.match(rest)
+        if common is not None:  # the usual line: its three fields, and no status
+            state.sender = self._address(common[1])
+            state.size = to_int(common[2]) or state.size
+            state.nrcpt = to_int(common[3]) or state.nrcpt
+        else:
+            fields = parse_fields(rest)
+            state.sender = self._address(fields.get("from"))
+            state.size = to_int(fields.get("size")) or state.size
+            state.nrcpt = to_int(fields.get("nrcpt")) or state.nrcpt
+            if status_match(rest) is not None:
+                facts = ("postfix", host, _UNKNOWN, None, None, None, None)
+                self.tally.add(when, quality, facts, (state.sender,))
+                return
+            if "size" not in fields:
+                return
+        if state.arrival_sent:
             return
         state.arrival_sent = True
         if state.origin == "bounce":
