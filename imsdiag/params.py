@@ -87,6 +87,26 @@ RULES = RuleNames("RULES", split_commas)
 """Comma-separated rule ids or slugs, checked later against the rules (an unknown one exits 3)."""
 
 
+_FISH_SPLIT = '(string split "," $completion)'
+
+
+def use_comma_safe_fish_completion() -> None:
+    """Make click's fish script keep a comma-separated value whole (`LOOP001,LOOP002`).
+
+    click answers fish with `plain,VALUE` lines and its fish script splits them at every comma, so fish
+    got `LOOP001` for `--select LOOP001,LOOP00` and offered nothing; splitting at the first comma only is
+    what bash and zsh already do. `main` calls this only when a shell asks for completion, so a program that
+    uses imsdiag as a library keeps click's own fish completion.
+    """
+
+    class CommaSafeFishComplete(click.shell_completion.FishComplete):
+        source_template = click.shell_completion.FishComplete.source_template.replace(
+            _FISH_SPLIT, _FISH_SPLIT.replace("split", "split -m 1")
+        )
+
+    click.shell_completion.add_completion_class(CommaSafeFishComplete, "fish")
+
+
 class LazyChoice(click.Choice):  # click 8.1 (the minimum) has no Choice[...] at run time
     """A choice among names a registry owns, looked up when first needed (not when the CLI is imported).
 

@@ -53,3 +53,23 @@ def test_shell_completion_offers_rule_ids_and_slugs() -> None:
         for line in subprocess.run(IMSDIAG, capture_output=True, text=True, env=env, check=True).stdout.split()
     ]
     assert ids == [f"LOOP00{n}" for n in range(1, 8)]
+
+
+def test_fish_completion_keeps_a_comma_separated_value_whole() -> None:
+    # click's fish script split `plain,LOOP001,LOOP002` at every comma: fish offered nothing after `LOOP001,`.
+    env = {**os.environ, "_IMSDIAG_COMPLETE": "fish_source"}
+    script = subprocess.run(IMSDIAG, capture_output=True, text=True, env=env, check=True).stdout
+    assert '(string split -m 1 "," $completion)' in script and '(string split "," ' not in script
+    if shutil.which("fish") is None:
+        return  # the script's text is checked; fish itself is not installed here
+    line = "imsdiag scan --select LOOP001,LOOP00"
+    # The completion script runs `imsdiag`: this interpreter's, first on PATH.
+    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"
+    out = subprocess.run(
+        ["fish", "--no-config", "-c", f"{script}\ncomplete -C '{line}'"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path},
+        check=True,
+    ).stdout
+    assert out.split() == [f"LOOP001,LOOP00{n}" for n in range(1, 8)]

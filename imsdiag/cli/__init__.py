@@ -5,12 +5,14 @@ One module per command (`scan_cmd`, `explain_cmd`, `rules_cmd`, `audit_cmd`); wh
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import click
 
 from .. import __version__
 from ..boundary import ImsdiagGroup
+from ..params import use_comma_safe_fish_completion
 from .audit_cmd import audit_cmd
 from .common import EXIT_CODES_HELP
 from .explain_cmd import explain_cmd
@@ -43,4 +45,6 @@ cli.add_command(audit_cmd)
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `imsdiag` and `python -m imsdiag`: runs the command and exits with its code."""
+    if os.environ.get("_IMSDIAG_COMPLETE"):  # a shell asks for completions or for its completion script
+        use_comma_safe_fish_completion()
     cli.main(args=list(argv) if argv is not None else None, prog_name="imsdiag")

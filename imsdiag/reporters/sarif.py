@@ -16,7 +16,6 @@ from .base import Reporter
 from .records import rule_infos, tool_dict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/imsdiag/imsdiag"
 FINGERPRINT_KEY = "imsdiagFingerprint/v1"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _ABSOLUTE = re.compile(r"(?:/|[A-Za-z]:/)")
@@ -112,7 +111,8 @@ def sarif_log(
 ) -> dict[str, Any]:
     """A SARIF 2.1.0 log of one run of imsdiag (`scan`'s and `audit`'s share it)."""
     tool = tool_dict(tool_version)
-    driver = {"name": tool["name"], "version": tool["version"], "informationUri": INFORMATION_URI, "rules": rules}
+    # No `informationUri`: imsdiag has no published home page, and a SARIF viewer would link to one.
+    driver = {"name": tool["name"], "version": tool["version"], "rules": rules}
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

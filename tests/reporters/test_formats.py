@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -210,11 +211,31 @@ def test_sarif_uses_rule_registry(result: ScanResult, monkeypatch: pytest.Monkey
     assert "**What it means.**" in q["help"]["markdown"]
     assert "What it means." in q["help"]["text"] and "**" not in q["help"]["text"]
     assert "helpUri" not in q
+    assert "informationUri" not in driver  # imsdiag has no published home page to link to
     # A site that publishes the rule docs gets links to them.
     monkeypatch.setenv("IMSDIAG_DOCS_URL", "https://wiki.example.com/imsdiag/rules")
     linked = json.loads(render(SarifReporter(OPTIONS), replace(result, rules=factories.rules())))
     q = linked["runs"][0]["tool"]["driver"]["rules"][0]
     assert q["helpUri"] == "https://wiki.example.com/imsdiag/rules#q178436-ims-receipt-loop"
+
+
+# The only addresses imsdiag may print or link to: ones that exist whoever runs it. Its own repository and
+# docs are not published (rule links come from IMSDIAG_DOCS_URL), and example.* hosts are examples.
+KNOWN_URLS = {
+    "https://json.schemastore.org/sarif-2.1.0.json",  # SARIF's schema, as GitHub's docs name it
+    "http://www.w3.org/2000/svg",  # the SVG namespace of the HTML report's drawings
+}
+
+
+def test_the_package_links_only_to_addresses_that_exist() -> None:
+    found = {
+        url
+        for path in (ROOT / "imsdiag").rglob("*")
+        if path.is_file() and path.suffix in {".py", ".j2", ".css"}
+        for url in re.findall(r"https?://[^\s\"'<>()`]+", path.read_text(encoding="utf-8"))
+        if not re.match(r"https?://([\w-]+\.)*example\.(com|org|net)\b", url)
+    }
+    assert found <= KNOWN_URLS, sorted(found - KNOWN_URLS)
 
 
 def _imports(path: Path) -> set[str]:
