@@ -221,6 +221,23 @@ def test_rules_listing_and_one_rule() -> None:
     assert "What it means" in shown and "**" not in shown and "\x1b[1m" in shown
 
 
+def test_each_rule_names_its_references_once_with_every_one_of_them() -> None:
+    import re
+
+    from imsdiag.rules import all_rules
+
+    for rule in all_rules():
+        shown = run("rules", rule.id).output
+        assert shown.count("References") == 1, rule.id
+        para = re.search(r"\*\*References\.\*\*(.*?)(?:\n\n|$)", rule.doc(), re.S)
+        if para is None:
+            continue
+        text = " ".join(para[1].split())
+        # The paragraph says what each reference is for; every reference the findings carry is in it.
+        missing = [ref for ref in rule.references if ref.split()[-1] not in text]
+        assert not missing, f"{rule.id}: {missing}"
+
+
 def test_module_entry_point() -> None:
     import subprocess
     import sys

@@ -43,7 +43,8 @@ def _print_rule_doc(rule_id: str, slug: str, severity: str, title: str, doc: str
 
     out = make_console()
     head = f"{rule_id}  {slug}  (default severity: {severity})"
-    refs = "References: " + ", ".join(references) if references else ""
+    # A rule's doc names its references with what each is for; the bare list is shown only when it does not.
+    refs = "References: " + ", ".join(references) if references and "**References.**" not in doc else ""
     if not out.is_terminal:
         click.echo("\n\n".join(p for p in (f"{head}\n{title}", doc, refs) if p))
         return

@@ -94,7 +94,8 @@ class HopLimitExceeded(_SignalRule):
     hop limit only makes the loop longer.
 
     **References.** RFC 5321 §6.3, Postfix hopcount_limit, Exim received_headers_max, Sendmail
-    MaxHopCount, Set-ReceiveConnector MaxHopCount, KB Q190021 (IMS routes to itself).
+    MaxHopCount, Set-ReceiveConnector MaxHopCount, KB Q190021 (IMS routes to itself), KB Q260247
+    (hop count exceeded, events 4098 and 4115).
 
     **Example.**
 
@@ -160,7 +161,8 @@ class LoopsBackToMyself(_SignalRule):
     accepted domain of the right type), or point the domain's MX at the host that really owns it.
     Postfix `best_mx_transport` is a last resort.
 
-    **References.** Postfix smtp_addr.c (loops back to myself), Exim FAQ Q0061, KB 324732.
+    **References.** Postfix mydestination and smtp_addr.c (loops back to myself), Exim FAQ Q0061, KB
+    324732.
 
     **Example.**
 
@@ -215,7 +217,7 @@ class ForwardingLoop(_SignalRule):
     named; remove the entry that points back (often an old forward to an address that is itself
     forwarded back).
 
-    **References.** Postfix delivered_hdr.c, local(8), RFC 5598 §4.3.2.
+    **References.** Postfix delivered_hdr.c, local(8) Delivered-To, RFC 5598 §4.3.2.
 
     **Example.**
 

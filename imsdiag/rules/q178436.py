@@ -73,8 +73,10 @@ class Q178436(Rule):
     receipts through IMS Properties → Queues (Q156063; never the Imcdata spool files, which Queue.dat
     indexes, Q239420) and the loop's copies in the archive folders (Q300931).
 
-    **References.** KB Q178436, Q189270, Q242221 (5.5 SP1 fix list), Q257618 (builds), Q300931
-    (archive folders safe to delete with the IMS stopped), Q170809 (archival fills the disk).
+    **References.** KB Q178436, Q189270, Q242221 (5.5 SP1 fix list), Q257618 (builds), Q156063 (clean
+    up through IMS Properties → Queues), Q239420 (never delete the Imcdata spool files), Q300931
+    (archive folders safe to delete with the IMS stopped), Q170809 (archival fills the disk); RFC 5321
+    §4.5.5 (the null reverse-path of a receipt).
 
     **Example.**
 
