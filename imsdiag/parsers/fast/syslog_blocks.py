@@ -378,8 +378,8 @@ class _SyslogBlocks:
             state.size = to_int(fields.get("size")) or state.size
             state.nrcpt = to_int(fields.get("nrcpt")) or state.nrcpt
             if status_match(rest) is not None:
-                facts = ("postfix", host, _UNKNOWN, None, None, None, None)
-                self.tally.add(when, quality, facts, (state.sender,))
+                expired = ("postfix", host, _UNKNOWN, None, None, None, None)
+                self.tally.add(when, quality, expired, (state.sender,))
                 return
             if "size" not in fields:
                 return
