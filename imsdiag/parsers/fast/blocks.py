@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from ..base import MAX_LINE
+from ...models import EventTally, LogSpan
+from ..base import MAX_LINE, ParseContext, Record
 
 BLOCK_SIZE = 1 << 20
 """Bytes read at a time: a block ends at the last newline in it, the rest is carried into the next one."""
@@ -96,3 +97,28 @@ def with_offsets(blocks: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
     for block in blocks:
         yield block, offset
         offset += len(block)
+
+
+class BlockWalker:
+    """An extractor's reading of one file: each block of whole lines walked, what blocks cannot take read by
+    the full parser, then what the file's handlers hold at its end."""
+
+    ctx: ParseContext
+
+    def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally | LogSpan]:
+        blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
+        for block, offset in with_offsets(blocks):
+            yield from self._block(block, offset)
+        if blocks.rest is not None:
+            yield from self._full(blocks.rest)  # type: ignore[arg-type]  # readline is all iter_lines uses
+        yield from self._finish()
+
+    def _block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
+        raise NotImplementedError
+
+    def _full(self, stream: BinaryIO) -> Iterator[Record | EventTally]:
+        raise NotImplementedError
+
+    def _finish(self) -> Iterator[Record]:
+        """What the file's handlers say at its end (messages still open): nothing unless a reader has handlers."""
+        return iter(())

@@ -15,7 +15,7 @@ from ..base import ParseContext, Record, iter_lines
 from ..common import OpenIds
 from ..exim import _HOST, _EximReader, _Msg, fields_of, recipients_of, size_of
 from ..postfix import next_id_of
-from .blocks import Blocks, with_offsets
+from .blocks import BlockWalker
 from .tally import TallyBuilder
 
 # `exim._LINE`'s stamp, spelt with [0-9]: the walk reads only ASCII lines, where `\d` means the same.
@@ -94,7 +94,7 @@ def extract_exim(
     return _EximBlocks(ctx).run(stream, block_size or BLOCK_SIZE)
 
 
-class _EximBlocks:
+class _EximBlocks(BlockWalker):
     """Per-file state: the full parser's reader (its open message ids are the walk's too), the tally."""
 
     def __init__(self, ctx: ParseContext) -> None:
@@ -108,13 +108,6 @@ class _EximBlocks:
         self._peers: dict[str, tuple[str | None, str | None, str | None]] = {}
         self._span_ids: dict[tuple[str, str], None] | None = {} if ctx.spans else None
         """The ids named on the lines of the block being walked, when the index is filled from this read."""
-
-    def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally | LogSpan]:
-        blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
-        for block, offset in with_offsets(blocks):
-            yield from self._block(block, offset)
-        if blocks.rest is not None:
-            yield from self._full(blocks.rest)  # type: ignore[arg-type]  # readline is all iter_lines uses
 
     # -- the full parser, for blocks and lines the walk does not read ---------------------------------
 

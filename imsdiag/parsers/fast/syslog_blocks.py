@@ -27,7 +27,7 @@ from ..postfix import (
 from ..postfix import _Msg as _State
 from ..postfix import _relay_of as relay_of
 from ..syslog import ProgramHandler, YearTracker, bsd_time, handle_line
-from .blocks import BLOCK_SIZE, Blocks, with_offsets
+from .blocks import BLOCK_SIZE, BlockWalker
 from .tally import TallyBuilder
 
 _NOT_SPACE = rb"[^\t-\r\x1c- "  # what `\S` of a str pattern leaves out, among ASCII bytes
@@ -97,7 +97,7 @@ fields, each value as its `_FIELD` takes it, and nothing after them with a `key=
 _UNSEEN = object()
 
 
-class _SyslogBlocks:
+class _SyslogBlocks(BlockWalker):
     """Per-file state: the handlers (shared with the full parser for the lines it reads), year and tally."""
 
     def __init__(self, ctx: ParseContext, handlers: Sequence[ProgramHandler]) -> None:
@@ -119,12 +119,7 @@ class _SyslogBlocks:
         self._span_ids: dict[tuple[str, str], None] | None = {} if ctx.spans else None
         """The ids named on the block's lines the walk read, when the index is filled from this read."""
 
-    def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally | LogSpan]:
-        blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
-        for block, offset in with_offsets(blocks):
-            yield from self._block(block, offset)
-        if blocks.rest is not None:
-            yield from self._full(blocks.rest)  # type: ignore[arg-type]  # readline is all iter_lines uses
+    def _finish(self) -> Iterator[Record]:
         for h in self.handlers:
             yield from h.finish()
 
@@ -239,7 +234,7 @@ class _SyslogBlocks:
             value = normalize_message_id(rest[len("message-id=") :].split(" ", 1)[0])
             if value:
                 ids[(value.lower(), "message_id")] = None
-        elif rest.startswith("to="):
+        elif rest.startswith("to=") and ("d as " in rest or "OK id=" in rest):  # what `next_id_of` looks for
             forwarded = next_id_of(rest)
             if forwarded:
                 ids[(forwarded.lower(), "next_id")] = None
@@ -295,14 +290,14 @@ class _SyslogBlocks:
         """
         handler = self.postfix
         assert handler is not None
+        rest = rest_raw.decode("ascii")
         if self._span_ids is not None:
-            self._note_ids(qid, rest_raw.decode("ascii"))
+            self._note_ids(qid, rest)
         if daemon == "bounce":
             return False  # bounce links make the candidates: the full parser's
-        if rest_raw == b"removed":
+        if rest == "removed":
             handler.open.pop(qid, None)
             return True
-        rest = rest_raw.decode("ascii")
         state = handler.open.get(qid)
         if state is None:
             state = handler.open.state(qid, when)
