@@ -86,7 +86,7 @@ from .common import (
     "-j",
     "--jobs",
     type=click.IntRange(1, max_jobs()),
-    help=f"Parse files in N processes, at most {max_jobs()} (4 per CPU) [number of CPUs].",
+    help=f"Parse files in N processes (each file is read by one), at most {max_jobs()} (4 per CPU) [number of CPUs].",
 )
 @engine_options
 @click.option(
