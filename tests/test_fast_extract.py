@@ -128,6 +128,7 @@ _HOSTILE = [
     b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAC: from=<e@a.example>, size=, nrcpt=1 (queue active)\n",
     b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAD: from=a=b@a.example, size=01, nrcpt=0 (queue active)\n",
     b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAE: from=<cut, size=3, nrcpt=1 (queue active)\n",
+    b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAF: from=<a, status=sent (x)>, size=4, nrcpt=1 (queue active)\n",
     b"Jan  1 00:00:04 mx postfix/local[6]: 7E3F528BAA: to=<p@a.example>, relay=local, status=sent (delivered)\n",
     b"Jan  1 00:00:04 mx postfix/local[6]: 7E3F528BAD: to=<p@a.example>, relay=local, status=sent (delivered)\n",
     b"Jan  1 00:00:04 mx postfix/qmgr[3]: 7E3F528BA8: removed",

@@ -362,7 +362,8 @@ class _SyslogBlocks(BlockWalker):
         self, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
     ) -> None:
         """`PostfixHandler._qmgr_from`: an arrival (or an expiry) is an ordinary event."""
-        common = _QUEUE_ACTIVE.match(rest)
+        # `, status=` inside the address (`from=<a, status=sent (x)>`) is a status to `status_match`.
+        common = _QUEUE_ACTIVE.match(rest) if ", status=" not in rest else None
         if common is not None:  # the usual line: its three fields, and no status
             state.sender = self._address(common[1])
             state.size = to_int(common[2]) or state.size
