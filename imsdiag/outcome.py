@@ -13,7 +13,7 @@ from .models import Event, EventTally, LogSpan, ParseIssue
 from .parsers import RECORDS_VERSION
 from .parsers.base import ScanRecord
 from .parsers.run import ParsedFile, Ticker, make_context, parse_input
-from .parsers.syslog import DATED_STAMPS
+from .parsers.syslog import DATED_STAMPS, LEAP_WINDOW_STAMPS
 from .result import ISSUE_EXAMPLES, FileStat
 from .settings import ScanSettings
 from .sources import InputFile
@@ -34,6 +34,9 @@ class FileOutcome:
     """What a `--jobs` worker's own index connection had to say: the parent shows it with its own."""
     dated_stamps: int = 0
     """Lines of a year-less format whose stamp carried its year anyway: such a file is never re-dated."""
+    leap_window_stamps: int = 0
+    """Year-less stamps from 28 February to 1 March: such a file is read again, not moved, into a year of other
+    leapness (see `syslog.LEAP_WINDOW_STAMPS`)."""
 
 
 class RecordSink(Protocol):
@@ -95,7 +98,14 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
         issues=sum(counts.values()),
         skipped_reason=pf.skipped_reason if pf.format is None else None,
     )
-    return FileOutcome(stat, corr, counts, examples, dated_stamps=pf.counters.get(DATED_STAMPS, 0))
+    return FileOutcome(
+        stat,
+        corr,
+        counts,
+        examples,
+        dated_stamps=pf.counters.get(DATED_STAMPS, 0),
+        leap_window_stamps=pf.counters.get(LEAP_WINDOW_STAMPS, 0),
+    )
 
 
 _WORKER_INDEX: dict[str | None, EventIndex] = {}

@@ -47,7 +47,9 @@ def redate(
 
     A log parsed with another year is moved there in memory (`Correlator.shifted_years`): no second
     read. It is read again only where moving could differ from reading: `--since`/`--until` (they filter
-    while reading), a zone with summer time, a leap day gained or lost, or stamps that carried a year.
+    while reading), a zone with summer time, stamps from 28 February to 1 March moved between a leap year and
+    another (29 February exists in one only, and a local stamp near midnight there falls on another UTC
+    day), or stamps that carried a year.
     """
     file_years: dict[str, int] = {}
     shifts: dict[str, int] = {}
@@ -63,7 +65,11 @@ def redate(
         file_years[o.stat.path] = year
         if base is None or year == base:
             out.append(o)
-        elif movable and not o.dated_stamps and _same_leap_days(o.correlator.years, year - base):
+        elif (
+            movable
+            and not o.dated_stamps
+            and (not o.leap_window_stamps or _same_leap_days(o.correlator.years, year - base))
+        ):
             out.append(replace(o, correlator=o.correlator.shifted_years(year - base)))
             shifts[o.stat.path] = year - base
         else:

@@ -3,15 +3,17 @@ explain through the index sees them where the scan put them."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from imsdiag import engine, outcome
 from imsdiag.explain import explain
+from imsdiag.result import ScanResult
 from imsdiag.settings import ScanSettings
 
 from .conftest import SAMPLES
@@ -78,3 +80,50 @@ def test_explain_through_the_index_sees_the_moved_year(
         assert expl.used_index
         relay = [s.event for s in expl.sightings if s.event.location.path.endswith(RELAY_LOG)]
         assert relay and all(e.time is not None and e.time.year == 1999 for e in relay), given
+
+
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+def _set_year(path: Path, year: int) -> None:
+    """Give a file a modification time in `year` (mid-June): its year-less stamps are first read in that year."""
+    stamp = datetime(year, 6, 15, 12, tzinfo=timezone.utc).timestamp()
+    os.utime(path, (stamp, stamp))
+
+
+def _times(result: ScanResult) -> list[tuple[object, ...]]:
+    """Each finding's times: its span, and every pass of every hop."""
+    return [(f.fingerprint, f.first_seen, f.last_seen, f.passes, f.edges) for f in result.findings]
+
+
+def test_a_log_first_read_in_a_leap_year_is_moved_not_read_again(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Read first as 2024 (a leap year), dated 1999 (not one) from the IMS logs: no stamp of 28 February to
+    # 1 March, so moving gives what reading with 1999 gives, and the log is read once.
+    _set_year(bundle / RELAY_LOG, 2024)
+    parses = _count_parses(monkeypatch)
+    moved = engine.scan(ScanSettings(paths=(str(bundle),), use_index=False))
+    assert all(n == 1 for n in parses.values()), {p: n for p, n in parses.items() if n != 1}
+    assert {n for p, n in moved.context.year_shifts if p.endswith(RELAY_LOG)} == {1999 - 2024}
+    direct = engine.scan(ScanSettings(paths=(str(bundle),), use_index=False, year_hint=1999))
+    assert _times(moved) == _times(direct) and moved.findings
+
+
+def test_a_log_with_stamps_near_29_february_is_read_again_across_leapness(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A local stamp on 1 March just after midnight is 29 February in UTC in a leap year, 28 February in
+    # another: such a log is read again with its year, not moved.
+    relay = bundle / RELAY_LOG
+    early = "Mar  1 00:30:00 relay sendmail[100]: k1A0U0a00001: from=<a@b.example>, size=1, nrcpts=1\n"
+    relay.write_text(early + relay.read_text(encoding="utf-8"), encoding="utf-8")
+    _set_year(relay, 2024)
+    parses = _count_parses(monkeypatch)
+    result = engine.scan(ScanSettings(paths=(str(bundle),), use_index=False, tz=PLUS_TWO))
+    (relay_reads,) = [n for p, n in parses.items() if p.endswith(RELAY_LOG)]
+    assert relay_reads == 2
+    assert not [n for p, n in result.context.year_shifts if p.endswith(RELAY_LOG)]
+    # Same leapness (2026 -> 1999): moved, even with the stamp.
+    _set_year(relay, 2026)
+    parses.clear()
+    engine.scan(ScanSettings(paths=(str(bundle),), use_index=False, tz=PLUS_TWO))
+    assert [n for p, n in parses.items() if p.endswith(RELAY_LOG)] == [1]

@@ -16,10 +16,11 @@ from .postfix import POSTFIX
 from .sendmail import SENDMAIL
 from .syslog import SyslogFormat, SyslogParser
 
-RECORDS_VERSION = 3
+RECORDS_VERSION = 4
 """Bumped whenever a parser makes different records from the same bytes, so the index reads stored files again
 (2: bounces carry their Reporting-MTA and the postmaster domain that wrote them; 3: Postfix and Sendmail logs
-are stored as their fast extractor reads them, tallies and LogSpans)."""
+are stored as their fast extractor reads them, tallies and LogSpans; 4: syslog files count their stamps of 28
+February to 1 March, which decide whether a year-less log is moved to another year or read again)."""
 
 SYSLOG_FORMATS: tuple[SyslogFormat, ...] = (POSTFIX, SENDMAIL)
 """MTAs whose lines the syslog parser reads; each is also a format of its own (the file's leading MTA)."""

@@ -55,6 +55,10 @@ class SyslogLine:
 
 DATED_STAMPS = "dated-stamps"
 """Counter of lines whose stamp carried its year (RFC 3339, loghub epochs) in a format that usually has none."""
+LEAP_WINDOW_STAMPS = "leap-window-stamps"
+"""Counter of year-less stamps dated 28 February to 1 March (at least the first of each run of them): only such
+a log reads differently in a leap year and in another (29 February exists in one; and a local stamp near
+midnight there is another UTC day), so only it must be read again, not moved, from one to the other."""
 
 
 class YearTracker:
@@ -107,6 +111,8 @@ def bsd_time(
     if month is None:
         return None, TimeQuality.NONE
     year = years.year_for(month, day, hms)
+    if (month == 2 and day >= 28) or (month == 3 and day == 1):
+        ctx.count(LEAP_WINDOW_STAMPS)
     try:
         naive = datetime(year, month, day, *hms)
     except ValueError:
