@@ -15,7 +15,7 @@ from ..base import ParseContext, Record, iter_lines
 from ..common import OpenIds
 from ..exim import _HOST, _EximReader, _Msg, fields_of, recipients_of, size_of
 from ..postfix import next_id_of
-from .blocks import BlockWalker
+from .blocks import MEMO_SIZE, BlockWalker, Memo
 from .tally import TallyBuilder
 
 # `exim._LINE`'s stamp, spelt with [0-9]: the walk reads only ASCII lines, where `\d` means the same.
@@ -44,7 +44,6 @@ MAX_ODD = 256
 """Lines per block for the full parser beyond which the whole block goes to it (cheaper than finding them)."""
 TIME_CACHE = 8192
 """Distinct stamps remembered before the cache starts again."""
-ADDRESS_CACHE = 8192
 BLOCK_SIZE = 1 << 20
 """Bytes read at a time (`blocks.BLOCK_SIZE`); the differential tests make it small to cut lines at every place."""
 
@@ -103,7 +102,7 @@ class _EximBlocks(BlockWalker):
         self.tally = TallyBuilder(ctx, self.reader.server_source or "content")
         self.lineno = 0
         self._times: dict[tuple[str, str | None, str | None], tuple[datetime | None, TimeQuality]] = {}
-        self._addresses: dict[str, str | None] = {}
+        self._addresses: Memo[str, str | None] = Memo(normalize_address)
         self._minutes: dict[tuple[str, str | None], tuple[datetime, TimeQuality] | None] = {}
         self._peers: dict[str, tuple[str | None, str | None, str | None]] = {}
         self._span_ids: dict[tuple[str, str], None] | None = {} if ctx.spans else None
@@ -256,18 +255,10 @@ class _EximBlocks(BlockWalker):
             return _NO_PEER
         got = self._peers.get(m[0])
         if got is None:
-            if len(self._peers) >= ADDRESS_CACHE:
+            if len(self._peers) >= MEMO_SIZE:
                 self._peers.clear()
             got = self._peers[m[0]] = (normalize_host(m["host"]), m["helo"] or None, m["ip"])
         return got
-
-    def _address(self, token: str) -> str | None:
-        addr = self._addresses.get(token)
-        if addr is None:
-            if len(self._addresses) >= ADDRESS_CACHE:
-                self._addresses.clear()
-            addr = self._addresses[token] = normalize_address(token)
-        return addr
 
     def _arrival(self, mid: str, body: str, when: tuple[datetime | None, TimeQuality]) -> bool:
         """`_EximReader._arrival` for an ordinary message: its state and facts; False: the full parser's line.
@@ -276,7 +267,7 @@ class _EximBlocks(BlockWalker):
         parser reads a line of the message (`_LazyReader._state`), for a bounce or a loop text.
         """
         token = body.split(" ", 1)[0]
-        sender = "" if token == "<>" else self._address(token)
+        sender = "" if token == "<>" else self._addresses[token]
         if sender == "":
             return False  # a bounce: its arrival and deliveries are candidates
         known = self.reader.open.get(mid)
@@ -309,7 +300,7 @@ class _EximBlocks(BlockWalker):
             helo,
         )
         first = body.split(" ", 2)[0].rstrip(":")
-        self.tally.add(when[0], when[1], facts, (state.sender, self._address(first)))
+        self.tally.add(when[0], when[1], facts, (state.sender, self._addresses[first]))
         return True
 
 

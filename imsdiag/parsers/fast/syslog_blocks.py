@@ -27,7 +27,7 @@ from ..postfix import (
 from ..postfix import _Msg as _State
 from ..postfix import _relay_of as relay_of
 from ..syslog import ProgramHandler, YearTracker, bsd_time, handle_line
-from .blocks import BLOCK_SIZE, BlockWalker
+from .blocks import BLOCK_SIZE, MEMO_SIZE, BlockWalker, Memo
 from .tally import TallyBuilder
 
 _NOT_SPACE = rb"[^\t-\r\x1c- "  # what `\S` of a str pattern leaves out, among ASCII bytes
@@ -94,8 +94,6 @@ _QUEUE_ACTIVE = re.compile(
 """qmgr's `from=<a>, size=N, nrcpt=N (queue active)`, read as `postfix.parse_fields` reads it: the same three
 fields, each value as its `_FIELD` takes it, and nothing after them with a `key=` or a `, status=`."""
 
-_UNSEEN = object()
-
 
 class _SyslogBlocks(BlockWalker):
     """Per-file state: the handlers (shared with the full parser for the lines it reads), year and tally."""
@@ -115,7 +113,8 @@ class _SyslogBlocks(BlockWalker):
         self._times: dict[tuple[bytes, bytes], tuple[datetime | None, TimeQuality, int, int | None]] = {}
         self._relays: dict[tuple[str, bool], tuple[str | None, str | None]] = {}
         """(relay field, by smtp/lmtp) -> the delivery's relay host and address, when the field decides them."""
-        self._addresses: dict[str, str | None] = {}
+        self._addresses: Memo[str | None, str | None] = Memo(address)
+        """`postfix.address` of a field's text: a log names the same few senders and recipients again and again."""
         self._span_ids: dict[tuple[str, str], None] | None = {} if ctx.spans else None
         """The ids named on the block's lines the walk read, when the index is filled from this read."""
 
@@ -323,7 +322,7 @@ class _SyslogBlocks(BlockWalker):
         to_relay = daemon in _RELAY_DAEMONS
         relay = self._relays.get((relay_raw, to_relay))
         if relay is None:
-            relay = self._relay(daemon, relay_raw, status["text"] if status else None)
+            relay = self._relay(daemon, to_relay, relay_raw, status["text"] if status else None)
         relayed = to_relay and state.origin == "smtpd"
         facts = (
             "postfix",
@@ -334,29 +333,20 @@ class _SyslogBlocks(BlockWalker):
             state.client_host if relayed else None,
             state.client_ip if relayed else None,
         )
-        self.tally.add(when, quality, facts, (state.sender, self._address(to_raw)))
+        self.tally.add(when, quality, facts, (state.sender, self._addresses[to_raw]))
 
-    def _relay(self, daemon: str, raw: str, note: str | None) -> tuple[str | None, str | None]:
-        """`postfix._relay_of`'s host (normalised) and address; remembered by the field's text when that decides."""
+    def _relay(self, daemon: str, to_relay: bool, raw: str, note: str | None) -> tuple[str | None, str | None]:
+        """`postfix._relay_of`'s host (normalised) and address; remembered by the field's text when that decides.
+
+        `to_relay`: the daemon hands mail to another host (smtp, lmtp), whose status text may name it instead.
+        """
         relay = relay_of(daemon, {"relay": raw}, note)
         got = (normalize_host(relay["host"]), relay["ip"]) if relay else (None, None)
-        to_relay = daemon in _RELAY_DAEMONS
         if relay.string is raw if relay else not to_relay:  # decided by the field alone, not by the status text
-            if len(self._relays) >= TIME_CACHE:
+            if len(self._relays) >= MEMO_SIZE:
                 self._relays.clear()
             self._relays[(raw, to_relay)] = got
         return got
-
-    def _address(self, raw: str | None) -> str | None:
-        """`postfix.address`, remembered: a log names the same few senders and recipients again and again."""
-        if raw is None:
-            return None
-        got = self._addresses.get(raw, _UNSEEN)
-        if got is _UNSEEN:
-            if len(self._addresses) >= TIME_CACHE:
-                self._addresses.clear()
-            got = self._addresses[raw] = address(raw)
-        return got  # type: ignore[return-value]  # _UNSEEN is never stored
 
     def _qmgr_from(
         self, state: _State, rest: str, when: datetime | None, quality: TimeQuality, host: str | None
@@ -365,12 +355,12 @@ class _SyslogBlocks(BlockWalker):
         # `, status=` inside the address (`from=<a, status=sent (x)>`) is a status to `status_match`.
         common = _QUEUE_ACTIVE.match(rest) if ", status=" not in rest else None
         if common is not None:  # the usual line: its three fields, and no status
-            state.sender = self._address(common[1])
+            state.sender = self._addresses[common[1]]
             state.size = to_int(common[2]) or state.size
             state.nrcpt = to_int(common[3]) or state.nrcpt
         else:
             fields = parse_fields(rest)
-            state.sender = self._address(fields.get("from"))
+            state.sender = self._addresses[fields.get("from")]
             state.size = to_int(fields.get("size")) or state.size
             state.nrcpt = to_int(fields.get("nrcpt")) or state.nrcpt
             if status_match(rest) is not None:
