@@ -112,6 +112,24 @@ class Blocks:
             yield data[:cut]
 
 
+def hint_hits(
+    low: bytes, hints: Iterable[bytes], accept: Callable[[bytes, int, bytes], bool] | None = None
+) -> Iterator[int]:
+    """Offsets in a lower-cased block of its loop-text hints, one a line for each hint (the search goes on at
+    the next line); `accept(low, at, hint)` can turn a find down, and the search goes on past it."""
+    for hint in hints:
+        at = low.find(hint)
+        while at >= 0:
+            if accept is not None and not accept(low, at, hint):
+                at = low.find(hint, at + len(hint))
+                continue
+            yield at
+            end = low.find(b"\n", at)
+            if end < 0:
+                break
+            at = low.find(hint, end)
+
+
 def with_offsets(blocks: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
     """Each block with its byte offset in the (decompressed) stream: a LogSpan points the index at it."""
     offset = 0

@@ -15,7 +15,7 @@ from ..base import ParseContext, Record, iter_lines
 from ..common import OpenIds
 from ..exim import _HOST, _EximReader, _Msg, fields_of, recipients_of, size_of
 from ..postfix import next_id_of
-from .blocks import MEMO_SIZE, BlockWalker, Memo
+from .blocks import MEMO_SIZE, BlockWalker, Memo, hint_hits
 from .tally import TallyBuilder
 
 # `exim._LINE`'s stamp, spelt with [0-9]: the walk reads only ASCII lines, where `\d` means the same.
@@ -327,26 +327,20 @@ def _add_not_ascii(text: str, odd: set[int]) -> bool:
 
 def _add_hinted(body: bytes, text: str, odd: set[int]) -> bool:
     """`odd` plus the lines with loop text (`_HINTS`) the walk cannot sum up; False past MAX_ODD."""
-    low = body.lower()
-    for hint in _HINTS:
-        at = low.find(hint)
-        while at >= 0:
-            # `op` stands for `hop` and `loop` (one pass over the block instead of two).
-            if hint == b"op" and low[at - 1 : at] != b"h" and low[at - 2 : at] != b"lo":
-                at = low.find(hint, at + 2)
-                continue
-            start = text.rfind("\n", 0, at + 1)  # `at` is an offset in body, one less than in text
-            if start not in odd:
-                line = _EVENT.match(text, start)
-                if line is None or line[5] in _CLASSIFIED:  # other lines and failures: the full parser classifies
-                    odd.add(start)
-                    if len(odd) > MAX_ODD:
-                        return False
-            end = low.find(b"\n", at)
-            if end < 0:
-                break
-            at = low.find(hint, end)
+    for at in hint_hits(body.lower(), _HINTS, _hop_or_loop):
+        start = text.rfind("\n", 0, at + 1)  # `at` is an offset in body, one less than in text
+        if start not in odd:
+            line = _EVENT.match(text, start)
+            if line is None or line[5] in _CLASSIFIED:  # other lines and failures: the full parser classifies
+                odd.add(start)
+                if len(odd) > MAX_ODD:
+                    return False
     return True
+
+
+def _hop_or_loop(low: bytes, at: int, hint: bytes) -> bool:
+    """`op` stands for `hop` and `loop` (one pass over the block instead of two); other hints stand as found."""
+    return hint != b"op" or low[at - 1 : at] == b"h" or low[at - 2 : at] == b"lo"
 
 
 def _note_ids(m: re.Match[str], ids: dict[tuple[str, str], None]) -> None:

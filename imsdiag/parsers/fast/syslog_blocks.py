@@ -27,7 +27,7 @@ from ..postfix import (
 from ..postfix import _Msg as _State
 from ..postfix import _relay_of as relay_of
 from ..syslog import ProgramHandler, YearTracker, bsd_time, handle_line
-from .blocks import BLOCK_SIZE, MEMO_SIZE, BlockWalker, Memo
+from .blocks import BLOCK_SIZE, MEMO_SIZE, BlockWalker, Memo, hint_hits
 from .tally import TallyBuilder
 
 _NOT_SPACE = rb"[^\t-\r\x1c- "  # what `\S` of a str pattern leaves out, among ASCII bytes
@@ -177,18 +177,11 @@ class _SyslogBlocks(BlockWalker):
     @staticmethod
     def _odd_lines(body: bytes) -> set[int] | None:
         """Indexes of the lines that may carry loop evidence; None when there are too many to pick out."""
-        low = body.lower()
         found: list[int] = []
-        for hint in _HINTS:
-            at = low.find(hint)
-            while at >= 0:
-                found.append(at)
-                if len(found) > MAX_ODD:
-                    return None
-                end = low.find(b"\n", at)
-                if end < 0:
-                    break
-                at = low.find(hint, end)
+        for at in hint_hits(body.lower(), _HINTS):
+            found.append(at)
+            if len(found) > MAX_ODD:
+                return None
         odd: set[int] = set()
         line, pos = 0, 0
         for at in sorted(found):
