@@ -116,8 +116,11 @@ def _stop_now(pool: ProcessPoolExecutor) -> None:
 def _forget_manager(pool: ProcessPoolExecutor) -> None:
     """After Ctrl-C: let the pool's manager thread end, and keep the interpreter's exit hook off it.
 
-    On Python 3.11 that hook may write to the manager's wake-up pipe after the manager closed it and print an
-    `OSError: Bad file descriptor` traceback under the one-line "interrupted" (seen under load).
+    That hook (`concurrent.futures.process._python_exit`) wakes each manager through its pipe, unlocked, and
+    may write to it while the manager closes it: an `OSError: Bad file descriptor` traceback under the one-line
+    "interrupted" (seen under load on 3.10 and 3.11, when the manager outlived the join below). `shutdown`
+    already woke the manager, so its entry gets a wake-up that does nothing: the hook still joins a manager
+    that is alive, and never writes to its pipe.
     """
     manager = getattr(pool, "_executor_manager_thread", None)
     if manager is None:
@@ -126,8 +129,19 @@ def _forget_manager(pool: ProcessPoolExecutor) -> None:
     from concurrent.futures import process
 
     wakeups = getattr(process, "_threads_wakeups", None)
-    if isinstance(wakeups, dict) and not manager.is_alive():
+    if not isinstance(wakeups, dict) or manager not in wakeups:
+        return
+    if manager.is_alive():
+        wakeups[manager] = _Woken()
+    else:
         wakeups.pop(manager, None)
+
+
+class _Woken:
+    """A manager's wake-up after `shutdown` woke it: the exit hook's call does nothing."""
+
+    def wakeup(self) -> None:
+        return None
 
 
 def worker_init(parent: int | None = None) -> None:
