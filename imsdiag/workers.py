@@ -107,33 +107,33 @@ def _in_order(
 def _stop_now(pool: ProcessPoolExecutor) -> None:
     """Cancel the queued chunks and terminate the workers without waiting for them."""
     workers = list((getattr(pool, "_processes", None) or {}).values())
+    # Taken before `shutdown`, which sets the pool's attribute to None.
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in workers:
         proc.terminate()
-    _forget_manager(pool)
+    if isinstance(manager, threading.Thread):
+        _forget_manager(manager)
 
 
-def _forget_manager(pool: ProcessPoolExecutor) -> None:
+def _forget_manager(manager: threading.Thread) -> None:
     """After Ctrl-C: let the pool's manager thread end, and keep the interpreter's exit hook off it.
 
     That hook (`concurrent.futures.process._python_exit`) wakes each manager through its pipe, unlocked, and
     may write to it while the manager closes it: an `OSError: Bad file descriptor` traceback under the one-line
     "interrupted" (seen under load on 3.10 and 3.11, when the manager outlived the join below). `shutdown`
     already woke the manager, so its entry gets a wake-up that does nothing: the hook still joins a manager
-    that is alive, and never writes to its pipe.
+    that is alive, and never writes to its pipe. The entry is replaced before the join: the hook cannot
+    run before this returns, but the manager may close its pipe at any moment.
     """
-    manager = getattr(pool, "_executor_manager_thread", None)
-    if manager is None:
-        return
-    manager.join(timeout=0.5)
     from concurrent.futures import process
 
     wakeups = getattr(process, "_threads_wakeups", None)
-    if not isinstance(wakeups, dict) or manager not in wakeups:
+    if wakeups is None or manager not in wakeups:
         return
-    if manager.is_alive():
-        wakeups[manager] = _Woken()
-    else:
+    wakeups[manager] = _Woken()
+    manager.join(timeout=0.5)
+    if not manager.is_alive():
         wakeups.pop(manager, None)
 
 
