@@ -15,7 +15,7 @@ from .errors import InputError
 from .evidence import Evidence, freeze
 from .models import Finding, ParseIssue
 from .notes import scan_notes, year_note
-from .outcome import FileOutcome, RecordSink, Totals
+from .outcome import FileOutcome, RecordSink, SpanSink, Totals
 from .parsers.run import ParsedFile, ProgressSink, full_records, parse_input
 from .policy import Policy, Shown
 from .result import FileStat, ScanContext, ScanResult
@@ -40,11 +40,17 @@ __all__ = [
 ]
 
 
-def scan(settings: ScanSettings, progress: ProgressSink | None = None, watch: RecordSink | None = None) -> ScanResult:
+def scan(
+    settings: ScanSettings,
+    progress: ProgressSink | None = None,
+    watch: RecordSink | None = None,
+    spans: SpanSink | None = None,
+) -> ScanResult:
     """Run a whole scan and return the finished result (reporters only render it).
 
-    `watch` sees every record read, as read (explain's search of the logs rides on the scan's one read);
-    the files are then read in this process, without the index.
+    `watch` sees every record read, as read (explain's search of the logs riding on the scan's one read);
+    the files are then read in this process, without the index. `spans` is given the places of the blocks
+    of the logs the fast extractors read, with `settings.keep_spans` (explain searches them after the scan).
     """
     started = time.monotonic()
     rules = rule_infos()
@@ -56,7 +62,7 @@ def scan(settings: ScanSettings, progress: ProgressSink | None = None, watch: Re
     files, walk_issues = collect_inputs(settings)
     directory = _directory(settings)  # a bad export fails before the logs are read
     index = _open_index(settings) if watch is None else None
-    totals, dating, dated_note = _read(files, walk_issues, settings, index, progress, watch)
+    totals, dating, dated_note = _read(files, walk_issues, settings, index, progress, watch, spans)
     _require_evidence(totals.stats, files, settings)
     evidence = build_evidence(totals.corr, settings)
     stats = [replace(s, server=evidence.canonical(s.server) or s.server) if s.server else s for s in totals.stats]
@@ -127,18 +133,19 @@ def _read(
     index: EventIndex | None,
     progress: ProgressSink | None,
     watch: RecordSink | None,
+    spans: SpanSink | None = None,
 ) -> tuple[Totals, years.Dating, str]:
     """Every file folded into the scan totals, in input order; how year-less stamps were dated, in words too."""
     totals = Totals.start(settings, walk_issues)
     if progress:
         progress.start(len(files), sum(f.size for f in files))
     try:
-        if settings.engine == "dask" and watch is None:
+        if settings.engine == "dask" and watch is None and spans is None:
             from . import dask_engine  # dask is imported only when asked for
 
             dating, note = dask_engine.read_all(files, settings, progress, totals)
         else:
-            dating, note = _read_all(files, settings, index, progress, watch, totals)
+            dating, note = _read_all(files, settings, index, progress, watch, spans, totals)
     finally:
         if progress:
             progress.stop()
@@ -153,15 +160,26 @@ def _read_all(
     index: EventIndex | None,
     progress: ProgressSink | None,
     watch: RecordSink | None,
+    spans: SpanSink | None,
     totals: Totals,
 ) -> tuple[years.Dating, str]:
-    """Read every log once; year-less ones wait for the year of the dated evidence of their days (`years.redate`)."""
+    """Read every log once; year-less ones wait for the year of the dated evidence of their days (`years.redate`).
+
+    `spans` is given the block places of each file's final reading (`settings.keep_spans`), as it is absorbed.
+    """
     held: list[FileOutcome] = []
+
+    def absorb(outcome: FileOutcome) -> None:
+        totals.absorb(outcome)
+        if spans is not None:
+            for placed in outcome.spans:
+                spans.add_span(placed)
+
     for outcome in workers.outcomes(files, settings, index, progress, watch):
         if settings.year_hint is None and outcome.stat.format in years.YEARLESS_FORMATS:
             held.append(outcome)
         else:
-            totals.absorb(outcome)
+            absorb(outcome)
     dating, note = years.Dating(settings.year_hint, {}), ""
     if held and totals.corr.years:
         by_path = {f.display: f for f in files}
@@ -173,7 +191,7 @@ def _read_all(
         held, dating = years.redate(held, totals.corr, settings, reread, by_path)
         note = year_note(len(held), dating)
     for outcome in held:
-        totals.absorb(outcome)
+        absorb(outcome)
     return dating, note
 
 

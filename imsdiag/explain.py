@@ -17,9 +17,11 @@ from .explanation import Explanation, LoopView, Match, Sighting, build_explanati
 from .hosts import HostMap
 from .index import SERVER_LOCAL_KINDS, EventIndex, event_ids, open_index
 from .index.lookups import CHANGED_SINCE_INDEXED
+from .logrounds import LogRounds, changed_note
 from .logsearch import LINK_DEPTH, Capture, LogSearch
 from .logspans import SpanReader
 from .models import Event, ParseIssue
+from .outcome import full_parse
 from .result import ScanContext, ScanResult
 from .settings import ScanSettings
 from .sources import InputFile
@@ -232,7 +234,27 @@ def _lookup(index: EventIndex, ident: str, place: _Placement) -> list[tuple[str,
 def _explain_scanning(
     ident: str, settings: ScanSettings, files: list[InputFile], notes: Sequence[str] = ()
 ) -> Explanation:
-    """Without the index: one scan, the search riding on its read (`Capture`), then the exact search.
+    """Without the index: the scan, then the search of the logs for the id and its links, then the exact search.
+
+    The scan reads the logs as any scan does (`--jobs`, the fast extractors); the search after it
+    (`logrounds`) reads again the blocks of the logs the extractors read, for the lines naming a wanted id,
+    and parses any other log only when its text names one. Standard input (it cannot be read twice) and a
+    run with the full parser (`IMSDIAG_FULL_PARSE=1`) search during the scan's one read instead.
+    """
+    if full_parse(settings) or any(f.path is None for f in files):
+        return _explain_reading_once(ident, settings, files, notes)
+    capture = Capture(ident)
+    result = engine.scan(replace(settings, use_index=False, keep_spans=True), spans=capture)
+    rounds = LogRounds(capture, files, result.files, settings, result.context)
+    rounds.run()
+    notes = [*notes, changed_note(rounds.changed)] if rounds.changed else list(notes)
+    return _exact_search(ident, settings, files, capture, result, notes)
+
+
+def _explain_reading_once(
+    ident: str, settings: ScanSettings, files: list[InputFile], notes: Sequence[str] = ()
+) -> Explanation:
+    """The search riding on the scan's one read (`Capture` sees every record the full parser makes).
 
     The logs are read a second time only when a link learned late may reach back past what the net
     remembers, and then only the files read before it.
@@ -242,6 +264,18 @@ def _explain_scanning(
     capture.move_years(dict(result.context.year_shifts))  # the scan moved these logs' events after reading
     if capture.to_reread and all(f.path is not None for f in files):  # standard input reads once
         _read_logs([f for f in files if f.display in capture.to_reread], settings, result.context, capture)
+    return _exact_search(ident, settings, files, capture, result, notes)
+
+
+def _exact_search(
+    ident: str,
+    settings: ScanSettings,
+    files: list[InputFile],
+    capture: Capture,
+    result: ScanResult,
+    notes: Sequence[str],
+) -> Explanation:
+    """The exact search over what the net kept, with the scan's names for the machines and its clocks."""
     place = _Placement(result.context, settings)
     search = LogSearch(ident, place.same_machine)
     search.replay(capture.events({f.display: i for i, f in enumerate(files)}))
@@ -249,7 +283,7 @@ def _explain_scanning(
         raise MessageNotFound(f"no log mentions {ident!r}", ())
     check_ambiguous(ident, search.matched)
     related = place.events(search.related.values())
-    return build_explanation(ident, place.matched(search.matched), related, result.findings, notes)
+    return build_explanation(ident, place.matched(search.matched), related, result.findings, list(notes))
 
 
 def _read_logs(files: list[InputFile], settings: ScanSettings, context: ScanContext, capture: Capture) -> None:

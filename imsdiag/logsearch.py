@@ -12,6 +12,7 @@ from .explanation import event_key
 from .index.ids import Origin, event_ids, link_allowed, norm_id
 from .models import Event
 from .parsers.base import ScanRecord
+from .spanfilter import PlacedSpan
 
 LINK_DEPTH = 2
 """Steps of `forwarded as` / `queued as` / bounce->cause links followed from the matched events."""
@@ -92,6 +93,9 @@ class Capture:
     exact search keeps on a full read it finds here too. A link learned late reaches back into the recent
     events; one that may reach further marks the files read so far for a second read (`to_reread`).
     A record read again (a log re-dated by the scan, or that second read) replaces the first reading.
+
+    Scanning with `keep_spans`, it is given only the places of the blocks of the logs the fast extractors read
+    (`add_span`); the search after the scan (`logrounds`) then feeds it the events it finds (`take_found`).
     """
 
     def __init__(self, ident: str) -> None:
@@ -104,6 +108,8 @@ class Capture:
         self._gone = _Bloom()
         self._gone_from: set[str] = set()
         self.to_reread: set[str] = set()
+        self.spans: dict[str, list[PlacedSpan]] = {}
+        """Display path -> the blocks of a log the fast extractor read, in file order, without their ids."""
 
     def add(self, record: ScanRecord) -> None:
         """Take an event that carries a wanted id, and follow its links (the RecordSink the scan feeds)."""
@@ -113,6 +119,25 @@ class Capture:
         fresh = self._take(record, ids)
         self._remember(record, ids)
         self._reach_back(fresh)
+
+    def add_span(self, placed: PlacedSpan) -> None:
+        """Keep where a block of a log the fast extractor read lies (the scan gives them in file order)."""
+        self.spans.setdefault(placed.span.location.path, []).append(placed)
+
+    def take_found(self, events: Sequence[Event]) -> None:
+        """Take the events a search of the spans found, until no link widens what is wanted.
+
+        An id learned by a shorter way lets an event found earlier reach one link further, so the events
+        are taken again until nothing grows; the recent events are reached back into as for the scan's own.
+        """
+        pending = [(event, event_ids(event)) for event in events]
+        grew = True
+        while grew:
+            fresh: list[str] = []
+            for event, ids in pending:
+                fresh += self._take(event, ids)
+            self._reach_back(fresh)
+            grew = bool(fresh)
 
     def _take(self, event: Event, ids: list[tuple[str, str]]) -> list[str]:
         hit = self.wanted.closest(ids, event.server)

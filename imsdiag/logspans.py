@@ -18,9 +18,9 @@ from pathlib import Path
 
 from .index.spanfile import SpanFile
 from .inputs import open_input
-from .models import Event, LogSpan
+from .models import ANY_IDS, Event, LogSpan
 from .parsers import by_name
-from .parsers.base import ParseContext, Record, decode
+from .parsers.base import ParseContext, Record, decode, iter_lines
 from .parsers.exim import EximParser, _EximReader
 from .parsers.run import make_context
 from .parsers.syslog import SyslogParser, YearTracker, handle_line
@@ -41,8 +41,9 @@ KEEP_BYTES = 24 << 20
 class SpanReader:
     """Reads spans of logs for one explain, with its zones (`settings`)."""
 
-    def __init__(self, settings: ScanSettings) -> None:
+    def __init__(self, settings: ScanSettings, keep_bytes: int = KEEP_BYTES) -> None:
         self.settings = settings
+        self.keep_bytes = keep_bytes
         self._kept: dict[tuple[str, int], tuple[bytes, bytes]] = {}
         self._kept_bytes = 0
 
@@ -85,6 +86,9 @@ class SpanReader:
         """(span, line number, line) of each line of the spans that holds one of `norms`, in file order."""
         needles = [n.encode("utf-8") for n in norms]
         for span, data, low in self._read(f, sorted(spans, key=lambda s: s.offset)):
+            if span.ids == ANY_IDS:
+                yield from _lines_as_read(f, span, data, norms)
+                continue
             starts: set[int] = set()
             for needle in needles:
                 pos = low.find(needle)
@@ -113,7 +117,7 @@ class SpanReader:
                 if got is None:  # the log ended early (it changed after all)
                     return
                 kept = (got[1], got[1].lower())
-                if self._kept_bytes + 2 * len(got[1]) <= KEEP_BYTES:
+                if self._kept_bytes + 2 * len(got[1]) <= self.keep_bytes:
                     self._kept[(f.path, span.offset)] = kept
                     self._kept_bytes += 2 * len(got[1])
             yield span, kept[0], kept[1]
@@ -138,6 +142,16 @@ class SpanReader:
                 data = raw.read(span.length)
                 done += len(data)
                 yield span.offset, data
+
+
+def _lines_as_read(f: SpanFile, span: LogSpan, data: bytes, norms: set[str]) -> Iterator[tuple[LogSpan, int, bytes]]:
+    """The lines of a block the full parser read whole (bare CRs, overlong lines), split and numbered as its line
+    reader did, that hold one of `norms` (in any case)."""
+    ctx = ParseContext(path=f.display)  # its issues and counters were the scan's: dropped here
+    for lineno, text in iter_lines(io.BytesIO(data), ctx, span.location.line - 1):
+        low = text.lower()
+        if any(n in low for n in norms):
+            yield span, lineno, text.encode("utf-8")
 
 
 def _text(raw: bytes) -> str:

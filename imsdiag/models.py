@@ -270,7 +270,12 @@ class LogSpan:
     year_hint: int
     """The year the read gave the file's first stamp from (`ParseContext.year_hint`: a re-dated log's own)."""
     ids: tuple[tuple[str, str], ...]
-    """(normalised id, kind) of every queue id, Message-ID and `queued as` id on the stretch's lines."""
+    """(normalised id, kind) of every queue id, Message-ID and `queued as` id on the stretch's lines; ANY_IDS
+    for a stretch the full parser read (placed only for explain without the index, which reads it always)."""
+
+
+ANY_IDS: tuple[tuple[str, str], ...] = (("", "any"),)
+"""LogSpan.ids of a stretch whose ids were not noted: it may name any id (no id is empty)."""
 
 
 @dataclass(frozen=True)

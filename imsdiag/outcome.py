@@ -17,6 +17,7 @@ from .parsers.syslog import DATED_STAMPS, LEAP_WINDOW_STAMPS
 from .result import ISSUE_EXAMPLES, FileStat
 from .settings import ScanSettings
 from .sources import InputFile
+from .spanfilter import PlacedSpan
 
 if TYPE_CHECKING:
     from .index import EventIndex
@@ -37,6 +38,8 @@ class FileOutcome:
     leap_window_stamps: int = 0
     """Year-less stamps from 28 February to 1 March: such a file is read again, not moved, into a year of other
     leapness (see `syslog.LEAP_WINDOW_STAMPS`)."""
+    spans: tuple[PlacedSpan, ...] = ()
+    """With `ScanSettings.keep_spans`: where each block the fast extractor read lies, and a filter of its ids."""
 
 
 class RecordSink(Protocol):
@@ -47,6 +50,12 @@ class RecordSink(Protocol):
     """
 
     def add(self, record: ScanRecord) -> None: ...
+
+
+class SpanSink(Protocol):
+    """Takes the places of the blocks of the logs a fast extractor read (explain's search without the index)."""
+
+    def add_span(self, placed: PlacedSpan) -> None: ...
 
 
 def new_correlator(settings: ScanSettings) -> Correlator:
@@ -65,11 +74,15 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
     counts: Counter[str] = Counter()
     examples: list[ParseIssue] = []
     servers: Counter[str] = Counter()
+    spans: list[PlacedSpan] = []
     n_events = 0
     for rec in pf.records:
         if sink is not None:
             sink.add(rec)
-        if isinstance(rec, LogSpan):  # where the extractor read: for the index only
+        if isinstance(rec, LogSpan):  # where the extractor read: for the index, or explain's search
+            if settings.keep_spans:
+                # The ids are most of a span's size: a filter of them is a few bytes per id.
+                spans.append(PlacedSpan.of(rec))
             continue
         if isinstance(rec, EventTally):  # ordinary events a fast extractor summed up
             n_events += rec.events
@@ -105,6 +118,7 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
         examples,
         dated_stamps=pf.counters.get(DATED_STAMPS, 0),
         leap_window_stamps=pf.counters.get(LEAP_WINDOW_STAMPS, 0),
+        spans=tuple(spans),
     )
 
 
@@ -134,7 +148,10 @@ def process_file(
             index.warnings.clear()
         return out
     # A sink wants every record as the full parser makes it: no tallies of ordinary events.
-    pf = parse_input(f, settings, extract=sink is None and not full_parse(settings))
+    extract = sink is None and not full_parse(settings)
+    # Explain's search reads the blocks again (standard input cannot be): the extractor's spans are kept.
+    spans = extract and settings.keep_spans and f.path is not None
+    pf = parse_input(f, settings, extract=extract, spans=spans)
     if ticker is not None:
         ticker.wrap(pf)
     return consume(pf, settings, sink)

@@ -79,6 +79,9 @@ class ScanSettings:
     """Directory exports (`scan --directory`) that give the Q178436 rule each user's real proxies."""
     full_parse: bool = False
     """Read every file with its full parser, never a fast extractor (also `IMSDIAG_FULL_PARSE=1`): for comparing."""
+    keep_spans: bool = False
+    """Keep where each block of a log read by a fast extractor lies (`FileOutcome.spans`): explain without the
+    index searches those blocks for its ids after the scan (`imsdiag.logrounds`)."""
     engine: str = "local"
     """`local` (`jobs` processes here) or `dask` (a cluster; `jobs` local workers when no `scheduler`)."""
     scheduler: str | None = None

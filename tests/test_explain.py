@@ -11,19 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from imsdiag import engine, logsearch, outcome
+from imsdiag import engine, logsearch, logspans, outcome
 from imsdiag.errors import AmbiguousId, ExitCode, MessageNotFound
 from imsdiag.explain import Explanation, build_explanation, explain
 from imsdiag.index import open_index
+from imsdiag.index.spanfile import SpanFile
 from imsdiag.models import (
     Direction,
     Event,
     Evidence,
     Hop,
     Location,
+    LogSpan,
     ReportKind,
     Severity,
 )
+from imsdiag.parsers.fast import syslog_blocks
 from imsdiag.parsers.received import parse_received
 from imsdiag.reporters.base import ReportOptions
 from imsdiag.reporters.explain_json import explanation_dict
@@ -426,11 +429,72 @@ def test_link_beyond_the_recent_events_rereads_only_the_files_before_it(
 ) -> None:
     monkeypatch.setattr(logsearch, "RECENT_EVENTS", 1)
     reads = _count_reads(monkeypatch)
-    expl = explain("9d8e7f6a", settings_for(logs, tmp_path, use_index=False))
+    # Read by the full parser (as IMS logs are): the net's second read.
+    expl = explain("9d8e7f6a", replace(settings_for(logs, tmp_path, use_index=False), full_parse=True))
     # mx1's sent line (queued as 9D8E7F6A) links to its queue id, whose earlier lines left the net:
     # mx1 is read again; mx2, read after the link was learned, is not.
     assert reads == {"mx1": 2, "mx2": 1}
     assert lines(expl) == [(MX1_HOST, 3), (MX1_HOST, 4), (MX2_HOST, 3), (MX2_HOST, 4)]
+
+
+def test_logs_read_by_the_fast_extractor_are_searched_in_their_spans(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logsearch, "RECENT_EVENTS", 1)
+    reads = _count_reads(monkeypatch)
+    searched: Counter[str] = Counter()
+    real_events = logspans.SpanReader.events
+
+    def events(self: logspans.SpanReader, f: SpanFile, spans: list[LogSpan], norms: set[str]) -> list[Event]:
+        searched[Path(f.display).parent.name] += 1
+        return real_events(self, f, spans, norms)
+
+    monkeypatch.setattr(logspans.SpanReader, "events", events)
+    expl = explain("9d8e7f6a", settings_for(logs, tmp_path, use_index=False))
+    # The full parser reads no log twice: the lines of the late link are found in mx1's spans.
+    assert reads == {"mx1": 1, "mx2": 1}
+    assert searched["mx1"] >= 1 and searched["mx2"] >= 1
+    assert lines(expl) == [(MX1_HOST, 3), (MX1_HOST, 4), (MX2_HOST, 3), (MX2_HOST, 4)]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "Mar  3 10:00:05 mx1 postfix/smtpd[123]: 4F1A2B3C: client=m\u00e4il.example.com[192.0.2.1]\n",  # not ASCII
+        "Mar  3 10:00:05 mx1 postfix/smtpd[123]: 4F1A2B3C: client=mail.example.com[192.0.2.1]\rx\n",  # bare CR
+    ],
+)
+def test_a_block_the_full_parser_read_is_searched_too(
+    odd: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The extractor gives such a block whole to the full parser; without the index it must be searched too.
+    # Small blocks: the log's other blocks are walked, so the file is read with spans.
+    monkeypatch.setattr(syslog_blocks, "BLOCK_SIZE", 256)
+    filler = "".join(
+        f"Mar  3 09:{m:02d}:00 mx1 postfix/anvil[9]: statistics: max connection rate 1/60s\n" for m in range(40)
+    )
+    root = tmp_path / "logs"
+    (root / "mx1").mkdir(parents=True)
+    (root / "mx1" / "maillog").write_text(filler + odd + MX1 + filler, encoding="utf-8")
+    settings = ScanSettings(paths=(str(root),), use_index=False)
+    found = explain("abc.123@example.com", settings)
+    shift = 40 + odd.count("\n") + odd.count("\r")
+    assert lines(found) == [("mx1", shift + 3), ("mx1", shift + 4)]
+    assert _story(found) == _story(explain("abc.123@example.com", replace(settings, full_parse=True)))
+
+
+def test_a_log_changed_after_the_scan_is_said_and_its_spans_left_out(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_current = logspans.SpanReader.current
+
+    def current(self: logspans.SpanReader, f: SpanFile) -> bool:  # mx2 rotated between the scan and the search
+        return "mx2" not in f.display and real_current(self, f)
+
+    monkeypatch.setattr(logspans.SpanReader, "current", current)
+    expl = explain("9d8e7f6a", settings_for(logs, tmp_path, use_index=False))
+    assert lines(expl) == [(MX1_HOST, 3), (MX1_HOST, 4)]
+    assert any("changed while explain read it" in n and "mx2" in n for n in expl.notes)
 
 
 @pytest.mark.parametrize("sample", LOG_SAMPLES)

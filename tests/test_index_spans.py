@@ -2,9 +2,10 @@
 
 A scan with the index reads Postfix and Exim logs with the fast extractors and stores its records (the
 events detection keeps, tallies of the rest) and, per block of the log, a LogSpan naming the ids on its
-lines. Explain reads those lines again. These tests hold it to the full read: the same findings as the
-scan without the index and as the full parser, and for every id asked the same story as explain without
-the index, on real corpus logs cut into many small blocks, plain and gzipped.
+lines. Explain reads those lines again; so does explain without the index, after its scan. These tests
+hold both to the full read: the same findings as the scan without the index and as the full parser, and
+for every id asked the same story through the index, through the spans the scan without it read, and
+through the full parser's every line, on real corpus logs cut into many small blocks, plain and gzipped.
 """
 
 from __future__ import annotations
@@ -131,14 +132,22 @@ def test_scans_and_stories_through_spans_equal_the_full_read(name: str, mode: st
     for ident in idents:
         try:
             scanned = explain(ident, dataclasses.replace(settings, use_index=False))
-        except MessageNotFound:  # named only on lines no event is made of (an Exim `SA:` line): both say so
+        except MessageNotFound:  # named only on lines no event is made of (an Exim `SA:` line): all say so
             with pytest.raises(MessageNotFound):
                 explain(ident, settings)
+            with pytest.raises(MessageNotFound):
+                explain(ident, dataclasses.replace(settings, use_index=False, full_parse=True))
             continue
         indexed = explain(ident, settings)
+        # Without the index, the search of the spans after the scan against the full parser's every line.
+        read_whole = explain(ident, dataclasses.replace(settings, use_index=False, full_parse=True))
         assert indexed.used_index and not scanned.used_index
-        assert _story(indexed) == _story(scanned), ident
-        assert [f.fingerprint for f in indexed.findings] == [f.fingerprint for f in scanned.findings], ident
+        assert _story(indexed) == _story(scanned) == _story(read_whole), ident
+        assert (
+            [f.fingerprint for f in indexed.findings]
+            == [f.fingerprint for f in scanned.findings]
+            == [f.fingerprint for f in read_whole.findings]
+        ), ident
 
 
 def test_a_log_changed_since_it_was_indexed_is_said_and_its_spans_left_unread(tmp_path: Path) -> None:
@@ -183,3 +192,26 @@ def test_a_stored_copy_serves_only_the_window_it_was_read_for(tmp_path: Path) ->
             other.last_time,
             other.servers,
         )
+
+
+def test_explain_without_the_index_on_a_generated_mixed_set_equals_the_full_read(tmp_path: Path) -> None:
+    """IMS logs, a tracking log, archives, Exim, Sendmail and a year-less Postfix log the scan moves two years back
+    (its file is from this year, its days are 2024's): the search after the scan against every record read."""
+    from tools.loggen.__main__ import main as loggen
+
+    out = tmp_path / "set"
+    assert loggen(["bench", "--size", "3M", "--out", str(out)]) == 0
+    settings = ScanSettings(paths=(str(out),), use_index=False)
+    result = engine.scan(settings)
+    assert any(p.endswith("mail.log") and n == -2 for p, n in result.context.year_shifts)
+    looping = [f.message_ids[0] for f in result.findings if f.message_ids]
+    assert looping, "the planted loops are found"
+    postfix = (out / "pf1" / "mail.log").read_bytes()
+    ordinary = [m.decode() for m in re.findall(rb"message-id=<([^>]+)>", postfix)[::997][:3]]
+    queue_ids = [m.decode() for m in re.findall(rb"\]: ([0-9A-F]{10}): ", postfix)[::1499][:2]]
+    for ident in [*looping[:2], *ordinary, *queue_ids]:
+        searched = explain(ident, settings)
+        whole = explain(ident, dataclasses.replace(settings, full_parse=True))
+        assert _story(searched) == _story(whole), ident
+        assert [f.fingerprint for f in searched.findings] == [f.fingerprint for f in whole.findings], ident
+    assert any(s.event.time and s.event.time.year == 2024 for s in searched.sightings)

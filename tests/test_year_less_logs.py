@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -80,6 +81,16 @@ def test_explain_through_the_index_sees_the_moved_year(
         assert expl.used_index
         relay = [s.event for s in expl.sightings if s.event.location.path.endswith(RELAY_LOG)]
         assert relay and all(e.time is not None and e.time.year == 1999 for e in relay), given
+
+
+def test_explain_without_the_index_sees_the_moved_year(bundle: Path) -> None:
+    settings = ScanSettings(paths=(str(bundle),), use_index=False)
+    searched = explain(MESSAGE_ID, settings)
+    whole = explain(MESSAGE_ID, replace(settings, full_parse=True))  # every record during the scan's read
+    relay = [s.event for s in searched.sightings if s.event.location.path.endswith(RELAY_LOG)]
+    assert relay and all(e.time is not None and e.time.year == 1999 for e in relay)
+    story = [(s.event.location.path, s.event.location.line, s.event.time, s.relation) for s in searched.sightings]
+    assert story == [(s.event.location.path, s.event.location.line, s.event.time, s.relation) for s in whole.sightings]
 
 
 PLUS_TWO = timezone(timedelta(hours=2))

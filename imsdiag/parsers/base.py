@@ -48,6 +48,9 @@ class ParseContext:
     """False for a decompressed or transcoded stream: damage raises mid-read, so it is read line by line."""
     spans: bool = False
     """A fast extractor also yields LogSpan records (the scan fills the index from it)."""
+    place_full_blocks: bool = False
+    """With `spans`: a block the extractor gives the full parser gets a LogSpan too, naming ANY_IDS (explain
+    without the index finds its events in it; the index stores that block's events instead)."""
     issues: list[ParseIssue] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     """Per-file counters a parser may bump: `lines`, `ignored`, `messages`, ..."""

@@ -105,6 +105,7 @@ def parse_input(f: InputFile, settings: ScanSettings, extract: bool = False, spa
     if extract and parser.has_extractor and (parser.extractor_spans or not spans):
         ctx.since, ctx.until, ctx.reliable_reads = settings.since, settings.until, pf.compression is None
         ctx.spans = spans
+        ctx.place_full_blocks = spans and settings.keep_spans
         pf.records = _guarded(parser, stream, ctx, pf.compression, f, parser.extract)
     else:
         pf.records = _guarded(parser, stream, ctx, pf.compression, f)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from ...models import Direction, EventTally, LogSpan, TimeQuality
+from ...models import ANY_IDS, Direction, EventTally, LogSpan, TimeQuality
 from ...names import normalize_address, normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
 from ..common import OpenIds
@@ -130,13 +130,20 @@ class _EximBlocks(BlockWalker):
 
     # -- blocks ----------------------------------------------------------------------------------------
 
+    def _full_block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
+        """A block the full parser reads whole; placed for explain without the index when it asks."""
+        first = self.lineno
+        yield from self._full(io.BytesIO(block))
+        if self.ctx.place_full_blocks:
+            yield LogSpan(self.ctx.loc(first + 1), offset, len(block), None, 0, self.ctx.year_hint, ANY_IDS)
+
     def _block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
         body = block[:-1] if block.endswith(b"\n") else block
         if b"\r" in body:
             if body.endswith(b"\r"):  # the last line's CRLF (or a last CR): the line reader drops it too
                 body = body[:-1]
             if body.count(b"\r") != body.count(b"\r\n"):
-                yield from self._full(io.BytesIO(block))  # bare CRs: the line reader splits them
+                yield from self._full_block(block, offset)  # bare CRs: the line reader splits them
                 return
             body = body.replace(b"\r\n", b"\n")
         # Latin-1 keeps one character per byte, so offsets in the text are offsets in the block; lines
@@ -144,7 +151,7 @@ class _EximBlocks(BlockWalker):
         text = "\n" + body.decode("latin-1")
         odd = self._odd_lines(body, text)
         if odd is None:
-            yield from self._full(io.BytesIO(block))
+            yield from self._full_block(block, offset)
             return
         first = self.lineno
         lines = body.count(b"\n") + 1

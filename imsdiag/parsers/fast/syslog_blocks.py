@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import BinaryIO
 
-from ...models import Direction, EventTally, LogSpan, TimeQuality
+from ...models import ANY_IDS, Direction, EventTally, LogSpan, TimeQuality
 from ...names import normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
 from ..common import _LOOP_TEXTS
@@ -145,21 +145,28 @@ class _SyslogBlocks(BlockWalker):
 
     # -- blocks ----------------------------------------------------------------------------------------
 
+    def _full_block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
+        """A block the full parser reads whole; placed for explain without the index when it asks."""
+        first, start = self.lineno, (self.years._year, self.years._month)
+        yield from self._full(io.BytesIO(block))
+        if self.ctx.place_full_blocks:
+            yield LogSpan(self.ctx.loc(first + 1), offset, len(block), start[0], start[1], self.ctx.year_hint, ANY_IDS)
+
     def _block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
         body = block[:-1] if block.endswith(b"\n") else block
         if b"\r" in body:
             if body.endswith(b"\r"):  # the last line's CRLF (or a last CR): the line reader drops it too
                 body = body[:-1]
             if body.count(b"\r") != body.count(b"\r\n"):  # a bare CR splits a line: the full parser's
-                yield from self._full(io.BytesIO(block))
+                yield from self._full_block(block, offset)
                 return
             body = body.replace(b"\r\n", b"\n")
         if not body.isascii() or b"\x00" in body:  # decoding and NULs are the full parser's
-            yield from self._full(io.BytesIO(block))
+            yield from self._full_block(block, offset)
             return
         odd = self._odd_lines(body)
         if odd is None:
-            yield from self._full(io.BytesIO(block))
+            yield from self._full_block(block, offset)
             return
         first = self.lineno
         start = (self.years._year, self.years._month)
