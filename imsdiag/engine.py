@@ -174,6 +174,8 @@ def _read_all(
         if spans is not None:
             for placed in outcome.spans:
                 spans.add_span(placed)
+            if outcome.carried is not None:
+                spans.add_carried(outcome.stat.path, outcome.carried)
 
     for outcome in workers.outcomes(files, settings, index, progress, watch):
         if settings.year_hint is None and outcome.stat.format in years.YEARLESS_FORMATS:

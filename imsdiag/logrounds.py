@@ -7,24 +7,24 @@ for the ids learned since the last one:
   (`FileOutcome.spans`) are read again and only the lines naming an id are parsed, each message from all of
   its lines (the queue ids of those lines are asked for too), as explain through the index does
   (`logspans.SpanReader`);
-- any other log (IMS logs, tracking logs, archived messages) is searched for the ids as text and parsed
-  whole only when it names one: an event carries an id only when its file's text holds it.
+- any other log (IMS logs, tracking logs, archived messages) is parsed whole again only when one of the ids
+  may be carried by one of its events: the scan, which read all of them, kept a Bloom filter of those ids
+  (`FileOutcome.carried`), so a log is never searched as text (a long loop asks for hundreds of ids).
 
 The events found feed the net (`logsearch.Capture`), which learns their links; the links stop at
-`LINK_DEPTH`, so the rounds do too. Memory holds the blocks' places and the events found, not the logs.
+`LINK_DEPTH`, so the rounds do too. Memory holds the blocks' places, the filters (a bit per 8 bytes of log
+at most) and the events found, not the logs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from .correlate import years_later
 from .index.ids import event_ids
 from .index.spanfile import SpanFile
-from .inputs import open_input
 from .logsearch import Capture
 from .logspans import SpanReader
 from .models import Event, LogSpan
@@ -32,9 +32,7 @@ from .parsers.run import full_records, parse_input
 from .result import FileStat, ScanContext
 from .settings import ScanSettings
 from .sources import InputFile
-from .spanfilter import PlacedSpan, naming
-
-READ_CHUNK = 1 << 20
+from .spanfilter import PlacedSpan, may_hold, naming, slots
 
 
 class LogRounds:
@@ -58,8 +56,8 @@ class LogRounds:
             for f in files
             if f.path is not None and (spans := capture.spans.get(f.display))
         ]
-        spanned = {f.display for f, _ in self.spanned}
-        self.whole = [f for f in files if f.path is not None and formats.get(f.display) and f.display not in spanned]
+        # The other logs the scan read: a filter of the ids their events carry says which to parse again.
+        self.whole = [f for f in files if f.path is not None and f.display in capture.carried]
         self.shifts = dict(context.year_shifts)
         self.asked: set[str] = set()
         self.changed: list[str] = []
@@ -75,9 +73,9 @@ class LogRounds:
             found: list[Event] = []
             for stored, spans in self.spanned:
                 found += self._in_spans(stored, spans, norms)
-            needles = sorted(norms)
+            hashed = [slots(n) for n in norms]
             for f in self.whole:
-                if _names_any(f, needles):
+                if may_hold(self.capture.carried[f.display], hashed):
                     found += self._whole(f, self.asked)
             self.capture.take_found(found)
 
@@ -98,7 +96,7 @@ class LogRounds:
 
     def _whole(self, f: InputFile, norms: set[str]) -> list[Event]:
         """The file's events that carry one of `norms`, read the way the scan finally read it (in the year it
-        gave a year-less log). The others are dropped as they come: a later round that wants one reads again."""
+        gave a year-less log); the others are dropped as they come."""
         year = self.context.year_of(f.display) if self.settings.year_hint is None else None
         read = replace(self.settings, year_hint=year) if year is not None else self.settings
         return [
@@ -125,33 +123,6 @@ def _shifted(event: Event, shifts: dict[str, int]) -> Event:
     path = event.location.path
     years = shifts.get(path) or shifts.get(os.path.abspath(path)) if shifts else None
     return years_later(event, years) if years else event
-
-
-def _names_any(f: InputFile, norms: Iterable[str]) -> bool:
-    """Whether the file's text (decompressed, transcoded) holds one of the ids, in any case; or its name is one.
-
-    The ids are lower case, so the text is searched lower-cased. An id with a non-ASCII letter, whose lower
-    case the bytes cannot be compared with, counts as found: the file is then parsed rather than missed.
-    """
-    wanted = list(norms)
-    if Path(f.display).stem.lower() in wanted:  # an IMS archive file is named after its spool id
-        return True
-    if any(not n.isascii() for n in wanted):
-        return True
-    needles = [n.encode("ascii") for n in wanted]
-    overlap = max(len(n) for n in needles) - 1
-    try:
-        raw, _compression, _position = open_input(f)
-        with raw:
-            tail = b""
-            while chunk := raw.read(READ_CHUNK):
-                text = tail + chunk.lower()
-                if any(n in text for n in needles):
-                    return True
-                tail = text[-overlap:] if overlap else b""
-    except OSError:  # unreadable now, or cut short: the full parser reads what it can, as the scan did
-        return True
-    return False
 
 
 def changed_note(displays: Sequence[str]) -> str:

@@ -95,7 +95,8 @@ class Capture:
     A record read again (a log re-dated by the scan, or that second read) replaces the first reading.
 
     Scanning with `keep_spans`, it is given only the places of the blocks of the logs the fast extractors read
-    (`add_span`); the search after the scan (`logrounds`) then feeds it the events it finds (`take_found`).
+    (`add_span`) and, for the other logs, filters of the ids their events carry (`add_carried`); the search
+    after the scan (`logrounds`) then feeds it the events it finds (`take_found`).
     """
 
     def __init__(self, ident: str) -> None:
@@ -109,6 +110,8 @@ class Capture:
         self._gone_from: set[str] = set()
         self.to_reread: set[str] = set()
         self.spans: dict[str, list[PlacedSpan]] = {}
+        self.carried: dict[str, bytes] = {}
+        """Display path -> a filter of the ids carried by the events of a log read without spans."""
         """Display path -> the blocks of a log the fast extractor read, in file order, without their ids."""
 
     def add(self, record: ScanRecord) -> None:
@@ -123,6 +126,10 @@ class Capture:
     def add_span(self, placed: PlacedSpan) -> None:
         """Keep where a block of a log the fast extractor read lies (the scan gives them in file order)."""
         self.spans.setdefault(placed.span.location.path, []).append(placed)
+
+    def add_carried(self, display: str, table: bytes) -> None:
+        """Keep the filter of the ids the events of a log read without spans carry."""
+        self.carried[display] = table
 
     def take_found(self, events: Sequence[Event]) -> None:
         """Take the events a search of the spans found, until no link widens what is wanted.

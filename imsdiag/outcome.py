@@ -17,7 +17,7 @@ from .parsers.syslog import DATED_STAMPS, LEAP_WINDOW_STAMPS
 from .result import ISSUE_EXAMPLES, FileStat
 from .settings import ScanSettings
 from .sources import InputFile
-from .spanfilter import PlacedSpan
+from .spanfilter import EventIdFilter, PlacedSpan
 
 if TYPE_CHECKING:
     from .index import EventIndex
@@ -40,6 +40,8 @@ class FileOutcome:
     leapness (see `syslog.LEAP_WINDOW_STAMPS`)."""
     spans: tuple[PlacedSpan, ...] = ()
     """With `ScanSettings.keep_spans`: where each block the fast extractor read lies, and a filter of its ids."""
+    carried: bytes | None = None
+    """With `ScanSettings.keep_spans`, for a file read without spans: a filter of the ids its events carry."""
 
 
 class RecordSink(Protocol):
@@ -53,9 +55,11 @@ class RecordSink(Protocol):
 
 
 class SpanSink(Protocol):
-    """Takes the places of the blocks of the logs a fast extractor read (explain's search without the index)."""
+    """What explain's search without the index keeps of the scan's read: the places of the blocks of the logs a
+    fast extractor read, and for each other log a filter of the ids its events carry."""
 
     def add_span(self, placed: PlacedSpan) -> None: ...
+    def add_carried(self, display: str, table: bytes) -> None: ...
 
 
 def new_correlator(settings: ScanSettings) -> Correlator:
@@ -75,6 +79,7 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
     examples: list[ParseIssue] = []
     servers: Counter[str] = Counter()
     spans: list[PlacedSpan] = []
+    noted = _id_filter(pf) if settings.keep_spans else None
     n_events = 0
     for rec in pf.records:
         if sink is not None:
@@ -92,6 +97,8 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
         if isinstance(rec, Event):
             n_events += 1
             corr.add(rec)
+            if noted is not None:
+                noted.add_event(rec)
             if rec.server:
                 servers[rec.server] += 1
         else:
@@ -119,7 +126,15 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
         dated_stamps=pf.counters.get(DATED_STAMPS, 0),
         leap_window_stamps=pf.counters.get(LEAP_WINDOW_STAMPS, 0),
         spans=tuple(spans),
+        carried=noted.frozen() if noted is not None and not spans else None,
     )
+
+
+def _id_filter(pf: ParsedFile) -> EventIdFilter:
+    """A filter for the ids of a file's events, sized to the file (a compressed log holds about 8x its size)."""
+    from .spanfilter import EventIdFilter  # explain's search only
+
+    return EventIdFilter.for_log(pf.file.size * (8 if pf.compression else 1))
 
 
 _WORKER_INDEX: dict[str | None, EventIndex] = {}

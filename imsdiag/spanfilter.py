@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from .models import ANY_IDS, LogSpan
+from .models import ANY_IDS, Event, LogSpan
 
 BITS_PER_ID = 12
 """Filter bits per id: with 3 probes about 1% of the blocks that name none of the ids asked are read anyway."""
@@ -24,6 +24,69 @@ def slots(norm: str) -> tuple[int, int]:
     """The two hashes of an id that its probes are made from (double hashing)."""
     data = norm.encode("utf-8")
     return zlib.crc32(data), zlib.crc32(data, _SECOND_SEED) | 1
+
+
+class IdFilter:
+    """A Bloom filter of ids, filled as they come; `bits` fixed at the start (a power of two)."""
+
+    def __init__(self, bits: int = MIN_BITS) -> None:
+        self.table = bytearray(max(MIN_BITS, bits) >> 3)
+        self.mask = (len(self.table) << 3) - 1
+
+    @classmethod
+    def sized_for(cls, ids: int) -> IdFilter:
+        """A filter for about `ids` ids at BITS_PER_ID bits each."""
+        bits = MIN_BITS
+        while bits < BITS_PER_ID * ids:
+            bits <<= 1
+        return cls(bits)
+
+    def add(self, norm: str) -> None:
+        h1, h2 = slots(norm)
+        table, mask = self.table, self.mask
+        for i in range(PROBES):
+            bit = (h1 + i * h2) & mask
+            table[bit >> 3] |= 1 << (bit & 7)
+
+    def frozen(self) -> bytes:
+        return bytes(self.table)
+
+
+class EventIdFilter(IdFilter):
+    """The filter of the ids a log's events carry (`index.ids.event_ids`), sized to the log."""
+
+    @classmethod
+    def for_log(cls, size: int) -> EventIdFilter:
+        """A bit per 8 bytes of log: a line of 100 to 300 bytes names one to three ids, so 12 bits or more per
+        id, and about 1% of the rounds asking for ids the log's events do not carry parse it anyway."""
+        bits = MIN_BITS
+        while bits < size // 8:
+            bits <<= 1
+        return cls(bits)
+
+    def add_event(self, event: Event) -> None:
+        from .index.ids import event_ids  # the index package brings sqlite3: only explain's search needs it
+
+        for n, _ in event_ids(event):
+            self.add(n)
+
+
+def may_hold(table: bytes, hashed: Iterable[tuple[int, int]]) -> bool:
+    """Whether a filter (`IdFilter.frozen`) may hold one of the ids given by their `slots`: False is certain.
+
+    An empty filter stands for one whose ids were not noted: it may hold any.
+    """
+    if not table:
+        return True
+    mask = (len(table) << 3) - 1
+    for h1, h2 in hashed:
+        for i in range(PROBES):
+            bit = (h1 + i * h2) & mask
+            if not table[bit >> 3] >> (bit & 7) & 1:
+                break
+        else:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -39,35 +102,13 @@ class PlacedSpan:
         if span.ids == ANY_IDS:  # kept: the span reader splits such a block as the full parser's line reader does
             return cls(span, b"")
         ids = {n for n, _ in span.ids}
-        bits = MIN_BITS
-        while bits < BITS_PER_ID * len(ids):
-            bits <<= 1
-        table = bytearray(bits >> 3)
-        mask = bits - 1
+        table = IdFilter.sized_for(len(ids))
         for n in ids:
-            h1, h2 = slots(n)
-            for i in range(PROBES):
-                bit = (h1 + i * h2) & mask
-                table[bit >> 3] |= 1 << (bit & 7)
-        return cls(replace(span, ids=()), bytes(table))
-
-    def may_name(self, hashed: Iterable[tuple[int, int]]) -> bool:
-        """Whether the block may name one of the ids (given by their `slots`): False is certain."""
-        table = self.filter
-        if not table:  # a block the full parser read: its ids were not noted
-            return True
-        mask = (len(table) << 3) - 1
-        for h1, h2 in hashed:
-            for i in range(PROBES):
-                bit = (h1 + i * h2) & mask
-                if not table[bit >> 3] >> (bit & 7) & 1:
-                    break
-            else:
-                return True
-        return False
+            table.add(n)
+        return cls(replace(span, ids=()), table.frozen())
 
 
 def naming(placed: Sequence[PlacedSpan], norms: Iterable[str]) -> list[LogSpan]:
     """The spans that may name one of `norms`, in file order."""
     hashed = [slots(n) for n in norms]
-    return [p.span for p in placed if p.may_name(hashed)]
+    return [p.span for p in placed if may_hold(p.filter, hashed)]

@@ -26,7 +26,7 @@ from imsdiag.models import (
     ReportKind,
     Severity,
 )
-from imsdiag.parsers.fast import syslog_blocks
+from imsdiag.parsers.fast import exim_blocks, syslog_blocks
 from imsdiag.parsers.received import parse_received
 from imsdiag.reporters.base import ReportOptions
 from imsdiag.reporters.explain_json import explanation_dict
@@ -481,6 +481,20 @@ def test_a_block_the_full_parser_read_is_searched_too(
     shift = 40 + odd.count("\n") + odd.count("\r")
     assert lines(found) == [("mx1", shift + 3), ("mx1", shift + 4)]
     assert _story(found) == _story(explain("abc.123@example.com", replace(settings, full_parse=True)))
+
+
+def test_an_exim_block_the_full_parser_read_is_searched_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exim_blocks, "BLOCK_SIZE", 512)
+    source = SAMPLES / "exim-hop-limit" / "a.example.com" / "exim4" / "mainlog"
+    # A bare CR in the line before the arrival: Exim's extractor gives that block whole to the full parser.
+    text = source.read_text().replace("1sE1fr-XzD8Jg-k2 Completed\n", "1sE1fr-XzD8Jg-k2 Completed\rx\n", 1)
+    log = tmp_path / "logs" / "mainlog"
+    log.parent.mkdir()
+    log.write_text(text, encoding="utf-8")
+    settings = ScanSettings(paths=(str(log.parent),), use_index=False)
+    found = explain("017491169726.60666@mx.isp.test", settings)
+    assert 5 in [s.event.location.line for s in found.sightings]  # the arrival, after the line the CR split
+    assert _story(found) == _story(explain("017491169726.60666@mx.isp.test", replace(settings, full_parse=True)))
 
 
 def test_a_log_changed_after_the_scan_is_said_and_its_spans_left_out(

@@ -201,7 +201,8 @@ def test_explain_without_the_index_on_a_generated_mixed_set_equals_the_full_read
 
     out = tmp_path / "set"
     assert loggen(["bench", "--size", "3M", "--out", str(out)]) == 0
-    settings = ScanSettings(paths=(str(out),), use_index=False)
+    # Two workers: the blocks' filters are made in other processes (their hash must not be Python's).
+    settings = ScanSettings(paths=(str(out),), use_index=False, jobs=2)
     result = engine.scan(settings)
     assert any(p.endswith("mail.log") and n == -2 for p, n in result.context.year_shifts)
     looping = [f.message_ids[0] for f in result.findings if f.message_ids]
