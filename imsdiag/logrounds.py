@@ -80,19 +80,24 @@ class LogRounds:
             self.capture.take_found(found)
 
     def _in_spans(self, f: SpanFile, placed: list[PlacedSpan], norms: set[str]) -> list[Event]:
-        """The events of the lines naming one of `norms` in the blocks that may name one (and of their messages)."""
-        spans = naming(placed, norms)
-        if not spans or f.display in self.changed:
+        """The events of the lines naming one of `norms` in the blocks that may name one (and of their messages);
+        each block is searched only for the ids its filter may hold."""
+        chosen = naming(placed, norms)
+        if not chosen or f.display in self.changed:
             return []
         if not self.reader.current(f):
             self.changed.append(f.display)
             return []
         # A message's lines all carry its queue id: the lines naming an id lead to its whole message, whose
         # other lines may lie in other blocks.
-        qids = self.reader.queue_ids(f, spans, norms) - norms
-        if qids:
-            spans = sorted({(s.offset, s.length): s for s in [*spans, *naming(placed, qids)]}.values(), key=_offset)
-        return [_shifted(e, self.shifts) for e in self.reader.events(f, spans, norms | qids)]
+        each: dict[int, set[str]] = {at: set(named) for at, (_span, named) in chosen.items()}
+        qids = self.reader.queue_ids(f, [s for s, _ in chosen.values()], norms, each) - norms
+        for at, (span, named) in naming(placed, qids).items():
+            chosen.setdefault(at, (span, frozenset()))
+            each.setdefault(at, set()).update(named)
+        spans = sorted((s for s, _ in chosen.values()), key=_offset)
+        events = self.reader.events(f, spans, norms | qids, each)
+        return [_shifted(e, self.shifts) for e in events]
 
     def _whole(self, f: InputFile, norms: set[str]) -> list[Event]:
         """The file's events that carry one of `norms`, read the way the scan finally read it (in the year it

@@ -13,7 +13,8 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from .index.spanfile import SpanFile
@@ -33,6 +34,8 @@ _QUEUE_ID = re.compile(
     rb"([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) "
 )
 """The queue id a Postfix or Sendmail line starts its message with, or an Exim line's message id."""
+SpanNorms = Mapping[int, AbstractSet[str]]
+"""Span offset -> the ids to look for in that span (explain without the index: those its filter may hold)."""
 SKIP_CHUNK = 1 << 20
 KEEP_BYTES = 24 << 20
 """Span bytes one explain keeps in memory for its later lookups, lower-case copies included (a span is 1 MiB)."""
@@ -55,17 +58,22 @@ class SpanReader:
             return False
         return st.st_size == f.size and st.st_mtime_ns == f.mtime_ns
 
-    def queue_ids(self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str]) -> set[str]:
-        """The queue ids (lower case) of the lines of `spans` that name one of `norms`."""
+    def queue_ids(
+        self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str], each: SpanNorms | None = None
+    ) -> set[str]:
+        """The queue ids (lower case) of the lines of `spans` that name one of `norms` (`each`: a span's own)."""
         out: set[str] = set()
-        for _span, _lineno, line in self._lines(f, spans, norms):
+        for _span, _lineno, line in self._lines(f, spans, norms, each):
             m = _QUEUE_ID.search(line)
             if m is not None:
                 out.add((m[1] or m[2]).decode("ascii").lower())
         return out
 
-    def events(self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str]) -> list[Event]:
-        """The events the full parser makes of the lines of `spans` that name one of `norms`, in file order."""
+    def events(
+        self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str], each: SpanNorms | None = None
+    ) -> list[Event]:
+        """The events the full parser makes of the lines of `spans` that name one of `norms`, in file order
+        (`each`: the ids to look for in a span, by its offset, where not all of `norms`)."""
         st_mtime = f.mtime_ns / 1e9
         stored = InputFile(display=f.display, path=Path(f.path), size=f.size, mtime=st_mtime, server_hint=f.server_hint)
         ctx = make_context(stored, self.settings)
@@ -74,7 +82,7 @@ class SpanReader:
             return []
         out: list[Event] = []
         at: LogSpan | None = None
-        for span, lineno, line in self._lines(f, spans, norms):
+        for span, lineno, line in self._lines(f, spans, norms, each):
             if span is not at:
                 at = span
                 reader.start(span)
@@ -82,13 +90,18 @@ class SpanReader:
         out.extend(r for r in reader.finish() if isinstance(r, Event))
         return out
 
-    def _lines(self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str]) -> Iterator[tuple[LogSpan, int, bytes]]:
+    def _lines(
+        self, f: SpanFile, spans: Sequence[LogSpan], norms: set[str], each: SpanNorms | None = None
+    ) -> Iterator[tuple[LogSpan, int, bytes]]:
         """(span, line number, line) of each line of the spans that holds one of `norms`, in file order."""
-        needles = [n.encode("utf-8") for n in norms]
+        everywhere = [n.encode("utf-8") for n in norms]
         for span, data, low in self._read(f, sorted(spans, key=lambda s: s.offset)):
+            own = each.get(span.offset) if each is not None else None
             if span.ids == ANY_IDS:
-                yield from _lines_as_read(f, span, data, norms)
+                yield from _lines_as_read(f, span, data, norms if own is None else set(own))
                 continue
+            # A long loop asks for hundreds of ids: each span is searched only for those it may name.
+            needles = everywhere if own is None else [n.encode("utf-8") for n in own]
             starts: set[int] = set()
             for needle in needles:
                 pos = low.find(needle)

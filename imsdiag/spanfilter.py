@@ -108,7 +108,12 @@ class PlacedSpan:
         return cls(replace(span, ids=()), table.frozen())
 
 
-def naming(placed: Sequence[PlacedSpan], norms: Iterable[str]) -> list[LogSpan]:
-    """The spans that may name one of `norms`, in file order."""
-    hashed = [slots(n) for n in norms]
-    return [p.span for p in placed if may_hold(p.filter, hashed)]
+def naming(placed: Sequence[PlacedSpan], norms: Iterable[str]) -> dict[int, tuple[LogSpan, frozenset[str]]]:
+    """Span offset -> (span, the ids of `norms` it may name), for the spans that may name one, in file order."""
+    hashed = [(n, slots(n)) for n in norms]
+    out: dict[int, tuple[LogSpan, frozenset[str]]] = {}
+    for p in placed:
+        named = frozenset(n for n, h in hashed if may_hold(p.filter, (h,)))
+        if named:
+            out[p.span.offset] = (p.span, named)
+    return out

@@ -445,9 +445,11 @@ def test_logs_read_by_the_fast_extractor_are_searched_in_their_spans(
     searched: Counter[str] = Counter()
     real_events = logspans.SpanReader.events
 
-    def events(self: logspans.SpanReader, f: SpanFile, spans: list[LogSpan], norms: set[str]) -> list[Event]:
+    def events(
+        self: logspans.SpanReader, f: SpanFile, spans: list[LogSpan], norms: set[str], each: object = None
+    ) -> list[Event]:
         searched[Path(f.display).parent.name] += 1
-        return real_events(self, f, spans, norms)
+        return real_events(self, f, spans, norms, each)  # type: ignore[arg-type]
 
     monkeypatch.setattr(logspans.SpanReader, "events", events)
     expl = explain("9d8e7f6a", settings_for(logs, tmp_path, use_index=False))
