@@ -236,10 +236,11 @@ def _explain_scanning(
 ) -> Explanation:
     """Without the index: the scan, then the search of the logs for the id and its links, then the exact search.
 
-    The scan reads the logs as any scan does (`--jobs`, the fast extractors); the search after it
-    (`logrounds`) reads again the blocks of the logs the extractors read, for the lines naming a wanted id,
-    and parses any other log only when its text names one. Standard input (it cannot be read twice) and a
-    run with the full parser (`IMSDIAG_FULL_PARSE=1`) search during the scan's one read instead.
+    The scan reads the logs as any scan does (worker processes, the fast extractors) and keeps filters of the
+    ids each block and log holds; the search after it (`logrounds`) reads again the blocks that may name a
+    wanted id, for the lines naming one, and parses any other log again only when its events may carry one.
+    Standard input (it cannot be read twice) and a run with the full parser (`IMSDIAG_FULL_PARSE=1`) search
+    during the scan's one read instead.
     """
     if full_parse(settings) or any(f.path is None for f in files):
         return _explain_reading_once(ident, settings, files, notes)

@@ -1,6 +1,6 @@
 """Explain without the index: after the scan, rounds of searching the logs for the ids wanted, as an admin greps.
 
-The scan reads the logs as any scan does (with `--jobs`, and the fast extractors). Then each round asks
+The scan reads the logs as any scan does (worker processes, the fast extractors). Then each round asks
 for the ids learned since the last one:
 
 - in the logs a fast extractor read (Postfix, Sendmail, Exim), the blocks the scan kept the place of

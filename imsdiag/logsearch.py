@@ -110,9 +110,9 @@ class Capture:
         self._gone_from: set[str] = set()
         self.to_reread: set[str] = set()
         self.spans: dict[str, list[PlacedSpan]] = {}
+        """Display path -> the blocks of a log the fast extractor read, in file order, with filters of their ids."""
         self.carried: dict[str, bytes] = {}
         """Display path -> a filter of the ids carried by the events of a log read without spans."""
-        """Display path -> the blocks of a log the fast extractor read, in file order, without their ids."""
 
     def add(self, record: ScanRecord) -> None:
         """Take an event that carries a wanted id, and follow its links (the RecordSink the scan feeds)."""

@@ -132,8 +132,6 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
 
 def _id_filter(pf: ParsedFile) -> EventIdFilter:
     """A filter for the ids of a file's events, sized to the file (a compressed log holds about 8x its size)."""
-    from .spanfilter import EventIdFilter  # explain's search only
-
     return EventIdFilter.for_log(pf.file.size * (8 if pf.compression else 1))
 
 

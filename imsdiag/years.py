@@ -59,17 +59,11 @@ def redate(
     for o in held:
         base = min(o.correlator.years) if o.correlator.years else None
         year = corr.year_for(o.correlator.days) or base
-        if year is None:
+        if year is not None:
+            file_years[o.stat.path] = year
+        if year is None or base is None or year == base:
             out.append(o)
-            continue
-        file_years[o.stat.path] = year
-        if base is None or year == base:
-            out.append(o)
-        elif (
-            movable
-            and not o.dated_stamps
-            and (not o.leap_window_stamps or _same_leap_days(o.correlator.years, year - base))
-        ):
+        elif movable and _moves_as_read(o, year - base):
             out.append(replace(o, correlator=o.correlator.shifted_years(year - base)))
             shifts[o.stat.path] = year - base
         else:
@@ -78,9 +72,19 @@ def redate(
         out += reread(files, replace(settings, year_hint=year))
     order = {o.stat.path: i for i, o in enumerate(held)}
     out.sort(key=lambda o: order[o.stat.path])
+    return out, Dating(_most_used(file_years), file_years, shifts)
+
+
+def _moves_as_read(o: FileOutcome, delta: int) -> bool:
+    """Whether moving the log by `delta` years gives what reading it in that year would: no stamp carried a
+    year, and no 28 February to 1 March stamp crosses between a leap year and another."""
+    return not o.dated_stamps and (not o.leap_window_stamps or _same_leap_days(o.correlator.years, delta))
+
+
+def _most_used(file_years: dict[str, int]) -> int | None:
+    """The year most year-less logs got; a tie goes to the earlier year."""
     per_year = Counter(file_years.values())
-    used = max(per_year, key=lambda y: (per_year[y], -y)) if per_year else None  # a tie goes to the earlier year
-    return out, Dating(used, file_years, shifts)
+    return max(per_year, key=lambda y: (per_year[y], -y)) if per_year else None
 
 
 def _fixed_zones(settings: ScanSettings) -> bool:
