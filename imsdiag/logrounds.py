@@ -56,7 +56,8 @@ class LogRounds:
             for f in files
             if f.path is not None and (spans := capture.spans.get(f.display))
         ]
-        # The other logs the scan read: a filter of the ids their events carry says which to parse again.
+        # The other logs the scan read, and those whose end no block covers (a line too long for a block): a
+        # filter of the ids their events carry says which to parse again.
         self.whole = [f for f in files if f.path is not None and f.display in capture.carried]
         self.shifts = dict(context.year_shifts)
         self.asked: set[str] = set()

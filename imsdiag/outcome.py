@@ -12,6 +12,7 @@ from .correlate import Correlator
 from .models import Event, EventTally, LogSpan, ParseIssue
 from .parsers import RECORDS_VERSION
 from .parsers.base import ScanRecord
+from .parsers.fast.blocks import UNPLACED_REST
 from .parsers.run import ParsedFile, Ticker, make_context, parse_input
 from .parsers.syslog import DATED_STAMPS, LEAP_WINDOW_STAMPS
 from .result import ISSUE_EXAMPLES, FileStat
@@ -41,7 +42,8 @@ class FileOutcome:
     spans: tuple[PlacedSpan, ...] = ()
     """With `ScanSettings.keep_spans`: where each block the fast extractor read lies, and a filter of its ids."""
     carried: bytes | None = None
-    """With `ScanSettings.keep_spans`, for a file read without spans: a filter of the ids its events carry."""
+    """With `ScanSettings.keep_spans`, for a file read without spans (or only partly with them): a filter of the
+    ids its events carry."""
 
 
 class RecordSink(Protocol):
@@ -126,7 +128,8 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
         dated_stamps=pf.counters.get(DATED_STAMPS, 0),
         leap_window_stamps=pf.counters.get(LEAP_WINDOW_STAMPS, 0),
         spans=tuple(spans),
-        carried=noted.frozen() if noted is not None and not spans else None,
+        # A log read with spans needs the filter too when its end was read past them (a line too long for a block).
+        carried=noted.frozen() if noted is not None and (not spans or pf.counters.get(UNPLACED_REST)) else None,
     )
 
 

@@ -485,6 +485,22 @@ def test_a_block_the_full_parser_read_is_searched_too(
     assert _story(found) == _story(explain("abc.123@example.com", replace(settings, full_parse=True)))
 
 
+def test_a_log_read_past_its_blocks_is_searched_whole(tmp_path: Path) -> None:
+    # A line too long for a block (over 2 MiB here) stops the blocks: the full parser reads the rest of the log,
+    # which no span covers. Without the index the message after it must still be found.
+    filler = "".join(
+        f"Mar  3 09:{m:02d}:00 mx1 postfix/anvil[9]: statistics: max connection rate 1/60s\n" for m in range(40)
+    )
+    junk = "Mar  3 09:59:00 mx1 postfix/smtpd[1]: warning: " + "x" * (3 << 20) + "\n"
+    root = tmp_path / "logs"
+    (root / "mx1").mkdir(parents=True)
+    (root / "mx1" / "maillog").write_text(filler + junk + MX1)
+    settings = ScanSettings(paths=(str(root),), use_index=False)
+    found = explain("abc.123@example.com", settings)
+    assert lines(found) == [("mx1", 44), ("mx1", 45)]
+    assert _story(found) == _story(explain("abc.123@example.com", replace(settings, full_parse=True)))
+
+
 def test_an_exim_block_the_full_parser_read_is_searched_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(exim_blocks, "BLOCK_SIZE", 512)
     source = SAMPLES / "exim-hop-limit" / "a.example.com" / "exim4" / "mainlog"

@@ -10,6 +10,9 @@ from ..base import MAX_LINE, ParseContext, Record
 
 BLOCK_SIZE = 1 << 20
 """Bytes read at a time: a block ends at the last newline in it, the rest is carried into the next one."""
+UNPLACED_REST = "unplaced-rest"
+"""Counter: the blocks stopped at a line too long for them and the full parser read the rest of the file, which
+no LogSpan covers (explain without the index then parses such a log whole, as it does a log read without spans)."""
 MEMO_SIZE = 8192
 """Values an extractor remembers per kind and file before it starts again: memory stays flat on logs of
 ever-new addresses, while a log's usual few senders and relays are worked out once."""
@@ -149,6 +152,7 @@ class BlockWalker:
         for block, offset in with_offsets(blocks):
             yield from self._block(block, offset)
         if blocks.rest is not None:
+            self.ctx.count(UNPLACED_REST)
             yield from self._full(blocks.rest)  # type: ignore[arg-type]  # readline is all iter_lines uses
         yield from self._finish()
 
