@@ -30,16 +30,14 @@ class IdFilter:
     """A Bloom filter of ids, filled as they come; `bits` fixed at the start (a power of two)."""
 
     def __init__(self, bits: int = MIN_BITS) -> None:
-        self.table = bytearray(max(MIN_BITS, bits) >> 3)
+        """At least `bits` bits, rounded up to a power of two (MIN_BITS at the least): the probes are masked."""
+        self.table = bytearray(max(MIN_BITS, 1 << (bits - 1).bit_length()) >> 3)
         self.mask = (len(self.table) << 3) - 1
 
     @classmethod
     def sized_for(cls, ids: int) -> IdFilter:
         """A filter for about `ids` ids at BITS_PER_ID bits each."""
-        bits = MIN_BITS
-        while bits < BITS_PER_ID * ids:
-            bits <<= 1
-        return cls(bits)
+        return cls(BITS_PER_ID * ids)
 
     def add(self, norm: str) -> None:
         h1, h2 = slots(norm)
@@ -59,10 +57,7 @@ class EventIdFilter(IdFilter):
     def for_log(cls, size: int) -> EventIdFilter:
         """A bit per 8 bytes of log: a line of 100 to 300 bytes names one to three ids, so 12 bits or more per
         id, and about 1% of the rounds asking for ids the log's events do not carry parse it anyway."""
-        bits = MIN_BITS
-        while bits < size // 8:
-            bits <<= 1
-        return cls(bits)
+        return cls(size // 8)
 
     def add_event(self, event: Event) -> None:
         from .index.ids import event_ids  # the index package brings sqlite3: only explain's search needs it

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, TypeVar
 
-from ...models import EventTally, LogSpan
+from ...models import ANY_IDS, EventTally, LogSpan
 from ..base import MAX_LINE, ParseContext, Record
 
 BLOCK_SIZE = 1 << 20
@@ -146,6 +147,7 @@ class BlockWalker:
     the full parser, then what the file's handlers hold at its end."""
 
     ctx: ParseContext
+    lineno: int
 
     def run(self, stream: BinaryIO, block_size: int) -> Iterator[Record | EventTally | LogSpan]:
         blocks = Blocks(stream, block_size, by_lines=not self.ctx.reliable_reads)
@@ -161,6 +163,17 @@ class BlockWalker:
 
     def _full(self, stream: BinaryIO) -> Iterator[Record | EventTally]:
         raise NotImplementedError
+
+    def _full_block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
+        """A block the full parser reads whole; placed, naming any id, for explain without the index when it asks."""
+        first, (year, month) = self.lineno, self._year_state()
+        yield from self._full(io.BytesIO(block))
+        if self.ctx.place_full_blocks:
+            yield LogSpan(self.ctx.loc(first + 1), offset, len(block), year, month, self.ctx.year_hint, ANY_IDS)
+
+    def _year_state(self) -> tuple[int | None, int]:
+        """The year tracker's (year, month) before a block, for its LogSpan: none for stamps that carry a year."""
+        return None, 0
 
     def _finish(self) -> Iterator[Record]:
         """What the file's handlers say at its end (messages still open): nothing unless a reader has handlers."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from ...models import ANY_IDS, Direction, EventTally, LogSpan, TimeQuality
+from ...models import Direction, EventTally, LogSpan, TimeQuality
 from ...names import normalize_address, normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
 from ..common import OpenIds
@@ -129,13 +129,6 @@ class _EximBlocks(BlockWalker):
                 yield rec
 
     # -- blocks ----------------------------------------------------------------------------------------
-
-    def _full_block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
-        """A block the full parser reads whole; placed for explain without the index when it asks."""
-        first = self.lineno
-        yield from self._full(io.BytesIO(block))
-        if self.ctx.place_full_blocks:
-            yield LogSpan(self.ctx.loc(first + 1), offset, len(block), None, 0, self.ctx.year_hint, ANY_IDS)
 
     def _block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
         body = block[:-1] if block.endswith(b"\n") else block

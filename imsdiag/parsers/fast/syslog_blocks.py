@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import BinaryIO
 
-from ...models import ANY_IDS, Direction, EventTally, LogSpan, TimeQuality
+from ...models import Direction, EventTally, LogSpan, TimeQuality
 from ...names import normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
 from ..common import _LOOP_TEXTS
@@ -145,12 +144,8 @@ class _SyslogBlocks(BlockWalker):
 
     # -- blocks ----------------------------------------------------------------------------------------
 
-    def _full_block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
-        """A block the full parser reads whole; placed for explain without the index when it asks."""
-        first, start = self.lineno, (self.years._year, self.years._month)
-        yield from self._full(io.BytesIO(block))
-        if self.ctx.place_full_blocks:
-            yield LogSpan(self.ctx.loc(first + 1), offset, len(block), start[0], start[1], self.ctx.year_hint, ANY_IDS)
+    def _year_state(self) -> tuple[int | None, int]:
+        return self.years._year, self.years._month
 
     def _block(self, block: bytes, offset: int) -> Iterator[Record | EventTally | LogSpan]:
         body = block[:-1] if block.endswith(b"\n") else block
@@ -169,7 +164,7 @@ class _SyslogBlocks(BlockWalker):
             yield from self._full_block(block, offset)
             return
         first = self.lineno
-        start = (self.years._year, self.years._month)
+        start = self._year_state()
         self.lineno += body.count(b"\n") + 1
         self.ctx.count("lines", self.lineno - first)
         yield from self._walk(body, first, odd)
