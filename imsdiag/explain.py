@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from . import engine
 from .correlate import years_later
 from .errors import AmbiguousId, InputError, MessageNotFound
 from .evidence import machine_zones, place_event
@@ -17,11 +16,9 @@ from .explanation import Explanation, LoopView, Match, Sighting, build_explanati
 from .hosts import HostMap
 from .index import SERVER_LOCAL_KINDS, EventIndex, event_ids, open_index
 from .index.lookups import CHANGED_SINCE_INDEXED
-from .logrounds import LogRounds, changed_note
 from .logsearch import LINK_DEPTH, Capture, LogSearch
 from .logspans import SpanReader
 from .models import Event, ParseIssue
-from .outcome import full_parse
 from .result import ScanContext, ScanResult
 from .settings import ScanSettings
 from .sources import InputFile
@@ -179,6 +176,8 @@ def _refresh(
     stale: int,
 ) -> ScanResult | None:
     """Run a scan (which fills the index and stores its findings); None when the index is still not current."""
+    from . import engine  # the scan machinery (worker processes) only when the index must be filled
+
     result = engine.scan(settings)
     if index.stale_files(files):
         notes.append("the index could not be brought up to date; the logs were read directly")
@@ -242,6 +241,11 @@ def _explain_scanning(
     Standard input (it cannot be read twice) and a run with the full parser (`IMSDIAG_FULL_PARSE=1`) search
     during the scan's one read instead.
     """
+    # The scan machinery is imported here, not with the module: explain through the index needs none of it.
+    from . import engine
+    from .logrounds import LogRounds, changed_note
+    from .outcome import full_parse
+
     if full_parse(settings) or any(f.path is None for f in files):
         return _explain_reading_once(ident, settings, files, notes)
     capture = Capture(ident)
@@ -260,6 +264,8 @@ def _explain_reading_once(
     The logs are read a second time only when a link learned late may reach back past what the net
     remembers, and then only the files read before it.
     """
+    from . import engine
+
     capture = Capture(ident)
     result = engine.scan(replace(settings, use_index=False), watch=capture)
     capture.move_years(dict(result.context.year_shifts))  # the scan moved these logs' events after reading
@@ -289,6 +295,8 @@ def _exact_search(
 
 def _read_logs(files: list[InputFile], settings: ScanSettings, context: ScanContext, capture: Capture) -> None:
     """Read files again the way the scan finally read them (in the year it gave them), for the net."""
+    from . import engine
+
     for f in files:
         year = context.year_of(f.display) if settings.year_hint is None else None
         # Year-less lines are dated as the scan dated them, from the other logs of the same days.
@@ -309,6 +317,8 @@ def explain_file(path: Path, settings: ScanSettings) -> Explanation:
     display = os.path.relpath(path) if not path.is_absolute() else str(path)
     st = path.stat()
     f = InputFile(display=display, path=path, size=st.st_size, mtime=st.st_mtime)
+    from . import engine
+
     parsed = engine.parse_input(f, replace(settings, use_index=False))
     if parsed.format is None:
         raise InputError(f"{display}: not a message or a log format imsdiag reads ({parsed.skipped_reason})")

@@ -88,6 +88,8 @@ class InputFile:
 
 
 def _display(p: Path) -> str:
+    if not p.is_absolute() and ".." not in p.parts:
+        return str(p)  # what relpath gives, without its two absolute paths per file of a 4,000-file walk
     try:
         rel = os.path.relpath(p)
     except ValueError:  # another drive on Windows
