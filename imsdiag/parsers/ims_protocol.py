@@ -57,24 +57,29 @@ class ImsProtocolParser(Parser):
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
         reader = Reader(ctx)
         held: Line | None = None
-        for lineno, text in iter_lines(stream, ctx):
-            ctx.count("lines")
-            try:
-                line = new_line(lineno, text, ctx)
-                if line is None:
+        lines = 0
+        try:
+            for lineno, text in iter_lines(stream, ctx):
+                lines += 1
+                try:
                     body = strip_quotes(text)
-                    if held is not None and continues(held, body):
-                        held.parts.append(body)
-                        held.size += len(body)
-                        continue
-                    line = Line(lineno, text[:MAX_TEXT], None, [body])
-                if held is not None:
-                    reader.feed(held)
-                held = line
-            except Exception as exc:  # a parser bug must cost one line, never the file
-                held = None
-                yield ParseIssue(ctx.loc(lineno), "parser-error", f"{type(exc).__name__}: {exc}", text[:200])
-            yield from reader.drain()
+                    line = new_line(lineno, text, ctx, body)
+                    if line is None:
+                        if held is not None and continues(held, body):
+                            held.parts.append(body)
+                            held.size += len(body)
+                            continue
+                        line = Line(lineno, text[:MAX_TEXT], None, [body])
+                    if held is not None:
+                        reader.feed(held)
+                    held = line
+                except Exception as exc:  # a parser bug must cost one line, never the file
+                    held = None
+                    yield ParseIssue(ctx.loc(lineno), "parser-error", f"{type(exc).__name__}: {exc}", text[:200])
+                if reader.out:
+                    yield from reader.drain()
+        finally:
+            ctx.count("lines", lines)  # once, not once a line: the count is read after the file
         try:
             if held is not None:
                 reader.feed(held)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -53,10 +53,19 @@ class Line:
     parts: list[str]
     """The body of the first physical line (stamp removed), then each continuation line."""
     size: int = 0
+    marker: str | None = field(init=False)
+    """`<<<` or `>>>` before the first part's payload, if any."""
+    io: bool = field(init=False)
+    """The first part is a raw `IO: |` echo."""
+    payload: str = field(init=False)
+    """The first part without its marker and `IO: |` (the session reads this several times per line)."""
+
+    def __post_init__(self) -> None:
+        self.marker, self.io, self.payload = split_marker(self.parts[0])
 
     @property
     def last_part(self) -> str:
-        return self.parts[-1] if len(self.parts) > 1 else split_marker(self.parts[0])[2]
+        return self.parts[-1] if len(self.parts) > 1 else self.payload
 
 
 def split_marker(body: str) -> tuple[str | None, bool, str]:
@@ -82,13 +91,15 @@ def _unquote(subject: str) -> str:
     return s
 
 
-def parse_reschedule(text: str) -> tuple[str, str | None, str | None, str | None] | None:
+def parse_reschedule(text: str, low: str | None = None) -> tuple[str, str | None, str | None, str | None] | None:
     """Read `<error> Message subject: <subj>. Rescheduling delivery for later.` (Q146669, Q239816).
 
     Returns (error text, reply code, destination domain, subject) or None when the line is not one.
-    String search, not a regex, because the line may be a hostile megabyte.
+    String search, not a regex, because the line may be a hostile megabyte. `low`: `text.lower()`, when
+    the caller has it already.
     """
-    low = text.lower()
+    if low is None:
+        low = text.lower()
     i = low.find(_SUBJECT_MARK)
     j = low.rfind(_RESCHEDULE_MARK)
     if i < 0 or j < i:
@@ -104,11 +115,18 @@ def parse_reschedule(text: str) -> tuple[str, str | None, str | None, str | None
     return error, code, domain, subject or None
 
 
-def loop_signal_of(text: str) -> LoopSignal | None:
-    """Explicit loop evidence in a log line: a hop limit, or a detected loop."""
-    if _HOP_LIMIT.search(text):
+def loop_signal_of(text: str, low: str | None = None) -> LoopSignal | None:
+    """Explicit loop evidence in a log line: a hop limit, or a detected loop (`low`: `text.lower()`, if known)."""
+    if low is None:
+        low = text.lower()
+    # On ASCII text, the case-blind regex and a search of the lower-cased text agree (beyond ASCII, `re`
+    # also folds the long s and the Kelvin sign): three substring tests cost a fraction of the regex.
+    if text.isascii():
+        hop_limit = "too many hops" in low or "(00120270)" in low or "hop count exceeded" in low
+    else:
+        hop_limit = _HOP_LIMIT.search(text) is not None
+    if hop_limit:
         return LoopSignal.HOP_LIMIT
-    low = text.lower()
     if "loop" in low and "detected" in low:
         return LoopSignal.ROUTING_LOOP
     return None
@@ -127,9 +145,13 @@ def strip_quotes(text: str) -> str:
     return text
 
 
-def new_line(lineno: int, text: str, ctx: ParseContext) -> Line | None:
-    """Read one physical line into a logical line, or None when it has no stamp (a candidate continuation)."""
-    s = strip_quotes(text)
+def new_line(lineno: int, text: str, ctx: ParseContext, s: str | None = None) -> Line | None:
+    """Read one physical line into a logical line, or None when it has no stamp (a candidate continuation).
+
+    `s`: `strip_quotes(text)`, when the caller has it already.
+    """
+    if s is None:
+        s = strip_quotes(text)
     m = TS_LINE.match(s)
     if m is not None:
         naive = _stamp(m.group(1))

@@ -8,7 +8,7 @@ import re
 from ..models import Direction, Event
 from ..names import normalize_address, normalize_host
 from .base import ParseContext, Record
-from .ims_protocol_lines import MAX_TEXT, REPLY, REPLY_MORE, Line, loop_signal_of, parse_reschedule, split_marker
+from .ims_protocol_lines import MAX_TEXT, REPLY, REPLY_MORE, Line, loop_signal_of, parse_reschedule
 from .ims_protocol_txn import Session, Txn, status_for
 
 _COMMAND = re.compile(r"^([A-Za-z][A-Za-z0-9]{1,15})\b")
@@ -35,7 +35,13 @@ def _same_payload(a: str, b: str) -> bool:
     return " ".join(a[:MAX_TEXT].split()).lower() == " ".join(b[:MAX_TEXT].split()).lower()
 
 
+_IPV4_SHAPE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}\Z")
+"""The only shape `IPv4Address` takes (four ASCII-decimal octets): other text fails without raising and catching."""
+
+
 def is_ipv4(text: str) -> bool:
+    if _IPV4_SHAPE.match(text) is None:
+        return False
     try:
         ipaddress.IPv4Address(text)
     except ValueError:
@@ -177,11 +183,11 @@ class Reader:
 
     def feed(self, line: Line) -> None:
         """Take one logical line; a raw `IO: |` echo waits one line to see whether it is a duplicate."""
-        _, io, payload = split_marker(line.parts[0])
+        io = line.io
         held, self.io_held = self.io_held, None
         if held is not None:
-            held_payload = " ".join([split_marker(held.parts[0])[2], *held.parts[1:]])
-            full = " ".join([payload, *line.parts[1:]])
+            held_payload = " ".join([held.payload, *held.parts[1:]])
+            full = " ".join([line.payload, *line.parts[1:]])
             if io or not _same_payload(held_payload, full):
                 self._handle(held)
         if io:
@@ -197,11 +203,12 @@ class Reader:
         self._flush()
 
     def _handle(self, line: Line) -> None:
-        marker, _, payload = split_marker(line.parts[0])
-        text = " ".join([payload, *line.parts[1:]])
+        marker, payload = line.marker, line.payload
+        text = " ".join([payload, *line.parts[1:]]) if len(line.parts) > 1 else payload
         if self._session_start(payload, text):
             return
-        resched = parse_reschedule(text)
+        low = text.lower()  # for both searches of the line's text
+        resched = parse_reschedule(text, low)
         if resched is not None:
             self._reschedule(line, text, resched)
             return
@@ -214,7 +221,7 @@ class Reader:
         t = s.txn
         if t is not None and t.in_data and self._data(s, t, line, payload):
             return
-        self._signal(line, text)
+        self._signal(line, text, low)
         m = REPLY.match(payload)
         if m:
             self._reply(s, m.group(1), text, line)
@@ -260,9 +267,9 @@ class Reader:
             return
         self.ctx.count("ignored")
 
-    def _signal(self, line: Line, text: str) -> None:
+    def _signal(self, line: Line, text: str, low: str | None = None) -> None:
         """Loop evidence belongs to the open transaction; with none open it is an event of its own."""
-        signal = loop_signal_of(text)
+        signal = loop_signal_of(text, low)
         if signal is None:
             return
         t = self.session.txn if self.session is not None else None
