@@ -10,7 +10,8 @@ from typing import BinaryIO
 
 from ..models import Direction, Event, ReportKind, Source, TimeQuality
 from ..names import normalize_address, normalize_host, normalize_message_id
-from .base import ParseContext, Parser, Record, decode, iter_lines, looks_binary
+from .base import ParseContext, Parser, Record, ScanRecord, decode, iter_lines, looks_binary
+from .fast.tally import TallyBuilder
 from .ims_time import parse_tracking_stamp
 
 NAME = Source.IMS_TRACKING
@@ -169,6 +170,39 @@ class _ReportIds:
         return mts_id in self._ids
 
 
+def _ordinary(rec: _Record, ctx: ParseContext, reports: _ReportIds, tally: TallyBuilder) -> bool:
+    """Sum the record up in `tally` when its event is one detection never keeps; False (nothing done): it is not.
+
+    What the Correlator learns from such an event (its time, host facts and addresses) goes into the tally.
+    Detection keeps a tracking event only as a candidate: one that names a recipient and moves a report or
+    has a null sender (a tracking record has no loop text, no auto-reply kind and no Received lines). A
+    server named by the file's path rather than by a DN is left to the full Event (the tally's events say
+    `content`). `reports` is only read here: a report's record goes to `_event`, which notes it, as in `parse`.
+    """
+    f = rec.fields
+    gateway, partner = _field(f, 3), _field(f, 4)
+    first = _field(f, 0)
+    mts_id = first if first and _MTS_ID.match(first) else None
+    is_report = _moves_report(rec.event, _field(f, 11), mts_id, reports)
+    if is_report:  # a report event, or the transfer of one: a null sender and a report kind
+        return False
+    sender = _sender(False, _field(f, 6))
+    if sender == "" and rec.recipients:  # (a report's null sender only, as `_sender` reads it; said for safety)
+        return False
+    server = server_of(gateway, partner)
+    if server is None and ctx.server_hint:
+        return False
+    facts = (NAME, server, _DIRECTIONS.get(rec.event, Direction.UNKNOWN), *_peer(partner), None, None)
+    tally.add(rec.time, TimeQuality.EXACT, facts, (sender, *rec.recipients))
+    return True
+
+
+def _peer(partner: str) -> tuple[str | None, str | None]:
+    """The peer host and address a record's Partner field names."""
+    host = normalize_host(partner) if _HOST.match(partner) or _PEERISH.match(partner) else None
+    return host, partner if _IPV4.match(partner) else None
+
+
 def _event(rec: _Record, ctx: ParseContext, reports: _ReportIds | None = None) -> Event:
     f = rec.fields
     gateway, partner, remote, originator = _field(f, 3), _field(f, 4), _field(f, 5), _field(f, 6)
@@ -178,6 +212,7 @@ def _event(rec: _Record, ctx: ParseContext, reports: _ReportIds | None = None) -
     if is_report and reports is not None:
         reports.add(mts_id)
     server, source = _server(gateway, partner, ctx)
+    peer_host, peer_ip = _peer(partner)
     length = _field(f, 8)
     return Event(
         location=ctx.loc(rec.lineno),
@@ -188,8 +223,8 @@ def _event(rec: _Record, ctx: ParseContext, reports: _ReportIds | None = None) -
         server=server,
         server_source=source,
         direction=_DIRECTIONS.get(rec.event, Direction.UNKNOWN),
-        peer_host=normalize_host(partner) if _HOST.match(partner) or _PEERISH.match(partner) else None,
-        peer_ip=partner if _IPV4.match(partner) else None,
+        peer_host=peer_host,
+        peer_ip=peer_ip,
         sender=_sender(is_report, originator),
         recipients=tuple(rec.recipients),
         message_id=message_id,
@@ -265,26 +300,68 @@ class ImsTrackingParser(Parser):
             score += 10
         return score
 
+    has_extractor = True
+
     def parse(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[Record]:
-        rec: _Record | None = None
         reports = _ReportIds()
-        for lineno, text in iter_lines(stream, ctx):
-            ctx.count("lines")
-            if not text.strip():
-                continue
-            fields = text.split("\t")
-            # Too many fields for a recipient line: a record, even when its number or stamp is broken.
-            if _starts_record(fields) or len(fields) >= 5:
-                if rec is not None:
-                    yield _event(rec, ctx, reports)
-                rec = _new_record(lineno, text, fields, ctx)
-            elif rec is None:
-                ctx.count("ignored")
-            else:
-                values = [v.strip() for v in fields if v.strip()]
-                _add_recipient(rec, values[0] if values else "", values[1] if len(values) > 1 else "", ctx)
-        if rec is not None:
+        for rec in _records(stream, ctx):
             yield _event(rec, ctx, reports)
+
+    def extract(self, stream: BinaryIO, ctx: ParseContext) -> Iterator[ScanRecord]:
+        """`parse`'s events, those detection never keeps summed up in EventTally records.
+
+        A tracking log is one event per record, nearly all of them ordinary traffic: building each Event and
+        feeding it to the Correlator was most of a scan. The records are read exactly as `parse` reads them;
+        only the last step differs (`_ordinary`).
+        """
+        tally = TallyBuilder(ctx)
+        reports = _ReportIds()
+        last = pending = 0
+        for rec in _records(stream, ctx):
+            last = rec.lineno
+            if _ordinary(rec, ctx, reports, tally):
+                pending += 1
+                if pending < TALLY_RECORDS:
+                    continue
+                kept: Event | None = None
+            else:
+                kept = _event(rec, ctx, reports)
+            pending = 0
+            # What came before a kept event goes out before it, so the Correlator meets both in file order.
+            summed = tally.flush(rec.lineno - 1 if kept is not None else rec.lineno)
+            if summed is not None:
+                yield summed
+            if kept is not None:
+                yield kept
+        summed = tally.flush(last)
+        if summed is not None:
+            yield summed
+
+
+TALLY_RECORDS = 8192
+"""Ordinary records summed up in one EventTally at most: its per-second time counts stay small."""
+
+
+def _records(stream: BinaryIO, ctx: ParseContext) -> Iterator[_Record]:
+    """Each record of the log, with its recipient lines, once the next record (or the end) shows it complete."""
+    rec: _Record | None = None
+    for lineno, text in iter_lines(stream, ctx):
+        ctx.count("lines")
+        if not text.strip():
+            continue
+        fields = text.split("\t")
+        # Too many fields for a recipient line: a record, even when its number or stamp is broken.
+        if _starts_record(fields) or len(fields) >= 5:
+            if rec is not None:
+                yield rec
+            rec = _new_record(lineno, text, fields, ctx)
+        elif rec is None:
+            ctx.count("ignored")
+        else:
+            values = [v.strip() for v in fields if v.strip()]
+            _add_recipient(rec, values[0] if values else "", values[1] if len(values) > 1 else "", ctx)
+    if rec is not None:
+        yield rec
 
 
 def _starts_record(fields: list[str]) -> bool:
