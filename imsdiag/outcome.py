@@ -18,7 +18,7 @@ from .parsers.syslog import DATED_STAMPS, LEAP_WINDOW_STAMPS
 from .result import ISSUE_EXAMPLES, FileStat
 from .settings import ScanSettings
 from .sources import InputFile
-from .spanfilter import EventIdFilter, PlacedSpan
+from .spanfilter import NotedIds, PlacedSpan
 
 if TYPE_CHECKING:
     from .index import EventIndex
@@ -133,9 +133,9 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
     )
 
 
-def _id_filter(pf: ParsedFile) -> EventIdFilter:
-    """A filter for the ids of a file's events, sized to the file (a compressed log holds about 8x its size)."""
-    return EventIdFilter.for_log(pf.file.size * (8 if pf.compression else 1))
+def _id_filter(pf: ParsedFile) -> NotedIds:
+    """The ids of a file's events, for a filter sized to the file (a compressed log holds about 8x its size)."""
+    return NotedIds(pf.file.size * (8 if pf.compression else 1))
 
 
 _WORKER_INDEX: dict[str | None, EventIndex] = {}
