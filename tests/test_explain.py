@@ -25,6 +25,7 @@ from imsdiag.models import (
     LogSpan,
     ReportKind,
     Severity,
+    Source,
 )
 from imsdiag.parsers.fast import exim_blocks, syslog_blocks
 from imsdiag.parsers.received import parse_received
@@ -120,7 +121,8 @@ def test_queue_id_on_two_servers_is_ambiguous(logs: Path, tmp_path: Path, use_in
 def test_unknown_id_exits_3_with_suggestions(logs: Path, tmp_path: Path) -> None:
     with pytest.raises(MessageNotFound) as err:
         explain("abc.124@example.com", settings_for(logs, tmp_path))
-    assert err.value.exit_code == ExitCode.INPUT == 3
+    assert err.value.exit_code == ExitCode.INPUT
+    assert int(err.value.exit_code) == 3
     assert err.value.suggestions[0] == "abc.123@example.com"
 
 
@@ -181,7 +183,7 @@ def dr_pass(n: int, server: str, peer: str) -> Event:
     """One pass of a Q178436 delivery receipt: a new message each time, null sender."""
     return Event(
         location=Location(f"{server}/L0000001.LOG", 10 * n),
-        source="ims-protocol",
+        source=Source.IMS_PROTOCOL,
         text=f"MAIL FROM:<> pass {n}",
         time=T0 + timedelta(minutes=2 * n),
         server=server,
@@ -228,7 +230,7 @@ UNRELATED = finding(
 def test_loop_passes_numbered_in_time_order() -> None:
     original = Event(
         location=Location("imc1/track.log", 5),
-        source="exchange-tracking",
+        source=Source.EXCHANGE_TRACKING,
         time=T0,
         server="imc1",
         message_id="ORIG.1@company.com",
@@ -300,7 +302,7 @@ def test_json_document_shape() -> None:
 def test_terminal_report_escapes_log_text_and_flags_skew(tmp_path: Path) -> None:
     hostile = Event(
         location=Location("mx/maillog", 7),
-        source="postfix",
+        source=Source.POSTFIX,
         server="mx",
         sender="[bold red]evil\x1b]0;pwned\x07",
         message_id="ORIG.1@company.com",
