@@ -173,6 +173,27 @@ def test_related_follows_report_links(tmp_path: Path, log: Path) -> None:
     assert ix.related(linked, depth=1)[0].location.line == 12
 
 
+def test_following_links_decodes_each_event_once(tmp_path: Path, log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look-ups of one explain meet the same events again (a link leads back): each is decoded once, and
+    the events are the same as without the table of decoded ones."""
+    from imsdiag.index import blocks
+
+    write_file(tmp_path / "ix.sqlite", log)
+    plain = opened_index(tmp_path / "ix.sqlite")
+    monkeypatch.setattr(plain, "_decoded", None)  # no table: every look-up decodes
+    expected = [plain.lookup("D2VQ1AB2"), plain.related(plain.lookup("D2VQ1AB2")), plain.lookup("D2VQ1AB2")]
+
+    decoded: list[str] = []
+    real = blocks.event_from_json
+    monkeypatch.setattr(blocks, "event_from_json", lambda text: decoded.append(text) or real(text))
+    ix = opened_index(tmp_path / "ix.sqlite")
+    start = ix.lookup("D2VQ1AB2")
+    linked = ix.related(start)
+    again = ix.lookup("D2VQ1AB2")
+    assert [start, linked, again] == expected
+    assert len(decoded) == len(set(decoded)) == 2  # line 12 and line 20, however often they are met
+
+
 def test_scope_limits_lookups_to_the_given_files(tmp_path: Path, log: Path) -> None:
     other = tmp_path / "other.log"
     other.write_text("x\n")

@@ -111,15 +111,31 @@ def _plain(ident: str) -> bool:
     return ident.isascii() and ident.isprintable() and '"' not in ident and "\\" not in ident
 
 
-def events_carrying(text: str, wanted: set[str]) -> Iterator[tuple[list[tuple[str, str]], Event]]:
-    """(ids, event) for each event of a block (`inflate`d) that carries one of `wanted`; a block holds others too."""
+Decoded = dict[str, tuple[list[tuple[str, str]], Event]]
+"""An event's block line -> its ids and the event: explain following links meets most events again."""
+DECODED_CAP = 1 << 15
+"""Events a `Decoded` table keeps at most (a long loop's explain decodes about 1,400)."""
+
+
+def events_carrying(
+    text: str, wanted: set[str], decoded: Decoded | None = None
+) -> Iterator[tuple[list[tuple[str, str]], Event]]:
+    """(ids, event) for each event of a block (`inflate`d) that carries one of `wanted`; a block holds others too.
+
+    `decoded` keeps the events decoded from earlier look-ups, by their line (which names their file and line):
+    decoding was most of the look-ups of a looping message, and its links lead back to the same events.
+    """
     for line in _candidates(text, wanted):
         if line[:1] != EVENT:
             continue  # a parse issue, or the keys line
-        event = event_from_json(line[1:])
-        ids = event_ids(event)
-        if any(n in wanted for n, _ in ids):
-            yield ids, event
+        got = decoded.get(line) if decoded is not None else None
+        if got is None:
+            event = event_from_json(line[1:])
+            got = (event_ids(event), event)
+            if decoded is not None and len(decoded) < DECODED_CAP:
+                decoded[line] = got
+        if any(n in wanted for n, _ in got[0]):
+            yield got
 
 
 def _candidates(text: str, wanted: set[str]) -> Iterable[str]:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ImsdiagError
+from .blocks import Decoded
 from .damage import DECODE_ERRORS, brief, is_damage
 from .opening import file_ident, move_aside, open_connection, state_of
 from .spanfile import SpanSource
@@ -35,6 +36,8 @@ class IndexCore:
         self._recoveries = 0
         self._block_texts: dict[int, str] = {}
         """Lookups' decompressed blocks by id (see lookups.BLOCK_CACHE_BYTES)."""
+        self._decoded: Decoded = {}
+        """Lookups' decoded events by their block line (see blocks.events_carrying)."""
         self._cached_bytes = 0
         self.span_reader: SpanSource | None = None
         self._extracted: set[int] | None = None
@@ -65,6 +68,7 @@ class IndexCore:
                 conn.close()
         self._scope = None
         self._block_texts.clear()  # a fresh index numbers its blocks anew
+        self._decoded.clear()
         self._extracted = None
         self._cached_bytes = 0
         self._recoveries += 1

@@ -122,7 +122,8 @@ class Lookups(IndexCore):
                     wanted.setdefault(block, set()).add(n)
                     file_of[block] = file_id
             for block, text in self._texts(conn, sorted(wanted)):
-                found.extend((file_of[block], ids, event) for ids, event in events_carrying(text, wanted[block]))
+                carrying = events_carrying(text, wanted[block], self._decoded)
+                found.extend((file_of[block], ids, event) for ids, event in carrying)
                 for span in spans_in(text, wanted[block]):
                     spans.setdefault(file_of[block], []).append(span)
             # A stored event's message goes on in the spans: its queue id's other lines are read too.
