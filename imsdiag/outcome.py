@@ -107,21 +107,9 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
             counts[rec.code] += 1
             if counts[rec.code] <= ISSUE_EXAMPLES:
                 examples.append(rec)
-    f = pf.file
-    corr.hosts.learn_file(f.server_hint, servers)
-    stat = FileStat(
-        path=f.display,
-        format=pf.format,
-        server=servers.most_common(1)[0][0] if servers else f.server_hint,
-        compression=pf.compression,
-        bytes=f.size,
-        lines=pf.counters.get("lines", 0),
-        events=n_events,
-        issues=sum(counts.values()),
-        skipped_reason=pf.skipped_reason if pf.format is None else None,
-    )
+    corr.hosts.learn_file(pf.file.server_hint, servers)
     return FileOutcome(
-        stat,
+        _file_stat(pf, servers, n_events, sum(counts.values())),
         corr,
         counts,
         examples,
@@ -130,6 +118,22 @@ def consume(pf: ParsedFile, settings: ScanSettings, sink: RecordSink | None = No
         spans=tuple(spans),
         # A log read with spans needs the filter too when its end was read past them (a line too long for a block).
         carried=noted.frozen() if noted is not None and (not spans or pf.counters.get(UNPLACED_REST)) else None,
+    )
+
+
+def _file_stat(pf: ParsedFile, servers: Counter[str], events: int, issues: int) -> FileStat:
+    """What the report says of one file read: its format, the server most of its events name, its counts."""
+    f = pf.file
+    return FileStat(
+        path=f.display,
+        format=pf.format,
+        server=servers.most_common(1)[0][0] if servers else f.server_hint,
+        compression=pf.compression,
+        bytes=f.size,
+        lines=pf.counters.get("lines", 0),
+        events=events,
+        issues=issues,
+        skipped_reason=pf.skipped_reason if pf.format is None else None,
     )
 
 

@@ -120,7 +120,7 @@ def loop_signal_of(text: str, low: str | None = None) -> LoopSignal | None:
     if low is None:
         low = text.lower()
     # On ASCII text, the case-blind regex and a search of the lower-cased text agree (beyond ASCII, `re`
-    # also folds the long s and the Kelvin sign): three substring tests cost a fraction of the regex.
+    # also lets the long s `ſ` match `s`): three substring tests cost a fraction of the regex.
     if text.isascii():
         hop_limit = "too many hops" in low or "(00120270)" in low or "hop count exceeded" in low
     else:

@@ -555,10 +555,15 @@ def test_loop_line_outside_a_transaction_is_its_own_event() -> None:
         ("554 hop count exceeded - possible mail loop", LoopSignal.HOP_LIMIT),
         ("Routing loop detected", LoopSignal.ROUTING_LOOP),
         ("250 OK", None),
+        ("554 TOO MANY HOPS", LoopSignal.HOP_LIMIT),
+        ("554 5.4.6 Hop Count Exceeded – über", LoopSignal.HOP_LIMIT),  # not ASCII: the case-blind regex
+        ("554 too many hopſ", LoopSignal.HOP_LIMIT),  # `re` folds the long s; lower() does not
+        ("554 too many hop", None),
     ],
 )
 def test_loop_signal_of(text: str, signal: LoopSignal | None) -> None:
     assert loop_signal_of(text) is signal
+    assert loop_signal_of(text, text.lower()) is signal  # the session passes the lower-cased text it has
 
 
 def test_parse_reschedule_quotes_optional() -> None:
