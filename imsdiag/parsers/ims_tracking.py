@@ -136,9 +136,14 @@ def _report_kind(event: int, statuses: list[str], is_report: bool = False) -> Re
     return ReportKind.NDR if event == 1007 else ReportKind.NONE
 
 
+def _mts_id_of(first: str) -> str | None:
+    """Field 1 when it is an MTS-ID (`c=US;a= ;p=Org;l=...`); else it names the message some other way."""
+    return first if first and _MTS_ID.match(first) else None
+
+
 def _ids(first: str, remote: str) -> tuple[str | None, str | None, str | None]:
     """(mts_id, queue_id, message_id) from field 1 and the Remote ID `<msgid>[SPOOLID]`."""
-    mts_id = first if first and _MTS_ID.match(first) else None
+    mts_id = _mts_id_of(first)
     queue_id = first if first and mts_id is None else None
     message_id = None
     m = _REMOTE_ID.match(remote)
@@ -181,9 +186,7 @@ def _ordinary(rec: _Record, ctx: ParseContext, reports: _ReportIds, tally: Tally
     """
     f = rec.fields
     gateway, partner = _field(f, 3), _field(f, 4)
-    first = _field(f, 0)
-    mts_id = first if first and _MTS_ID.match(first) else None
-    is_report = _moves_report(rec.event, _field(f, 11), mts_id, reports)
+    is_report = _moves_report(rec.event, _field(f, 11), _mts_id_of(_field(f, 0)), reports)
     if is_report:  # a report event, or the transfer of one: a null sender and a report kind
         return False
     sender = _sender(False, _field(f, 6))
