@@ -89,17 +89,47 @@ class InputFile:
 
 def _display(p: Path) -> str:
     if not p.is_absolute() and ".." not in p.parts:
-        return str(p)  # what relpath gives, without its two absolute paths per file of a 4,000-file walk
+        return str(p)  # what relpath gives, without its two absolute paths per file
     try:
         rel = os.path.relpath(p)
     except ValueError:  # another drive on Windows
         return str(p)
-    return str(p) if rel.startswith(".." + os.sep + "..") else rel
+    return str(p) if rel.startswith(_UP_TWO) else rel
+
+
+_UP_TWO = ".." + os.sep + ".."
+"""A display name starting so is further from the working folder than its absolute path says plainly."""
+
+
+class _FolderNames:
+    """`_display` and `server_from_path` for the files of one folder, each worked out once per folder: a walk
+    of 4,000 files under an absolute path spent most of its time in `os.path.relpath`."""
+
+    def __init__(self, folder: Path, root: Path) -> None:
+        self.server = _server_of_folder(folder, root)
+        self._rel: str | None = None
+        if folder.is_absolute() or ".." in folder.parts:
+            try:
+                self._rel = os.path.relpath(folder)
+            except ValueError:  # another drive on Windows: files are shown by their paths
+                self._rel = None
+
+    def display(self, p: Path) -> str:
+        if self._rel is None:
+            return str(p)
+        # relpath(folder/name) is relpath(folder)/name: the name holds no separator and is no `.` or `..`.
+        rel = p.name if self._rel == os.curdir else os.path.join(self._rel, p.name)
+        return str(p) if rel.startswith(_UP_TWO) else rel
 
 
 def server_from_path(path: Path, root: Path | None) -> str | None:
     """Nearest folder above the file, below the scan root, that is not a layout folder name."""
-    parents = list(path.parent.parts)
+    return _server_of_folder(path.parent, root)
+
+
+def _server_of_folder(folder: Path, root: Path | None) -> str | None:
+    """`server_from_path` of any file in `folder` (a walk asks once per folder, not once per file)."""
+    parents = list(folder.parts)
     root_parts = list(root.parts) if root is not None else []
     # Only folders below the root the user named can name a server: `scan logs/` must not call
     # every server "logs".
@@ -159,8 +189,10 @@ def _is_url(raw: str) -> bool:
     return is_url(raw) and not os.path.lexists(raw)
 
 
-def _one(p: Path, root: Path, st: os.stat_result) -> Iterator[InputFile | ParseIssue]:
-    disp = _display(p)
+def _one(
+    p: Path, root: Path, st: os.stat_result, names: _FolderNames | None = None
+) -> Iterator[InputFile | ParseIssue]:
+    disp = _display(p) if names is None else names.display(p)
     if not stat.S_ISREG(st.st_mode):
         kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
         yield ParseIssue(Location(disp), "not-a-file", f"skipped: {kind}, not a regular file")
@@ -170,7 +202,7 @@ def _one(p: Path, root: Path, st: os.stat_result) -> Iterator[InputFile | ParseI
         path=p,
         size=st.st_size,
         mtime=st.st_mtime,
-        server_hint=server_from_path(p, root),
+        server_hint=server_from_path(p, root) if names is None else names.server,
     )
 
 
@@ -204,28 +236,29 @@ def _walk(root: Path, follow_links: bool = False) -> Iterator[InputFile | ParseI
             yield ParseIssue(Location(_display(d)), "unreadable-folder", f"cannot list folder: {exc.strerror}")
             continue
         subdirs: list[Path] = []
+        names = _FolderNames(d, root)
         for e in entries:
-            p = Path(e.path)
+            p = d / e.name  # only the name is parsed, not the whole path again
             # A link out of the folder could make a scan (as root) read /etc/shadow into a report.
             target = None if follow_links else _outside(e, real_root)
             if target is not None:
                 yield ParseIssue(
-                    Location(_display(p)),
+                    Location(names.display(p)),
                     "symlink-outside",
                     f"skipped: symbolic link to {target}, outside the scanned folder (--follow-links reads it)",
                 )
                 continue
             try:
-                est = p.stat()
+                est = e.stat()  # follows a link, as Path.stat does, without building the path again
             except OSError as exc:
                 code = "broken-symlink" if e.is_symlink() else "unreadable-file"
-                yield ParseIssue(Location(_display(p)), code, f"cannot read: {exc.strerror}")
+                yield ParseIssue(Location(names.display(p)), code, f"cannot read: {exc.strerror}")
                 continue
             if stat.S_ISDIR(est.st_mode):
                 subdirs.append(p)
             elif e.name.startswith(".") and e.name != ".":
                 continue  # editor swap files, .DS_Store and the like are never mail evidence
             else:
-                yield from _one(p, root, est)
+                yield from _one(p, root, est, names)
         # Reverse so the stack pops folders in sorted order.
         stack.extend(reversed(subdirs))

@@ -73,7 +73,8 @@ def abs_path(path: str | Path) -> str:
     head, name = os.path.split(str(path))
     if name in ("", ".", "..") or os.path.islink(path):
         return str(Path(path).resolve())
-    return os.path.join(_real_folder(os.path.join(os.getcwd(), head)), name)
+    folder = head if os.path.isabs(head) else os.path.join(os.getcwd(), head)  # no getcwd call per file
+    return os.path.join(_real_folder(folder), name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -91,11 +92,12 @@ def path_key(path: str | Path) -> str:
 
 def stat_key(path: Path) -> tuple[str, int, int] | None:
     """(absolute path, size, mtime_ns) of a file now, or None when it cannot be stat'ed."""
+    text = os.fspath(path)
     try:
-        st = path.stat()
+        st = os.stat(text)  # Path.stat costs twice the call itself, once per file of a large log set
     except OSError:
         return None
-    return path_key(path), st.st_size, st.st_mtime_ns
+    return path_key(text), st.st_size, st.st_mtime_ns
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

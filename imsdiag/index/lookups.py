@@ -36,15 +36,14 @@ class Lookups(IndexCore):
         if files is None or self.conn is None:
             self._scope = None
             return
-        ids: list[int] = []
+        keys = [path_key(f.path) for f in files if f.path is not None]
+        stored: dict[str, int] = {}
         with self._answering("reading the file list"):
-            for f in files:
-                if f.path is None:
-                    continue
-                row = self.conn.execute("SELECT id FROM files WHERE path=?", (path_key(f.path),)).fetchone()
-                if row is not None:
-                    ids.append(row["id"])
-        self._scope = ids
+            for chunk in chunks(sorted(set(keys)), 500):  # a query per file cost more than the look-up itself
+                marks = ",".join("?" * len(chunk))
+                for row in self.conn.execute(f"SELECT id, path FROM files WHERE path IN ({marks})", list(chunk)):
+                    stored[row["path"]] = row["id"]
+        self._scope = [stored[k] for k in keys if k in stored]
 
     def lookup(self, ident: str) -> list[Event]:
         """Every event (in scope) carrying `ident` in any id field, in index order."""
