@@ -131,6 +131,10 @@ _HOSTILE = [
     b"Jan  1 00:00:03 mx postfix/qmgr[3]: 7E3F528BAF: from=<a, status=sent (x)>, size=4, nrcpt=1 (queue active)\n",
     b"Jan  1 00:00:04 mx postfix/local[6]: 7E3F528BAA: to=<p@a.example>, relay=local, status=sent (delivered)\n",
     b"Jan  1 00:00:04 mx postfix/local[6]: 7E3F528BAD: to=<p@a.example>, relay=local, status=sent (delivered)\n",
+    # A delay notice that qmgr says has a sender: still a report, so its delivery is a candidate.
+    b"Jan  1 00:00:04 mx postfix/bounce[5]: 7E3F528BA8: sender delay notification: 7E3F528BB1\n",
+    b"Jan  1 00:00:04 mx postfix/qmgr[3]: 7E3F528BB1: from=<d@a.example>, size=9, nrcpt=1 (queue active)\n",
+    b"Jan  1 00:00:04 mx postfix/smtp[4]: 7E3F528BB1: to=<s@a.example>, relay=a.example[10.0.0.1]:25, status=sent\n",
     b"Jan  1 00:00:04 mx postfix/qmgr[3]: 7E3F528BA8: removed",
 ]
 

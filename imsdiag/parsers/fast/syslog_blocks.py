@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import BinaryIO
 
-from ...models import Direction, EventTally, LogSpan, TimeQuality
+from ...models import Direction, EventTally, LogSpan, ReportKind, TimeQuality
 from ...names import normalize_host, normalize_message_id
 from ..base import ParseContext, Record, iter_lines
 from ..common import _LOOP_TEXTS
@@ -53,6 +53,7 @@ MAX_ODD = 256
 """Lines per block for the full parser beyond which the whole block goes to it (cheaper than finding them)."""
 
 _IN, _UNKNOWN = Direction.IN, Direction.UNKNOWN
+_NO_REPORT = ReportKind.NONE
 _OTHER, _POSTFIX, _FULL = 0, 1, 2
 """What the walk does with a program's lines: nothing (no handler takes them), Postfix's, the full parser's."""
 
@@ -292,15 +293,17 @@ class _SyslogBlocks(BlockWalker):
         if rest == "removed":
             handler.open.pop(qid, None)
             return True
+        delivery = rest.startswith("to=")
         state = handler.open.get(qid)
         if state is None:
             state = handler.open.state(qid, when)
         else:
-            if (state.sender == "" or state.report_kind.is_report) and rest.startswith("to="):
+            # `is not NONE` is `is_report` without a property call: asked for every delivery.
+            if delivery and (state.sender == "" or state.report_kind is not _NO_REPORT):
                 return False  # a null-sender or report delivery is a candidate: built by the full parser
             if when is not None:
                 state.last_seen = when  # as `OpenIds.state` stamps a known id
-        if rest.startswith("to="):
+        if delivery:
             self._delivery(daemon, state, rest, when, quality, host)
         elif rest.startswith("from="):
             self._qmgr_from(state, rest, when, quality, host)

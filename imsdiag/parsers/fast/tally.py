@@ -7,6 +7,7 @@ from datetime import datetime
 from ...models import Direction, Event, EventTally, Source, TimeQuality
 from ..base import ParseContext
 from ..common import evolve
+from .blocks import Memo
 
 HostFacts = (
     tuple[str, str | None, Direction, str | None, str | None, str | None, str | None]
@@ -16,8 +17,14 @@ HostFacts = (
 from an event; the HELO name only where the log gives one with the peer (Exim's `H=host (helo) [ip]`)."""
 
 
+_ZONE_ASSUMED = TimeQuality.ZONE_ASSUMED
+
 SENT_CAP = 65536
 """Host facts (and address groups) remembered as sent per file, so memory stays flat on logs of ever-new peers."""
+
+
+def _address_group(addresses: tuple[str | None, ...]) -> tuple[str, ...]:
+    return tuple([a for a in addresses if a and "@" in a])  # a list is quicker to build than a generator
 
 
 class TallyBuilder:
@@ -29,6 +36,9 @@ class TallyBuilder:
         """How the events' server was named (the Correlator ranks the sources): the syslog host is content."""
         self._since = ctx.since
         self._until = ctx.until
+        self._windowed = bool(ctx.since or ctx.until)
+        self._groups: Memo[tuple[str | None, ...], tuple[str, ...]] = Memo(_address_group)
+        """The addresses of an event that name a mailbox: a log names the same few pairs again and again."""
         self._templates: dict[str, Event] = {}
         # Host facts and address groups already sent in an earlier tally of this file: the Correlator
         # learning them again changes nothing (joins, names, talks and addresses are sets that keep the
@@ -52,22 +62,27 @@ class TallyBuilder:
         facts: HostFacts,
         addresses: tuple[str | None, ...],
     ) -> None:
-        """One ordinary event: its time (and `quality`), its host facts and the addresses it named."""
+        """One ordinary event: its time (and `quality`), its host facts and the addresses it named.
+
+        Called once per ordinary line of a log: what is looked up here is held in locals or memos.
+        """
         self.events += 1
         server = facts[1]
         if server:
-            self.servers[server] = self.servers.get(server, 0) + 1
+            servers = self.servers
+            servers[server] = servers.get(server, 0) + 1
         else:
             server = ""  # the times key's spelling of no server
         if when is not None:
-            if (self._since and when < self._since) or (self._until and when > self._until):
+            if self._windowed and ((self._since and when < self._since) or (self._until and when > self._until)):
                 self.outside += 1
                 return
-            key = (when, server, quality is TimeQuality.ZONE_ASSUMED)
-            self.times[key] = self.times.get(key, 0) + 1
+            key = (when, server, quality is _ZONE_ASSUMED)
+            times = self.times
+            times[key] = times.get(key, 0) + 1
         if facts not in self.peers and facts not in self._sent_peers:
             self.peers[facts] = None
-        group = tuple([a for a in addresses if a and "@" in a])  # a list is quicker to build than a generator
+        group = self._groups[addresses]
         if group and group not in self.addresses and group not in self._sent_addresses:
             self.addresses[group] = None
 
