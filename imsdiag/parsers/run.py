@@ -101,9 +101,10 @@ def parse_input(f: InputFile, settings: ScanSettings, extract: bool = False, spa
         return pf
     pf.format = parser.name
     ctx = make_context(f, settings)
+    ctx.reliable_reads = pf.compression is None  # a damaged archive raises mid-read: read it line by line
     pf.counters = ctx.counters
     if extract and parser.has_extractor and (parser.extractor_spans or not spans):
-        ctx.since, ctx.until, ctx.reliable_reads = settings.since, settings.until, pf.compression is None
+        ctx.since, ctx.until = settings.since, settings.until
         ctx.spans = spans
         ctx.place_full_blocks = spans and settings.keep_spans
         pf.records = _guarded(parser, stream, ctx, pf.compression, f, parser.extract)

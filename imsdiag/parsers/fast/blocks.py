@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, TypeVar
 
 from ...models import ANY_IDS, EventTally, LogSpan
-from ..base import MAX_LINE, ParseContext, Record
+from ..base import MAX_LINE, Carried, ParseContext, Record
 
 BLOCK_SIZE = 1 << 20
 """Bytes read at a time: a block ends at the last newline in it, the rest is carried into the next one."""
@@ -37,25 +37,6 @@ class Memo(dict[K, V]):
         return value
 
 
-class Prefixed:
-    """`stream` with `head` before it, for `readline` (the full line reader takes over mid-file)."""
-
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self._head = head
-        self._stream = stream
-
-    def readline(self, limit: int = -1) -> bytes:
-        if not self._head:
-            return self._stream.readline(limit)
-        cut = self._head.find(b"\n") + 1 or len(self._head)
-        if 0 <= limit < cut:
-            cut = limit
-        got, self._head = self._head[:cut], self._head[cut:]
-        if got.endswith(b"\n") or self._head or (0 <= limit <= len(got)):
-            return got
-        return got + self._stream.readline(-1 if limit < 0 else limit - len(got))
-
-
 class Blocks:
     """Blocks of whole lines from `stream`; `rest` is set when a line too long for a block shows up."""
 
@@ -64,7 +45,7 @@ class Blocks:
         self._size = size
         self._by_lines = by_lines
         self._error: Exception | None = None
-        self.rest: Prefixed | None = None
+        self.rest: Carried | None = None
         """The unread stream (with the carried bytes) for the line reader, when blocks had to stop."""
 
     def _read(self) -> bytes:
@@ -108,7 +89,7 @@ class Blocks:
             cut = data.rfind(b"\n") + 1
             if cut == 0:
                 if len(data) > MAX_LINE:  # one line longer than the line reader takes whole: it decides
-                    self.rest = Prefixed(data, self._stream)
+                    self.rest = Carried(data, self._stream)
                     return
                 carry = data
                 continue
