@@ -62,7 +62,7 @@ class ImsProtocolParser(Parser):
             for lineno, text in iter_lines(stream, ctx):
                 lines += 1
                 try:
-                    body = strip_quotes(text)
+                    body = strip_quotes(text) if text[:1] == '"' else text  # a quoted line is rare
                     line = new_line(lineno, text, ctx, body)
                     if line is None:
                         if held is not None and continues(held, body):

@@ -188,7 +188,8 @@ class Reader:
         if held is not None:
             held_payload = " ".join([held.payload, *held.parts[1:]])
             full = " ".join([line.payload, *line.parts[1:]])
-            if io or not _same_payload(held_payload, full):
+            # Equal texts are the same payload: the normalising compare only for those that differ.
+            if io or (held_payload != full and not _same_payload(held_payload, full)):
                 self._handle(held)
         if io:
             self.io_held = line
