@@ -365,3 +365,32 @@ def test_warm_scan_keeps_each_skipped_files_reason(tmp_path: Path) -> None:
     warm = {f.path: f.skipped_reason for f in scan(settings).files}
     assert warm == cold
     assert sorted(r for r in cold.values() if r) == ["empty file", "not a recognised mail log"]
+
+
+def test_a_scope_of_many_files_is_a_table_not_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scope larger than SCOPE_PARAMS goes into a temporary table: SQLite caps a statement's parameters (999
+    in old builds), and a loop fills an IMS archive folder with more files than that."""
+    from imsdiag.index import lookups
+
+    logs = []
+    for name in ("a.LOG", "b.LOG", "c.LOG"):
+        (tmp_path / name).write_text(f"{name}\n")
+        write_file(tmp_path / "ix.sqlite", tmp_path / name)
+        logs.append(tmp_path / name)
+    a, b, c = (make_input(p) for p in logs)
+    monkeypatch.setattr(lookups, "SCOPE_PARAMS", 1)
+    ix = opened_index(tmp_path / "ix.sqlite")
+    assert ix.conn is not None
+    if hasattr(ix.conn, "setlimit"):  # Python 3.11+: three parameters at most, as a scope of three would need
+        ix.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 3)
+    ix.set_scope([a, b])
+    assert sorted(e.location.path for e in ix.lookup("D2VQ1AB2")) == ["a.LOG", "b.LOG"]
+    assert ix.suggest("D2VQ1AB3")[0] == "d2vq1ab2"
+    ix.set_scope([c])  # one file: named as a parameter
+    assert [e.location.path for e in ix.lookup("D2VQ1AB2")] == ["c.LOG"]
+    ix.set_scope([a, b, c])
+    assert len(ix.lookup("D2VQ1AB2")) == 3
+    ix.set_scope([b, c])  # the table is filled anew, not added to
+    assert sorted(e.location.path for e in ix.lookup("D2VQ1AB2")) == ["b.LOG", "c.LOG"]
+    assert not ix.warnings
+    ix.close()

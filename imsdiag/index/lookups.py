@@ -25,6 +25,11 @@ BLOCK_CACHE_BYTES = 16 << 20
 true); beyond it blocks are read again when a later link names them."""
 FETCH_BLOCKS = 32
 """Blocks asked of SQLite at a time (each about 150 KB of text once inflated)."""
+SCOPE_PARAMS = 500
+"""Files a query names as parameters at most: a larger scope is put in a temporary table. SQLite caps the
+parameters of a statement (32,766 in its own build, 999 before 3.32), and an IMS archive folder filled by a
+loop holds more files than that."""
+SCOPE_TABLE = "temp.imsdiag_scope"
 
 
 class Lookups(IndexCore):
@@ -44,6 +49,12 @@ class Lookups(IndexCore):
                 for row in self.conn.execute(f"SELECT id, path FROM files WHERE path IN ({marks})", list(chunk)):
                     stored[row["path"]] = row["id"]
         self._scope = [stored[k] for k in keys if k in stored]
+        if len(self._scope) > SCOPE_PARAMS:
+            with self._answering("keeping the file list"):
+                # Per connection and in memory: a read-only index file is never written by it.
+                self.conn.execute(f"CREATE TABLE IF NOT EXISTS {SCOPE_TABLE} (file_id INTEGER PRIMARY KEY)")
+                self.conn.execute(f"DELETE FROM {SCOPE_TABLE}")
+                self.conn.executemany(f"INSERT OR IGNORE INTO {SCOPE_TABLE} VALUES (?)", ((i,) for i in self._scope))
 
     def lookup(self, ident: str) -> list[Event]:
         """Every event (in scope) carrying `ident` in any id field, in index order."""
@@ -241,6 +252,8 @@ class Lookups(IndexCore):
             return "", []
         if not self._scope:
             return " AND 0", []
+        if len(self._scope) > SCOPE_PARAMS:  # filled by set_scope on this connection (recovery drops the scope)
+            return f" AND {column} IN (SELECT file_id FROM {SCOPE_TABLE})", []
         return f" AND {column} IN ({','.join('?' * len(self._scope))})", list(self._scope)
 
     def suggest(self, ident: str, n: int = 5) -> list[str]:
