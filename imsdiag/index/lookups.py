@@ -48,13 +48,14 @@ class Lookups(IndexCore):
                 marks = ",".join("?" * len(chunk))
                 for row in self.conn.execute(f"SELECT id, path FROM files WHERE path IN ({marks})", list(chunk)):
                     stored[row["path"]] = row["id"]
-        self._scope = [stored[k] for k in keys if k in stored]
-        if len(self._scope) > SCOPE_PARAMS:
+        scope = [stored[k] for k in keys if k in stored]
+        if len(scope) > SCOPE_PARAMS:
             with self._answering("keeping the file list"):
-                # Per connection and in memory: a read-only index file is never written by it.
+                # A TEMP table belongs to this connection and lives outside the index file, which stays unwritten.
                 self.conn.execute(f"CREATE TABLE IF NOT EXISTS {SCOPE_TABLE} (file_id INTEGER PRIMARY KEY)")
                 self.conn.execute(f"DELETE FROM {SCOPE_TABLE}")
-                self.conn.executemany(f"INSERT OR IGNORE INTO {SCOPE_TABLE} VALUES (?)", ((i,) for i in self._scope))
+                self.conn.executemany(f"INSERT OR IGNORE INTO {SCOPE_TABLE} VALUES (?)", ((i,) for i in scope))
+        self._scope = scope  # only once the table holds it
 
     def lookup(self, ident: str) -> list[Event]:
         """Every event (in scope) carrying `ident` in any id field, in index order."""

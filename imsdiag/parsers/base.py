@@ -140,8 +140,8 @@ long. A block, its text and its lines are in memory at once: 1 MiB blocks read n
 
 
 def _block_lines(stream: BinaryIO, ctx: ParseContext, start: int) -> Iterator[tuple[int, str]]:
-    """`_readline_lines`, a block at a time: a block of ASCII lines with LF endings (nearly every block of
-    nearly every log) is decoded and split at once; any other block goes through `_readline_lines`.
+    """`_readline_lines`, a block at a time: a block of ASCII lines with LF or CRLF endings (nearly every block
+    of nearly every log) is decoded and split at once; any other block goes through `_readline_lines`.
 
     A readline call, its checks and a decode per line were a sixth of an IMS protocol log's parse.
     """
