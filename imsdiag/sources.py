@@ -179,7 +179,7 @@ def discover(paths: Sequence[str], follow_links: bool = False) -> Iterator[Input
         elif stat.S_ISFIFO(st.st_mode):
             yield InputFile(display=raw, path=None, pipe=raw)
         else:
-            yield from _one(p, p.parent, st)
+            yield from _one(p, st, _FolderNames(p.parent, p.parent))  # a file named alone is its own root
 
 
 def _is_url(raw: str) -> bool:
@@ -189,10 +189,8 @@ def _is_url(raw: str) -> bool:
     return is_url(raw) and not os.path.lexists(raw)
 
 
-def _one(
-    p: Path, root: Path, st: os.stat_result, names: _FolderNames | None = None
-) -> Iterator[InputFile | ParseIssue]:
-    disp = _display(p) if names is None else names.display(p)
+def _one(p: Path, st: os.stat_result, names: _FolderNames) -> Iterator[InputFile | ParseIssue]:
+    disp = names.display(p)
     if not stat.S_ISREG(st.st_mode):
         kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
         yield ParseIssue(Location(disp), "not-a-file", f"skipped: {kind}, not a regular file")
@@ -202,7 +200,7 @@ def _one(
         path=p,
         size=st.st_size,
         mtime=st.st_mtime,
-        server_hint=server_from_path(p, root) if names is None else names.server,
+        server_hint=names.server,
     )
 
 
@@ -259,6 +257,6 @@ def _walk(root: Path, follow_links: bool = False) -> Iterator[InputFile | ParseI
             elif e.name.startswith(".") and e.name != ".":
                 continue  # editor swap files, .DS_Store and the like are never mail evidence
             else:
-                yield from _one(p, root, est, names)
+                yield from _one(p, est, names)
         # Reverse so the stack pops folders in sorted order.
         stack.extend(reversed(subdirs))

@@ -45,6 +45,11 @@ CASES = [
     ("logs/deep/a/b/c", "ABS", 5),
     ("logs/deep", "ABS", 5),
     ("logs", "ABS", 5),
+    # A file named alone: its own folder is the root.
+    (".", "logs/relay/maillog", 1),
+    ("logs/deep/a", "../../relay/maillog", 1),
+    ("logs/deep/a/b/c/sub", "../../../../../relay/maillog", 1),
+    ("logs/deep", "ABS/relay/maillog", 1),
 ]
 
 
@@ -53,13 +58,14 @@ def test_walk_names_each_file_as_alone(
     tree: Path, cwd: str, arg: str, count: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tree.parent / cwd)
-    root = str(tree) if arg == "ABS" else arg
+    root = arg.replace("ABS", str(tree), 1)
     files = _walked(root)
     assert len(files) == count
     for f in files:
         assert f.path is not None
         assert f.display == _display(f.path)
-        assert f.server_hint == server_from_path(f.path, Path(root))
+        start = Path(root) if Path(root).is_dir() else Path(root).parent
+        assert f.server_hint == server_from_path(f.path, start)
 
 
 def test_walk_names_are_the_expected_ones(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
